@@ -1,0 +1,93 @@
+# ordpipe: five NDJSON filters for a streaming order pipeline.
+# make check   installs what is missing, builds, runs every test
+# make run     the main job
+# make bench   throughput and memory against peers
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+SANITIZE ?=
+
+PROGS = ordgen winagg kcat-in kcat-out mysql-replace
+LIBS_PC = rdkafka json-c libmariadb
+
+ifeq ($(SANITIZE),1)
+B = build/san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+B = build/rel
+SANFLAGS =
+endif
+
+WARN = -Wall -Wextra -Wpedantic -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+       -Wformat=2 -Wvla -Wno-unused-parameter
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(SANFLAGS) -Icommon \
+             $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null) $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LDLIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lm
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/common/%.o)
+LIB = $(B)/libordpipe.a
+BINS = $(PROGS:%=$(B)/bin/%)
+UNIT = $(B)/tests/unit/test_common
+HELPERS =
+
+.PHONY: all check run bench install uninstall clean deps format unit
+.DEFAULT_GOAL := all
+
+all: $(BINS) $(UNIT)
+
+$(B)/common/%.o: common/%.c $(wildcard common/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/cmd/%.o: cmd/%.c $(wildcard common/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/bin/%: $(B)/cmd/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(UNIT): tests/unit/test_common.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+deps:
+	@sh tests/helpers/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_UNIT=$(abspath $(UNIT)) sh tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@ORDPIPE_BIN=$(abspath $(B)/bin) sh examples/run-main.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@ORDPIPE_BIN=$(abspath $(B)/bin) sh tests/bench/run.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	for p in $(PROGS); do install -m 755 $(B)/bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(PROGS); do install -m 644 man/$$p.1 $(DESTDIR)$(MANDIR)/man1/$$p.1; done
+	install -m 644 man/ordpipe.7 $(DESTDIR)$(MANDIR)/man7/ordpipe.7
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
+	rm -f $(DESTDIR)$(MANDIR)/man7/ordpipe.7
+
+format:
+	clang-format -i cmd/*.c common/*.c common/*.h tests/unit/*.c
+
+clean:
+	rm -rf build

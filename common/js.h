@@ -1,0 +1,68 @@
+/*
+ * js: a validating single-pass JSON scanner for the hot path, and JSON writing.
+ *
+ * js_scan() checks that a line is exactly one JSON object (RFC 8259: strict
+ * number grammar, escapes, UTF-8, nesting up to JS_MAX_DEPTH like json-c's
+ * default) and, in the same pass, picks out the top-level members the caller
+ * asked for. Nothing is copied or allocated: a value points into the line.
+ * When a key occurs twice the last one wins, as in json-c. The scanner is
+ * tested for agreement with json-c on valid and corrupted inputs
+ * (tests/unit). Nested values are validated, not returned.
+ */
+#ifndef JS_H
+#define JS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JS_MAX_DEPTH 32 /* nesting levels, as json-c's default */
+
+typedef enum { JS_MISSING = 0, JS_NULL, JS_FALSE, JS_TRUE, JS_NUM, JS_STR, JS_OBJ, JS_ARR } js_type;
+
+typedef struct js_val {
+	js_type type;
+	const char *p; /* the token; for a string, its content between the quotes, still escaped */
+	uint32_t n;    /* bytes */
+	uint8_t esc;   /* string: contains backslash escapes */
+	uint8_t isint; /* number: no fraction and no exponent */
+} js_val;
+
+typedef struct js_want {
+	int n;
+	const char **names;
+	size_t *lens;
+} js_want;
+
+typedef struct js_err {
+	size_t pos; /* byte offset of the error, 0-based */
+	const char *why;
+} js_err;
+
+void js_want_init(js_want *w, const char **names, int n);
+void js_want_free(js_want *w);
+
+/* vals[i] gets member w->names[i] (type JS_MISSING if absent). 0 ok, -1 err. */
+int js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err);
+
+/* Integer value of an isint number; -1 if it does not fit in int64. */
+int js_to_i64(const js_val *v, int64_t *out);
+double js_to_double(const js_val *v);
+/* Decodes a string value's escapes into out (at least v->n bytes); returns length. */
+size_t js_unescape(const char *p, size_t n, char *out);
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not valid. */
+size_t js_utf8_len(const char *s, size_t n);
+/* Escaped form of an ASCII byte as it goes inside a JSON string; returns length. */
+size_t js_escape_ascii(unsigned char c, char *out);
+
+/* Writers to the out buffer. */
+void js_out_str(const char *s, size_t n);
+void js_out_i64(int64_t v);
+void js_out_double(double d);
+/* Shortest text of d that reads back as d, always with '.' or 'e'; returns length. */
+size_t js_fmt_double(double d, char *buf);
+/* Decimal digits of v into buf; returns length. */
+size_t js_fmt_u64(uint64_t v, char *buf);
+size_t js_fmt_i64(int64_t v, char *buf);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * nd: NDJSON input, line by line, with file names and line numbers.
+ *
+ * Reads the files named on the command line in order ("-" or none: standard
+ * input) in large blocks and splits lines itself. A last line without a
+ * newline is a record; a trailing CR is dropped; empty lines are skipped (but
+ * counted in line numbers). A line longer than ND_LINE_MAX is returned once
+ * with too_long set and only its first bytes, so the caller can reject it.
+ *
+ * Before a read that would block (nothing more is ready right now) the reader
+ * calls the idle hook: that is where programs flush output and end
+ * micro-batches.
+ */
+#ifndef ND_H
+#define ND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ND_LINE_MAX (1024 * 1024) /* bytes, the longest line accepted */
+#define ND_TOO_LONG_KEEP 256      /* bytes kept of a too-long line */
+
+typedef struct nd_reader nd_reader;
+
+typedef struct nd_rec {
+	const char *text; /* not NUL-terminated; valid until the next nd_next */
+	size_t len;       /* bytes */
+	const char *file; /* "<stdin>" for standard input */
+	uint64_t lineno;
+	int too_long;
+} nd_rec;
+
+nd_reader *nd_new(char **paths, int npaths);
+void nd_free(nd_reader *r);
+void nd_set_idle(nd_reader *r, void (*fn)(void *), void *arg);
+/* 1: a record in rec; 0: end of all input; -1: read or open error (errno set,
+ * nd_errfile() names the file). Interrupted reads return -1 with EINTR. */
+int nd_next(nd_reader *r, nd_rec *rec);
+const char *nd_errfile(const nd_reader *r);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * rej: rejects file and bad-input policy (see rej.h).
+ */
+#include "rej.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "diag.h"
+#include "js.h"
+
+int
+rej_open(rej *r, const char *path)
+{
+	r->fp = NULL;
+	r->path = path;
+	r->count = 0;
+	if (!path)
+		return 0;
+	r->fp = fopen(path, "a");
+	return r->fp ? 0 : -1;
+}
+
+void
+rej_put_jstr(FILE *fp, const char *s, size_t n)
+{
+	char tmp[64];
+	size_t i = 0;
+
+	fputc('"', fp);
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t ulen;
+
+		if (c >= 0x80) {
+			ulen = js_utf8_len(s + i, n - i);
+			if (ulen == 0) {
+				fprintf(fp, "\\u%04x", c);
+				i++;
+			} else {
+				fwrite(s + i, 1, ulen, fp);
+				i += ulen;
+			}
+			continue;
+		}
+		size_t k = js_escape_ascii(c, tmp);
+		fwrite(tmp, 1, k, fp);
+		i++;
+	}
+	fputc('"', fp);
+}
+
+int
+rej_bad(rej *r, const char *file, uint64_t line, const char *text, size_t len, const char *reason)
+{
+	if (!r->fp) {
+		diag_at(file, line, "%s", reason);
+		return -1;
+	}
+	fputs("{\"file\":", r->fp);
+	rej_put_jstr(r->fp, file, strlen(file));
+	fprintf(r->fp, ",\"line\":%llu,\"reason\":", (unsigned long long)line);
+	rej_put_jstr(r->fp, reason, strlen(reason));
+	fputs(",\"text\":", r->fp);
+	rej_put_jstr(r->fp, text, len);
+	fputs("}\n", r->fp);
+	if (ferror(r->fp)) {
+		diag_error("cannot write rejects file '%s': %s", r->path, strerror(errno));
+		return -1;
+	}
+	r->count++;
+	return 0;
+}
+
+int
+rej_close(rej *r)
+{
+	int rc = 0;
+
+	if (!r->fp)
+		return 0;
+	if (fflush(r->fp) != 0 || ferror(r->fp))
+		rc = -1;
+	if (fclose(r->fp) != 0)
+		rc = -1;
+	r->fp = NULL;
+	if (r->count > 0)
+		diag_warn("%llu bad record%s written to '%s'", (unsigned long long)r->count,
+		          r->count == 1 ? "" : "s", r->path);
+	return rc;
+}

@@ -1,0 +1,336 @@
+/*
+ * Unit tests of common/ in TAP: durations, RFC 3339, calendar, JSON scanning
+ * (with a differential check against json-c on valid and corrupted lines).
+ */
+#include <iconv.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js.h"
+#include "tm.h"
+
+static int ntest, nfail;
+
+static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	ntest++;
+	if (!cond)
+		nfail++;
+	printf("%s %d - ", cond ? "ok" : "not ok", ntest);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void
+dur_ok(const char *s, int64_t want)
+{
+	int64_t ms = 0;
+	const char *why;
+	ok(tm_parse_dur(s, &ms, 1, &why) == 0 && ms == want, "duration '%s'", s);
+}
+
+static void
+dur_bad(const char *s)
+{
+	int64_t ms;
+	const char *why;
+	ok(tm_parse_dur(s, &ms, 0, &why) < 0, "duration '%s' is refused", s);
+}
+
+static void
+ts_ok(const char *s, int64_t want)
+{
+	int64_t ms = 0;
+	const char *why;
+	int rc = tm_parse_rfc3339(s, strlen(s), &ms, &why);
+	ok(rc == 0 && ms == want, "time '%s'", s);
+	if (rc == 0 && ms != want)
+		printf("#   got %lld want %lld\n", (long long)ms, (long long)want);
+}
+
+static void
+ts_bad(const char *s)
+{
+	int64_t ms;
+	const char *why;
+	ok(tm_parse_rfc3339(s, strlen(s), &ms, &why) < 0, "time '%s' is refused", s);
+}
+
+static void
+fmt_is(int64_t ms, const char *want)
+{
+	char buf[TM_RFC3339_LEN + 1];
+	tm_format_rfc3339(ms, buf);
+	buf[TM_RFC3339_LEN] = '\0';
+	ok(strcmp(buf, want) == 0, "format gives %s", want);
+}
+
+/* Does json-c (strict, UTF-8 checked) take this as exactly one object? */
+static int
+jsonc_object(const char *s, size_t n)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	int good;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)n);
+	good = o && json_tokener_get_error(tok) == json_tokener_success &&
+	       json_object_get_type(o) == json_type_object;
+	if (good) {
+		/* Only whitespace may follow the object. */
+		for (size_t i = json_tokener_get_parse_end(tok); i < n; i++)
+			if (!strchr(" \t\r\n", s[i]))
+				good = 0;
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	return good;
+}
+
+/* An independent UTF-8 check: does iconv convert all of it? (json-c's own
+ * check lets overlong forms through.) */
+static int
+iconv_utf8(const char *s, size_t n)
+{
+	iconv_t cd = iconv_open("UTF-32LE", "UTF-8");
+	char out[4096], *in = (char *)s, *o = out;
+	size_t inleft = n, outleft = sizeof(out);
+	size_t rc = iconv(cd, &in, &inleft, &o, &outleft);
+
+	iconv_close(cd);
+	return rc != (size_t)-1 && inleft == 0;
+}
+
+static int
+ours_object(const char *s, size_t n)
+{
+	js_err e;
+	return js_scan(s, n, NULL, NULL, &e) == 0;
+}
+
+static uint64_t rs = 88172645463325252ULL;
+
+static uint64_t
+rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static void
+differential(void)
+{
+	static const char *seeds[] = {
+	    "{\"orderid\":\"a1\",\"itemid\":12,\"shopid\":3,\"region\":\"SG\",\"count\":2,\"ts\":\"2026-11-24T10:00:01.123Z\"}",
+	    "{\"a\":[1,2.5,-3e10,{\"b\":null}],\"c\":true,\"d\":false,\"e\":\"\\u00e9\\n\\\"\"}",
+	    "{\"k\\u0041\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\",\"n\":-0.0e+1}",
+	    "{}",
+	    " { \"x\" : [ ] , \"y\" : { } } ",
+	};
+	static const char alphabet[] = "{}[]\":,\\/ -+.eE0123456789tfnulrsaxbu\t\r\n\x01\x7f\x80\xc3\xa9\xed\xa0";
+	int disagree = 0, total = 0, valid = 0, lenient = 0;
+	char buf[512];
+
+	for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		size_t n = strlen(seeds[k]);
+		ok(ours_object(seeds[k], n) && jsonc_object(seeds[k], n), "both accept seed %s", seeds[k]);
+	}
+	for (int iter = 0; iter < 200000; iter++) {
+		const char *seed = seeds[rnd() % 5];
+		size_t n = strlen(seed);
+		memcpy(buf, seed, n);
+		int edits = 1 + (int)(rnd() % 3);
+		for (int e = 0; e < edits; e++) {
+			size_t pos = n ? rnd() % n : 0;
+			switch (rnd() % 3) {
+			case 0: /* replace */
+				if (n)
+					buf[pos] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+				break;
+			case 1: /* delete */
+				if (n) {
+					memmove(buf + pos, buf + pos + 1, n - pos - 1);
+					n--;
+				}
+				break;
+			default: /* insert */
+				if (n < sizeof(buf) - 1) {
+					memmove(buf + pos + 1, buf + pos, n - pos);
+					buf[pos] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+					n++;
+				}
+			}
+		}
+		js_err err;
+		int a = js_scan(buf, n, NULL, NULL, &err) == 0, b = jsonc_object(buf, n);
+		total++;
+		valid += a;
+		/* json-c (even in strict mode) takes raw control characters in
+		 * strings and numbers like "2." or "-.5"; RFC 8259 does not, and
+		 * neither do we. Any other difference is a bug. */
+		if (!a && b &&
+		    (strcmp(err.why, "control character in string") == 0 ||
+		     strcmp(err.why, "bad number") == 0 ||
+		     (strcmp(err.why, "invalid UTF-8 in string") == 0 && !iconv_utf8(buf, n)))) {
+			lenient++;
+			continue;
+		}
+		if (a != b) {
+			if (disagree < 5) {
+				printf("# disagree (ours %d, json-c %d): ", a, b);
+				fwrite(buf, 1, n, stdout);
+				printf("\n");
+			}
+			disagree++;
+		}
+	}
+	printf("# %d mutated lines, %d valid, %d json-c leniencies, %d disagreements\n", total, valid,
+	       lenient, disagree);
+	ok(disagree == 0, "scanner agrees with json-c on %s mutated lines", "200000");
+}
+
+static void
+scan_fields(void)
+{
+	const char *names[] = {"ts", "count", "region", "k\"q"};
+	js_want w;
+	js_val v[4];
+	js_err e;
+	const char *line = "{\"count\":3,\"region\":\"S\\u0047\",\"ts\":\"x\",\"count\":-12,\"k\\\"q\":null}";
+	int64_t i64;
+
+	js_want_init(&w, names, 4);
+	ok(js_scan(line, strlen(line), &w, v, &e) == 0, "scan %s", line);
+	ok(v[1].type == JS_NUM && v[1].isint && js_to_i64(&v[1], &i64) == 0 && i64 == -12,
+	   "last duplicate key wins (%s)", "count=-12");
+	{
+		char tmp[16];
+		size_t n = js_unescape(v[2].p, v[2].n, tmp);
+		ok(v[2].type == JS_STR && v[2].esc && n == 2 && memcmp(tmp, "SG", 2) == 0,
+		   "escaped string value decodes (%s)", "SG");
+	}
+	ok(v[3].type == JS_NULL, "escaped key matches (%s)", "k\\\"q");
+	line = "{\"ts\":1}";
+	ok(js_scan(line, strlen(line), &w, v, &e) == 0 && v[1].type == JS_MISSING && v[2].type == JS_MISSING,
+	   "absent members are %s", "JS_MISSING");
+	{
+		js_val big = {.type = JS_NUM, .p = "9223372036854775808", .n = 19, .isint = 1};
+		js_val min = {.type = JS_NUM, .p = "-9223372036854775808", .n = 20, .isint = 1};
+		ok(js_to_i64(&big, &i64) < 0, "%s overflows int64", big.p);
+		ok(js_to_i64(&min, &i64) == 0 && i64 == INT64_MIN, "%s is INT64_MIN", min.p);
+	}
+	{
+		char b[40];
+		size_t n = js_fmt_double(2.0, b);
+		b[n] = 0;
+		ok(strcmp(b, "2.0") == 0, "a whole double prints with '.0' (%s)", b);
+		n = js_fmt_double(0.1, b);
+		b[n] = 0;
+		ok(strcmp(b, "0.1") == 0, "0.1 prints shortest (%s)", b);
+		n = js_fmt_double(1.0 / 3, b);
+		b[n] = 0;
+		ok(strtod(b, NULL) == 1.0 / 3, "1/3 round-trips (%s)", b);
+	}
+	{
+		const char *bad[] = {"[1]", "\"x\"", "{\"a\":1}x", "{\"a\":01}", "{\"a\":1,}", "{'a':1}",
+		                     "{\"a\":\"\x01\"}", "{\"a\":\"\xc3\"}", "{\"a\":NaN}", "{\"a\" 1}"};
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+			ok(js_scan(bad[k], strlen(bad[k]), &w, v, &e) < 0, "refuses %s", bad[k]);
+	}
+	js_want_free(&w);
+}
+
+int
+main(void)
+{
+	/* durations */
+	dur_ok("60", 60000);
+	dur_ok("500ms", 500);
+	dur_ok("10s", 10000);
+	dur_ok("5m", 300000);
+	dur_ok("1h", 3600000);
+	dur_ok("1d", 86400000);
+	dur_ok("-2m", -120000);
+	dur_ok("0", 0);
+	dur_bad("");
+	dur_bad("1x");
+	dur_bad("1.5s");
+	dur_bad("s");
+	dur_bad("-5s");
+	dur_bad("99999999999999999999");
+	dur_bad("9223372036854775807d");
+	dur_bad("1 s");
+
+	/* timestamps */
+	ts_ok("1970-01-01T00:00:00Z", 0);
+	ts_ok("1970-01-01T00:00:00.001Z", 1);
+	ts_ok("1969-12-31T23:59:59.999Z", -1);
+	ts_ok("1960-02-29T12:00:00Z", -310478400000LL);
+	ts_ok("2026-11-24T10:00:01.123Z", 1795514401123LL);
+	ts_ok("2026-11-24T18:00:01.123+08:00", 1795514401123LL);
+	ts_ok("2026-11-24T05:30:01.123-04:30", 1795514401123LL);
+	ts_ok("2026-11-24T10:00:01.123456789Z", 1795514401123LL);
+	ts_ok("2026-11-24t10:00:01.1z", 1795514401100LL);
+	ts_ok("2026-11-24 10:00:01Z", 1795514401000LL);
+	ts_ok("2000-02-29T00:00:00Z", 951782400000LL);
+	ts_ok("2024-02-29T00:00:00Z", 1709164800000LL);
+	ts_ok("0000-01-01T00:00:00Z", TM_MIN_MS);
+	ts_ok("9999-12-31T23:59:59.999Z", TM_MAX_MS);
+	ts_bad("2026-13-01T00:00:00Z");
+	ts_bad("2026-00-01T00:00:00Z");
+	ts_bad("2026-02-29T00:00:00Z");
+	ts_bad("1900-02-29T00:00:00Z");
+	ts_bad("2026-04-31T00:00:00Z");
+	ts_bad("2026-11-24T24:00:00Z");
+	ts_bad("2026-11-24T10:60:00Z");
+	ts_bad("2026-11-24T10:00:60Z");
+	ts_bad("2026-11-24T10:00:00");
+	ts_bad("2026-11-24T10:00:00.Z");
+	ts_bad("2026-11-24T10:00:00+0800");
+	ts_bad("2026-11-24T10:00:00+24:00");
+	ts_bad("2026-11-24T10:00:00Zjunk");
+	ts_bad("2026-1-24T10:00:00Z");
+	ts_bad("26-11-24T10:00:00Z");
+
+	/* formatting and the calendar */
+	fmt_is(0, "1970-01-01T00:00:00.000Z");
+	fmt_is(-1, "1969-12-31T23:59:59.999Z");
+	fmt_is(1795514401123LL, "2026-11-24T10:00:01.123Z");
+	fmt_is(951782400000LL, "2000-02-29T00:00:00.000Z");
+	fmt_is(TM_MIN_MS, "0000-01-01T00:00:00.000Z");
+	fmt_is(TM_MAX_MS, "9999-12-31T23:59:59.999Z");
+	{
+		/* Every day from year 0 to 9999 round-trips through both directions. */
+		int64_t y;
+		unsigned m, d;
+		int bad = 0;
+		for (int64_t z = tm_days_from_civil(0, 1, 1); z <= tm_days_from_civil(9999, 12, 31); z++) {
+			tm_civil_from_days(z, &y, &m, &d);
+			if (tm_days_from_civil(y, m, d) != z)
+				bad++;
+		}
+		ok(bad == 0, "calendar round-trips every day of years 0..%s", "9999");
+	}
+	ok(tm_floormod(-7, 5) == 3 && tm_floordiv(-7, 5) == -2 && tm_floormod(7, 5) == 2,
+	   "floor modulo and division of negatives (%s)", "-7 mod 5 = 3");
+
+	scan_fields();
+	differential();
+
+	printf("1..%d\n", ntest);
+	return nfail ? 1 : 0;
+}
