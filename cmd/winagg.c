@@ -1,22 +1,1118 @@
 /*
- * winagg: placeholder until its issue lands; it states so and fails, so that no
- * pipeline mistakes it for a working stage.
+ * winagg: event-time window aggregation with Spark Structured Streaming's
+ * semantics, as a Unix filter (NDJSON rows in, NDJSON aggregate rows out).
+ *
+ * The model (../shared/SEMANTICS.md, winagg(1)): input is cut into
+ * micro-batches (input drained, --trigger-rows, --trigger-interval, end of
+ * input). Batch N runs with watermark wm_N; a (row, window) pair is late iff
+ * window_end <= wm_N. After the batch: output by mode, eviction of every
+ * window with end <= wm_N, then wm_{N+1} = max(wm_N, max event time - delay).
+ * End of input sets the watermark to +infinity.
+ *
+ * State: one entry per live (window, group) in an open-addressing hash table
+ * keyed by (window start, group key); entries are also chained per window,
+ * in creation order, and windows are kept sorted by start, so eviction takes
+ * whole windows from the front. Window bounds live in each entry, so windows
+ * that are not aligned (sessions) can be added without changing the table.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cli.h"
 #include "diag.h"
+#include "hs.h"
+#include "js.h"
+#include "nd.h"
+#include "out.h"
+#include "rej.h"
+#include "sig.h"
+#include "tm.h"
+
+#define USAGE "[-w DUR] [-s DUR] [-W DUR] [-m MODE] [-g LIST] [-a NAME=FUNC(FIELD)]... [FILE]..."
+#define MAX_WINDOWS_PER_ROW 1024 /* ceil(window / slide) */
+#define MAX_GROUP_FIELDS 64
+#define MAX_AGGS 64
+#define ROWKEY_MAX 255 /* bytes */
+#define KEY_MAX (ND_LINE_MAX + 64) /* bytes of one group key */
+
+enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
+enum func { F_COUNT, F_SUM, F_MIN, F_MAX, F_AVG };
+
+struct aggdef {
+	char *name;
+	enum func fn;
+	char *field; /* NULL for count */
+	int want;    /* index of field in the scanner's wanted list */
+	char *head;  /* ,"name": pre-escaped */
+	size_t headlen;
+};
+
+struct opts {
+	int64_t size, slide, offset; /* ms */
+	const char *time_field;
+	int64_t unit_num, unit_den; /* numeric time * num / den = ms */
+	char *group[MAX_GROUP_FIELDS];
+	int ngroup;
+	char *group_head[MAX_GROUP_FIELDS]; /* ,"field": pre-escaped */
+	size_t group_headlen[MAX_GROUP_FIELDS];
+	char *group_buf;
+	struct aggdef aggs[MAX_AGGS];
+	int naggs;
+	int has_wm;
+	int64_t delay; /* ms */
+	enum mode mode;
+	long long trigger_rows;   /* 0: off */
+	int64_t trigger_interval; /* ms, 0: off */
+	const char *late_path;
+	struct cli_common cc;
+};
+
+/* One aggregate's running value. kind: 0 no value yet, 1 int64, 2 double. */
+struct aggst {
+	int64_t n; /* rows counted (count, avg) */
+	int64_t i;
+	double d;
+	uint8_t kind;
+};
+
+struct window;
+
+struct ent {
+	struct ent *next; /* in its window, creation order */
+	uint64_t hash;
+	int64_t wstart, wend; /* ms */
+	uint64_t stamp;       /* batch that last changed it */
+	uint32_t klen;        /* bytes of key */
+	struct aggst a[];     /* then the key bytes */
+};
+
+struct window {
+	int64_t start, end; /* ms */
+	struct ent *head, *tail;
+	size_t nents;
+};
+
+struct slot {
+	uint64_t hash;
+	struct ent *e;
+};
+
+static struct opts opt;
+static const js_want *want_ptr;
+
+/* The state. */
+static struct slot *table;
+static size_t tcap, tcount; /* slots, live entries */
+static struct window *wins;
+static size_t nwins, wcap;
+static struct ent **dirty;
+static size_t ndirty, dcap;
+
+/* The stream. */
+static uint64_t batch_no = 1;
+static long long rows_in_batch;
+static int wm_set;
+static int64_t wm;
+static int have_max;
+static int64_t max_seen;
+static double batch_t0;
+
+/* Counters for -v. */
+static uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches, n_evicted, peak_groups;
+
+static rej rejects;
+static FILE *late_fp;
+
+static void
+help(void)
+{
+	printf("usage: winagg " USAGE "\n"
+	       "Aggregate NDJSON rows over event-time windows (Spark Structured Streaming semantics).\n\n"
+	       "  -w, --window DUR          window length (default 60s)\n"
+	       "  -s, --slide DUR           slide; shorter than the window gives sliding windows\n"
+	       "                            (default: the window, tumbling)\n"
+	       "      --offset DUR          shift window starts from the epoch (|offset| < slide)\n"
+	       "  -t, --time-field NAME     event time field (default ts): RFC 3339 or epoch number\n"
+	       "      --time-unit s|ms|us   unit of numeric times (default ms)\n"
+	       "  -g, --group-by LIST       comma-separated group fields (default shopid,region)\n"
+	       "  -a, --agg NAME=FUNC(FIELD)  aggregate: count, sum, min, max, avg; repeatable\n"
+	       "                            (default -a orders=count -a items=sum(count))\n"
+	       "  -W, --watermark DUR       allowed lateness behind the latest event time\n"
+	       "  -m, --mode MODE           update (default), append (needs -W) or complete\n"
+	       "      --trigger-rows N      end a micro-batch every N input rows\n"
+	       "      --trigger-interval DUR  end a micro-batch at least every DUR of wall time\n"
+	       "      --late FILE           append late rows (their original line) to FILE\n"
+	       "      --rejects FILE        append bad records to FILE and go on\n"
+	       "  -u, --unbuffered          flush after every output row\n"
+	       "  -q, --quiet               no warnings\n"
+	       "  -v, --verbose             counters on stderr at exit\n"
+	       "  -h, --help                this help\n"
+	       "  -V, --version             version of winagg and its libraries\n\n"
+	       "DUR: a number with an optional unit ms, s, m, h, d (a bare number is seconds).\n"
+	       "See winagg(1).\n");
+}
+
+enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_TRIGGER_INTERVAL,
+       OPT_LATE };
+
+/* ,"name": as JSON, for the output rows. */
+static char *
+make_head(const char *name, size_t *len)
+{
+	size_t n = strlen(name);
+	char *h = malloc(n * 6 + 8), *p = h;
+
+	if (!h)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	*p++ = ',';
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++)
+		p += js_escape_ascii((unsigned char)name[i], p);
+	*p++ = '"';
+	*p++ = ':';
+	*len = (size_t)(p - h);
+	return h;
+}
+
+static void
+add_agg(const char *spec)
+{
+	struct aggdef *a;
+	const char *eq = strchr(spec, '='), *fn, *lp, *rp;
+	static const char *const fnames[] = {"count", "sum", "min", "max", "avg"};
+	size_t fl;
+	int k;
+
+	if (opt.naggs == MAX_AGGS)
+		cli_usage_error(USAGE, "--agg: more than %d aggregates", MAX_AGGS);
+	if (!eq || eq == spec)
+		cli_usage_error(USAGE, "--agg: '%s' is not NAME=FUNC(FIELD)", spec);
+	fn = eq + 1;
+	lp = strchr(fn, '(');
+	fl = lp ? (size_t)(lp - fn) : strlen(fn);
+	for (k = 0; k < 5; k++)
+		if (strlen(fnames[k]) == fl && strncmp(fn, fnames[k], fl) == 0)
+			break;
+	if (k == 5)
+		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg)", spec);
+	a = &opt.aggs[opt.naggs++];
+	a->name = strndup(spec, (size_t)(eq - spec));
+	a->fn = (enum func)k;
+	a->field = NULL;
+	if (lp) {
+		rp = strchr(lp, ')');
+		if (!rp || rp[1] != '\0')
+			cli_usage_error(USAGE, "--agg: '%s' is not NAME=FUNC(FIELD)", spec);
+		if (rp > lp + 1)
+			a->field = strndup(lp + 1, (size_t)(rp - lp - 1));
+	}
+	if (a->fn == F_COUNT && a->field)
+		cli_usage_error(USAGE, "--agg: count takes no field in '%s' (it counts rows)", spec);
+	if (a->fn != F_COUNT && !a->field)
+		cli_usage_error(USAGE, "--agg: %s needs a field in '%s'", fnames[k], spec);
+	a->head = make_head(a->name, &a->headlen);
+}
+
+static void
+free_opts(void)
+{
+	for (int i = 0; i < opt.naggs; i++) {
+		free(opt.aggs[i].name);
+		free(opt.aggs[i].field);
+		free(opt.aggs[i].head);
+	}
+	for (int i = 0; i < opt.ngroup; i++)
+		free(opt.group_head[i]);
+	free(opt.group_buf);
+}
+
+static void
+parse_opts(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"window", required_argument, NULL, 'w'},
+	    {"slide", required_argument, NULL, 's'},
+	    {"offset", required_argument, NULL, OPT_OFFSET},
+	    {"time-field", required_argument, NULL, 't'},
+	    {"time-unit", required_argument, NULL, OPT_TIME_UNIT},
+	    {"group-by", required_argument, NULL, 'g'},
+	    {"agg", required_argument, NULL, 'a'},
+	    {"watermark", required_argument, NULL, 'W'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"trigger-rows", required_argument, NULL, OPT_TRIGGER_ROWS},
+	    {"trigger-interval", required_argument, NULL, OPT_TRIGGER_INTERVAL},
+	    {"late", required_argument, NULL, OPT_LATE},
+	    CLI_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
+	const char *group = "shopid,region", *mode = "update";
+	char *p, *tok, *save = NULL;
+	int c, slide_set = 0;
+
+	opt.size = 60000;
+	opt.time_field = "ts";
+	opt.unit_num = opt.unit_den = 1;
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "w:s:t:g:a:W:m:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w': opt.size = cli_dur(USAGE, "--window", optarg, 0); break;
+		case 's':
+			opt.slide = cli_dur(USAGE, "--slide", optarg, 0);
+			slide_set = 1;
+			break;
+		case OPT_OFFSET: opt.offset = cli_dur(USAGE, "--offset", optarg, 1); break;
+		case 't': opt.time_field = optarg; break;
+		case OPT_TIME_UNIT:
+			if (strcmp(optarg, "s") == 0)
+				opt.unit_num = 1000;
+			else if (strcmp(optarg, "ms") == 0)
+				opt.unit_num = 1;
+			else if (strcmp(optarg, "us") == 0)
+				opt.unit_den = 1000;
+			else
+				cli_usage_error(USAGE, "--time-unit: '%s' is not s, ms or us", optarg);
+			break;
+		case 'g': group = optarg; break;
+		case 'a': add_agg(optarg); break;
+		case 'W':
+			opt.delay = cli_dur(USAGE, "--watermark", optarg, 0);
+			opt.has_wm = 1;
+			break;
+		case 'm': mode = optarg; break;
+		case OPT_TRIGGER_ROWS:
+			opt.trigger_rows = cli_num(USAGE, "--trigger-rows", optarg, 1, INT64_MAX);
+			break;
+		case OPT_TRIGGER_INTERVAL:
+			opt.trigger_interval = cli_dur(USAGE, "--trigger-interval", optarg, 0);
+			if (opt.trigger_interval == 0)
+				cli_usage_error(USAGE, "--trigger-interval: must be more than 0");
+			break;
+		case OPT_LATE: opt.late_path = optarg; break;
+		default:
+			if (!cli_common(c, argv, &opt.cc, help, USAGE))
+				cli_usage_error(USAGE, "unexpected option");
+		}
+	}
+	if (!slide_set)
+		opt.slide = opt.size;
+	if (opt.size <= 0)
+		cli_usage_error(USAGE, "--window: must be more than 0");
+	if (opt.slide <= 0)
+		cli_usage_error(USAGE, "--slide: must be more than 0");
+	if (opt.slide > opt.size)
+		cli_usage_error(USAGE, "--slide (%lldms) is longer than --window (%lldms)",
+		                (long long)opt.slide, (long long)opt.size);
+	if (opt.offset <= -opt.slide || opt.offset >= opt.slide)
+		cli_usage_error(USAGE, "--offset: |offset| must be less than the slide (%lldms)",
+		                (long long)opt.slide);
+	if ((opt.size + opt.slide - 1) / opt.slide > MAX_WINDOWS_PER_ROW)
+		cli_usage_error(USAGE, "--slide: a row would fall in more than %d windows",
+		                MAX_WINDOWS_PER_ROW);
+	if (strcmp(mode, "update") == 0)
+		opt.mode = MODE_UPDATE;
+	else if (strcmp(mode, "append") == 0)
+		opt.mode = MODE_APPEND;
+	else if (strcmp(mode, "complete") == 0)
+		opt.mode = MODE_COMPLETE;
+	else
+		cli_usage_error(USAGE, "--mode: '%s' is not update, append or complete", mode);
+	if (opt.mode == MODE_APPEND && !opt.has_wm)
+		cli_usage_error(USAGE, "--mode append needs --watermark (windows must be able to close)");
+
+	opt.group_buf = strdup(group);
+	if (!opt.group_buf)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	for (p = opt.group_buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		if (opt.ngroup == MAX_GROUP_FIELDS)
+			cli_usage_error(USAGE, "--group-by: more than %d fields", MAX_GROUP_FIELDS);
+		opt.group[opt.ngroup++] = tok;
+	}
+	if (opt.naggs == 0) {
+		add_agg("orders=count");
+		add_agg("items=sum(count)");
+	}
+	/* Output names must be distinct: they become JSON members and columns. */
+	{
+		const char *names[3 + MAX_GROUP_FIELDS + MAX_AGGS];
+		int n = 0;
+		names[n++] = "rowkey";
+		names[n++] = "window_start";
+		names[n++] = "window_end";
+		for (int i = 0; i < opt.ngroup; i++)
+			names[n++] = opt.group[i];
+		for (int i = 0; i < opt.naggs; i++)
+			names[n++] = opt.aggs[i].name;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < i; j++)
+				if (strcmp(names[i], names[j]) == 0)
+					cli_usage_error(USAGE, "output field '%s' named twice (group or aggregate)",
+					                names[i]);
+	}
+	for (int i = 0; i < opt.ngroup; i++)
+		opt.group_head[i] = make_head(opt.group[i], &opt.group_headlen[i]);
+}
+
+/* ---- state: hash table, windows, dirty list ---- */
+
+static size_t
+ent_size(uint32_t klen)
+{
+	return sizeof(struct ent) + sizeof(struct aggst) * (size_t)opt.naggs + klen;
+}
+
+static inline char *
+ent_key(struct ent *e)
+{
+	return (char *)(e->a + opt.naggs);
+}
+
+static void
+table_resize(size_t ncap)
+{
+	struct slot *old = table;
+	size_t ocap = tcap;
+
+	table = calloc(ncap, sizeof(*table));
+	if (!table)
+		diag_die(DIAG_EX_FAIL, "out of memory (%zu state slots)", ncap);
+	tcap = ncap;
+	for (size_t i = 0; i < ocap; i++) {
+		if (!old[i].e)
+			continue;
+		size_t j = old[i].hash & (tcap - 1);
+		while (table[j].e)
+			j = (j + 1) & (tcap - 1);
+		table[j] = old[i];
+	}
+	free(old);
+}
+
+static inline uint64_t
+slot_hash(uint64_t khash, int64_t wstart)
+{
+	return khash ^ ((uint64_t)wstart * 0x9e3779b97f4a7c15ULL);
+}
+
+static struct ent *
+table_find(uint64_t h, int64_t wstart, const char *key, uint32_t klen)
+{
+	size_t j = h & (tcap - 1);
+
+	for (; table[j].e; j = (j + 1) & (tcap - 1)) {
+		struct ent *e = table[j].e;
+		if (table[j].hash == h && e->wstart == wstart && e->klen == klen &&
+		    memcmp(ent_key(e), key, klen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Deletes e, shifting later members of its probe run back (no tombstones). */
+static void
+table_delete(struct ent *e)
+{
+	size_t j = e->hash & (tcap - 1), k;
+
+	while (table[j].e != e)
+		j = (j + 1) & (tcap - 1);
+	table[j].e = NULL;
+	for (k = (j + 1) & (tcap - 1); table[k].e; k = (k + 1) & (tcap - 1)) {
+		size_t home = table[k].hash & (tcap - 1);
+		/* Move k into the hole at j if its home is not in (j, k]. */
+		if ((j < k) ? (home <= j || home > k) : (home <= j && home > k)) {
+			table[j] = table[k];
+			table[k].e = NULL;
+			j = k;
+		}
+	}
+	tcount--;
+}
+
+static struct window *
+window_get(int64_t start)
+{
+	size_t lo = 0, hi = nwins;
+
+	if (nwins && wins[nwins - 1].start == start)
+		return &wins[nwins - 1];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (wins[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < nwins && wins[lo].start == start)
+		return &wins[lo];
+	if (nwins == wcap) {
+		wcap = wcap ? wcap * 2 : 16;
+		wins = realloc(wins, wcap * sizeof(*wins));
+		if (!wins)
+			diag_die(DIAG_EX_FAIL, "out of memory");
+	}
+	memmove(&wins[lo + 1], &wins[lo], (nwins - lo) * sizeof(*wins));
+	nwins++;
+	wins[lo] = (struct window){.start = start, .end = start + opt.size};
+	return &wins[lo];
+}
+
+static struct ent *
+ent_new(uint64_t h, int64_t wstart, const char *key, uint32_t klen)
+{
+	struct ent *e = calloc(1, ent_size(klen));
+	struct window *w;
+	size_t j;
+
+	if (!e)
+		diag_die(DIAG_EX_FAIL, "out of memory (%zu live groups)", tcount);
+	e->hash = h;
+	e->wstart = wstart;
+	e->wend = wstart + opt.size;
+	e->klen = klen;
+	memcpy(ent_key(e), key, klen);
+	if ((tcount + 1) * 2 > tcap)
+		table_resize(tcap * 2);
+	j = h & (tcap - 1);
+	while (table[j].e)
+		j = (j + 1) & (tcap - 1);
+	table[j].hash = h;
+	table[j].e = e;
+	tcount++;
+	if (tcount > peak_groups)
+		peak_groups = tcount;
+	w = window_get(wstart);
+	if (w->tail)
+		w->tail->next = e;
+	else
+		w->head = e;
+	w->tail = e;
+	w->nents++;
+	return e;
+}
+
+static void
+mark_dirty(struct ent *e)
+{
+	if (e->stamp == batch_no)
+		return;
+	e->stamp = batch_no;
+	if (opt.mode != MODE_UPDATE)
+		return;
+	if (ndirty == dcap) {
+		dcap = dcap ? dcap * 2 : 1024;
+		dirty = realloc(dirty, dcap * sizeof(*dirty));
+		if (!dirty)
+			diag_die(DIAG_EX_FAIL, "out of memory");
+	}
+	dirty[ndirty++] = e;
+}
+
+/* ---- output ---- */
+
+/* Appends s to the rowkey with '%' and '|' percent-encoded; -1 if past the limit. */
+static int
+rk_put(char *rk, size_t *len, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (*len + 3 > ROWKEY_MAX)
+			return -1;
+		if (s[i] == '%') {
+			memcpy(rk + *len, "%25", 3);
+			*len += 3;
+		} else if (s[i] == '|') {
+			memcpy(rk + *len, "%7C", 3);
+			*len += 3;
+		} else {
+			rk[(*len)++] = s[i];
+		}
+	}
+	return 0;
+}
+
+/*
+ * The rowkey: "START/END/V1|V2|…" with START and END as in window_start and
+ * window_end and each group value as its JSON text ('%' and '|' in it
+ * percent-encoded), or, when that would pass 255 bytes, "START/END/#" and 32
+ * hex digits of a 128-bit hash of the group values. A JSON text never starts
+ * with '#', so the two forms cannot meet.
+ */
+static size_t
+make_rowkey(struct ent *e, const char *ws, const char *we, char *rk)
+{
+	size_t len = 0;
+	const char *k = ent_key(e), *end = k + e->klen;
+
+	memcpy(rk, ws, TM_RFC3339_LEN);
+	rk[TM_RFC3339_LEN] = '/';
+	memcpy(rk + TM_RFC3339_LEN + 1, we, TM_RFC3339_LEN);
+	rk[2 * TM_RFC3339_LEN + 1] = '/';
+	len = 2 * TM_RFC3339_LEN + 2;
+	for (int g = 0; g < opt.ngroup; g++) {
+		const char *v = k;
+		while (k < end && *k != '\0')
+			k++;
+		if (g > 0) {
+			if (len + 1 > ROWKEY_MAX)
+				goto hashed;
+			rk[len++] = '|';
+		}
+		if (rk_put(rk, &len, v, (size_t)(k - v)) < 0)
+			goto hashed;
+		k++;
+	}
+	return len;
+hashed:
+	{
+		static const char hex[] = "0123456789abcdef";
+		uint64_t h1 = hs_hash(ent_key(e), e->klen, 0x6f72647069706531ULL);
+		uint64_t h2 = hs_hash(ent_key(e), e->klen, 0x77696e6167673232ULL);
+		len = 2 * TM_RFC3339_LEN + 2;
+		rk[len++] = '#';
+		for (int i = 15; i >= 0; i--)
+			rk[len++] = hex[(h1 >> (4 * i)) & 15];
+		for (int i = 15; i >= 0; i--)
+			rk[len++] = hex[(h2 >> (4 * i)) & 15];
+		return len;
+	}
+}
+
+static void
+put_aggval(const struct aggdef *d, const struct aggst *s)
+{
+	switch (d->fn) {
+	case F_COUNT:
+		js_out_i64(s->n);
+		return;
+	case F_AVG:
+		if (s->n == 0)
+			out_write("null", 4);
+		else
+			js_out_double(s->d / (double)s->n);
+		return;
+	default:
+		if (s->kind == 0)
+			out_write("null", 4);
+		else if (s->kind == 1)
+			js_out_i64(s->i);
+		else
+			js_out_double(s->d);
+	}
+}
+
+static void
+emit(struct ent *e)
+{
+	char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN], rk[ROWKEY_MAX + 1];
+	const char *k = ent_key(e);
+	size_t rklen;
+
+	tm_format_rfc3339(e->wstart, ws);
+	tm_format_rfc3339(e->wend, we);
+	rklen = make_rowkey(e, ws, we, rk);
+	out_write("{\"rowkey\":", 10);
+	js_out_str(rk, rklen);
+	out_write(",\"window_start\":\"", 17);
+	out_write(ws, TM_RFC3339_LEN);
+	out_write("\",\"window_end\":\"", 16);
+	out_write(we, TM_RFC3339_LEN);
+	out_byte('"');
+	for (int g = 0; g < opt.ngroup; g++) {
+		size_t n = strlen(k);
+		out_write(opt.group_head[g], opt.group_headlen[g]);
+		out_write(k, n);
+		k += n + 1;
+	}
+	for (int i = 0; i < opt.naggs; i++) {
+		out_write(opt.aggs[i].head, opt.aggs[i].headlen);
+		put_aggval(&opt.aggs[i], &e->a[i]);
+	}
+	out_write("}\n", 2);
+	out_end_record();
+	n_written++;
+}
+
+static void
+check_output(void)
+{
+	if (out_failed())
+		diag_die(DIAG_EX_FAIL, "cannot write to standard output: %s", strerror(out_failed()));
+}
+
+/* Evicts every window whose end is at or before limit, emitting in append mode. */
+static void
+evict(int64_t limit, int all)
+{
+	size_t k = 0;
+
+	while (k < nwins && (all || wins[k].end <= limit)) {
+		struct ent *e = wins[k].head, *next;
+		for (; e; e = next) {
+			next = e->next;
+			if (opt.mode == MODE_APPEND)
+				emit(e);
+			table_delete(e);
+			free(e);
+			n_evicted++;
+		}
+		k++;
+	}
+	if (k) {
+		memmove(wins, wins + k, (nwins - k) * sizeof(*wins));
+		nwins -= k;
+	}
+	if (tcap > 1024 && tcount * 8 < tcap)
+		table_resize(tcap / 2); /* memory follows live state */
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+end_batch(void)
+{
+	if (rows_in_batch == 0)
+		return;
+	if (opt.mode == MODE_UPDATE) {
+		for (size_t i = 0; i < ndirty; i++)
+			emit(dirty[i]);
+		ndirty = 0;
+	} else if (opt.mode == MODE_COMPLETE) {
+		for (size_t k = 0; k < nwins; k++)
+			for (struct ent *e = wins[k].head; e; e = e->next)
+				emit(e);
+	}
+	if (opt.has_wm && wm_set && opt.mode != MODE_COMPLETE)
+		evict(wm, 0);
+	if (opt.has_wm && have_max && (!wm_set || max_seen - opt.delay > wm)) {
+		wm = max_seen - opt.delay;
+		wm_set = 1;
+	}
+	batch_no++;
+	n_batches++;
+	rows_in_batch = 0;
+	batch_t0 = opt.trigger_interval ? now_s() : 0;
+	out_flush();
+	check_output();
+}
+
+static void
+on_idle(void *arg)
+{
+	(void)arg;
+	end_batch();
+	out_flush();
+	check_output();
+}
+
+/* ---- one input row ---- */
+
+/* Time field to ms; NULL or a reason. */
+static const char *
+row_time(const js_val *v, int64_t *t)
+{
+	static char cached[20];
+	static int64_t cached_ms = INT64_MIN;
+	static char why[160];
+	const char *w;
+
+	if (v->type == JS_STR) {
+		/* Rows of one second share the first 19 bytes: parse those once. */
+		if (v->n == 24 && !v->esc && cached_ms != INT64_MIN && memcmp(v->p, cached, 19) == 0 &&
+		    v->p[19] == '.' && v->p[23] == 'Z') {
+			int a = v->p[20] - '0', b = v->p[21] - '0', c = v->p[22] - '0';
+			if (a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9) {
+				*t = cached_ms + a * 100 + b * 10 + c;
+				return NULL;
+			}
+		}
+		if (v->esc || tm_parse_rfc3339(v->p, v->n, t, &w) < 0) {
+			snprintf(why, sizeof(why), "time field '%s': %s", opt.time_field,
+			         v->esc ? "not an RFC 3339 time" : w);
+			return why;
+		}
+		if (v->n == 24 && v->p[19] == '.' && v->p[23] == 'Z') {
+			memcpy(cached, v->p, 19);
+			cached_ms = *t - tm_floormod(*t, 1000);
+		}
+	} else if (v->type == JS_NUM) {
+		int64_t i;
+		if (v->isint && js_to_i64(v, &i) == 0) {
+			if (opt.unit_den > 1)
+				*t = tm_floordiv(i, opt.unit_den);
+			else if (i > INT64_MAX / opt.unit_num || i < INT64_MIN / opt.unit_num)
+				goto range;
+			else
+				*t = i * opt.unit_num;
+		} else {
+			double d = floor(js_to_double(v) * (double)opt.unit_num / (double)opt.unit_den);
+			if (!(d >= (double)TM_MIN_MS && d <= (double)TM_MAX_MS))
+				goto range;
+			*t = (int64_t)d;
+		}
+	} else {
+		if (v->type == JS_MISSING)
+			snprintf(why, sizeof(why), "no time field '%s'", opt.time_field);
+		else
+			snprintf(why, sizeof(why), "time field '%s' is not a string or number",
+			         opt.time_field);
+		return why;
+	}
+	if (*t < TM_MIN_MS || *t > TM_MAX_MS)
+		goto range;
+	return NULL;
+range:
+	snprintf(why, sizeof(why), "time field '%s' is outside the years 0000-9999", opt.time_field);
+	return why;
+}
+
+/* A row's number for an aggregate: kind 0 (null/missing), 1 int, 2 double. */
+struct num {
+	int kind;
+	int64_t i;
+	double d;
+};
+
+static int
+agg_input(const js_val *v, struct num *x)
+{
+	if (v->type == JS_MISSING || v->type == JS_NULL) {
+		x->kind = 0;
+		return 0;
+	}
+	if (v->type != JS_NUM)
+		return -1;
+	if (v->isint && js_to_i64(v, &x->i) == 0) {
+		x->kind = 1;
+		x->d = (double)x->i;
+	} else {
+		x->kind = 2;
+		x->d = js_to_double(v);
+	}
+	return 0;
+}
+
+/* Is x less than the stored value? Exact for int64 against double. */
+static int
+num_less(const struct num *x, const struct aggst *s)
+{
+	if (x->kind == 1 && s->kind == 1)
+		return x->i < s->i;
+	long double a = x->kind == 1 ? (long double)x->i : (long double)x->d;
+	long double b = s->kind == 1 ? (long double)s->i : (long double)s->d;
+	return a < b;
+}
+
+static int
+num_greater(const struct num *x, const struct aggst *s)
+{
+	if (x->kind == 1 && s->kind == 1)
+		return x->i > s->i;
+	long double a = x->kind == 1 ? (long double)x->i : (long double)x->d;
+	long double b = s->kind == 1 ? (long double)s->i : (long double)s->d;
+	return a > b;
+}
+
+static void
+agg_apply(struct aggst *s, const struct aggdef *d, const struct num *x)
+{
+	if (d->fn == F_COUNT) {
+		s->n++;
+		return;
+	}
+	if (x->kind == 0)
+		return;
+	switch (d->fn) {
+	case F_SUM:
+		if (s->kind == 0) {
+			s->kind = (uint8_t)x->kind;
+			s->i = x->i;
+			s->d = x->d;
+		} else if (s->kind == 1 && x->kind == 1) {
+			s->i += x->i; /* overflow was ruled out before */
+		} else {
+			if (s->kind == 1)
+				s->d = (double)s->i;
+			s->kind = 2;
+			s->d += x->d;
+		}
+		break;
+	case F_AVG:
+		s->n++;
+		s->d += x->d;
+		break;
+	case F_MIN:
+	case F_MAX:
+		if (s->kind == 0 || (d->fn == F_MIN ? num_less(x, s) : num_greater(x, s))) {
+			s->kind = (uint8_t)x->kind;
+			s->i = x->i;
+			s->d = x->d;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+bad(const nd_rec *r, const char *why)
+{
+	return rej_bad(&rejects, r->file, r->lineno, r->text, r->len, why);
+}
+
+/* Appends a group value's canonical JSON text and a NUL to key. */
+static size_t
+key_put(char *key, size_t len, const js_val *v)
+{
+	switch (v->type) {
+	case JS_MISSING:
+		memcpy(key + len, "null", 4);
+		len += 4;
+		break;
+	case JS_STR:
+		key[len++] = '"';
+		if (!v->esc) {
+			memcpy(key + len, v->p, v->n);
+			len += v->n;
+		} else {
+			/* Decode, then escape minimally: equal strings, equal keys. */
+			char *tmp = key + len + v->n + 8;
+			size_t n = js_unescape(v->p, v->n, tmp);
+			for (size_t i = 0; i < n; i++) {
+				unsigned char c = (unsigned char)tmp[i];
+				if (c < 0x20 || c == '"' || c == '\\')
+					len += js_escape_ascii(c, key + len);
+				else
+					key[len++] = (char)c;
+			}
+		}
+		key[len++] = '"';
+		break;
+	default:
+		memcpy(key + len, v->p, v->n);
+		len += v->n;
+	}
+	key[len++] = '\0';
+	return len;
+}
+
+/* 0: row done (aggregated, late or rejected); -1: stop (bad row, no rejects). */
+static int
+process(const nd_rec *r, js_val *vals, char *key)
+{
+	static struct num xs[MAX_AGGS];
+	static struct ent *ents[MAX_WINDOWS_PER_ROW];
+	static int64_t starts[MAX_WINDOWS_PER_ROW];
+	js_err err;
+	const char *why;
+	char msg[200];
+	int64_t t, last_start;
+	size_t klen = 0;
+	uint64_t kh;
+	int nw = 0, late = 0;
+
+	n_read++;
+	if (r->too_long) {
+		snprintf(msg, sizeof(msg), "line longer than %d bytes", ND_LINE_MAX);
+		return bad(r, msg);
+	}
+	if (js_scan(r->text, r->len, want_ptr, vals, &err) < 0) {
+		snprintf(msg, sizeof(msg), "invalid JSON at byte %zu: %s", err.pos + 1, err.why);
+		return bad(r, msg);
+	}
+	if ((why = row_time(&vals[0], &t)) != NULL)
+		return bad(r, why);
+	for (int i = 0; i < opt.naggs; i++) {
+		if (opt.aggs[i].field && agg_input(&vals[opt.aggs[i].want], &xs[i]) < 0) {
+			snprintf(msg, sizeof(msg), "field '%s' is not a number", opt.aggs[i].field);
+			return bad(r, msg);
+		}
+	}
+	for (int g = 0; g < opt.ngroup; g++)
+		klen = key_put(key, klen, &vals[1 + g]);
+	kh = hs_hash(key, klen, 0);
+
+	/* Spark's assignment: the latest window start at or before t, then back by slides. */
+	last_start = t - tm_floormod(t - opt.offset, opt.slide);
+	for (int64_t s = last_start; s > t - opt.size; s -= opt.slide) {
+		if (s < TM_MIN_MS || s + opt.size > TM_MAX_MS + 1) {
+			snprintf(msg, sizeof(msg), "a window of this row falls outside the years 0000-9999");
+			return bad(r, msg);
+		}
+		if (wm_set && s + opt.size <= wm) {
+			late++;
+			continue;
+		}
+		starts[nw] = s;
+		ents[nw] = table_find(slot_hash(kh, s), s, key, (uint32_t)klen);
+		nw++;
+	}
+	/* Integer sums must not overflow: check every window before changing any. */
+	for (int i = 0; i < opt.naggs; i++) {
+		if (opt.aggs[i].fn != F_SUM || xs[i].kind != 1)
+			continue;
+		for (int k = 0; k < nw; k++) {
+			int64_t dummy;
+			if (ents[k] && ents[k]->a[i].kind == 1 &&
+			    __builtin_add_overflow(ents[k]->a[i].i, xs[i].i, &dummy)) {
+				snprintf(msg, sizeof(msg), "sum '%s' overflows a 64-bit integer",
+				         opt.aggs[i].name);
+				return bad(r, msg);
+			}
+		}
+	}
+	if (!have_max || t > max_seen) {
+		max_seen = t;
+		have_max = 1;
+	}
+	for (int k = 0; k < nw; k++) {
+		struct ent *e = ents[k];
+		if (!e)
+			e = ent_new(slot_hash(kh, starts[k]), starts[k], key, (uint32_t)klen);
+		for (int i = 0; i < opt.naggs; i++)
+			agg_apply(&e->a[i], &opt.aggs[i], &xs[i]);
+		mark_dirty(e);
+	}
+	if (late) {
+		n_late_pairs += (uint64_t)late;
+		n_late_rows++;
+		if (late_fp) {
+			fwrite(r->text, 1, r->len, late_fp);
+			fputc('\n', late_fp);
+		}
+	}
+	return 0;
+}
+
+static void
+free_state(void)
+{
+	for (size_t k = 0; k < nwins; k++) {
+		struct ent *e = wins[k].head, *next;
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(wins);
+	free(table);
+	free(dirty);
+}
 
 int
 main(int argc, char **argv)
 {
+	const char *names[1 + MAX_GROUP_FIELDS + MAX_AGGS];
+	int nnames = 0, status = DIAG_EX_OK;
+	js_want want;
+	js_val *vals;
+	char *key;
+	nd_reader *rd;
+	nd_rec rec;
+	int rc;
+
 	diag_init(argv[0]);
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
-			diag_version();
-			return DIAG_EX_OK;
+	parse_opts(argc, argv);
+
+	/* The scanner's wanted members: time, group fields, then aggregate fields. */
+	names[nnames++] = opt.time_field;
+	for (int g = 0; g < opt.ngroup; g++)
+		names[nnames++] = opt.group[g];
+	for (int i = 0; i < opt.naggs; i++) {
+		if (!opt.aggs[i].field)
+			continue;
+		opt.aggs[i].want = -1;
+		for (int k = 0; k < nnames; k++)
+			if (strcmp(names[k], opt.aggs[i].field) == 0)
+				opt.aggs[i].want = k;
+		if (opt.aggs[i].want < 0) {
+			opt.aggs[i].want = nnames;
+			names[nnames++] = opt.aggs[i].field;
 		}
 	}
-	diag_error("not implemented yet in ordpipe %s", ORDPIPE_VERSION);
-	return DIAG_EX_FAIL;
+	js_want_init(&want, names, nnames);
+	want_ptr = &want;
+
+	if (rej_open(&rejects, opt.cc.rejects) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open rejects file '%s': %s", opt.cc.rejects,
+		         strerror(errno));
+	if (opt.late_path && !(late_fp = fopen(opt.late_path, "a")))
+		diag_die(DIAG_EX_FAIL, "cannot open late-rows file '%s': %s", opt.late_path,
+		         strerror(errno));
+	sig_install(0);
+	out_init(1, opt.cc.unbuffered);
+	vals = calloc((size_t)nnames, sizeof(*vals));
+	key = malloc(2 * KEY_MAX);
+	rd = nd_new(argv + optind, argc - optind);
+	if (!vals || !key || !rd)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	table_resize(1024);
+	nd_set_idle(rd, on_idle, NULL);
+	batch_t0 = opt.trigger_interval ? now_s() : 0;
+
+	while (!sig_stop && (rc = nd_next(rd, &rec)) != 0) {
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			diag_error("cannot read '%s': %s", nd_errfile(rd), strerror(errno));
+			status = DIAG_EX_FAIL;
+			break;
+		}
+		if (process(&rec, vals, key) < 0) {
+			status = DIAG_EX_BADINPUT;
+			break;
+		}
+		rows_in_batch++;
+		if (opt.trigger_rows && rows_in_batch >= opt.trigger_rows)
+			end_batch();
+		else if (opt.trigger_interval && (rows_in_batch & 63) == 0 &&
+		         (now_s() - batch_t0) * 1000 >= (double)opt.trigger_interval)
+			end_batch();
+		check_output();
+	}
+	if (status == DIAG_EX_OK) {
+		/* End of input (or a stop signal): the last batch, then every window closes. */
+		end_batch();
+		if (!sig_stop && opt.mode != MODE_COMPLETE)
+			evict(0, 1);
+	} else if (status == DIAG_EX_BADINPUT) {
+		end_batch();
+	}
+	if (out_flush() < 0 && status == DIAG_EX_OK)
+		status = DIAG_EX_FAIL;
+	if (out_failed())
+		diag_error("cannot write to standard output: %s", strerror(out_failed()));
+	if (rej_close(&rejects) < 0) {
+		diag_error("cannot write rejects file '%s'", opt.cc.rejects);
+		status = DIAG_EX_FAIL;
+	}
+	if (late_fp && fclose(late_fp) != 0) {
+		diag_error("cannot write late-rows file '%s': %s", opt.late_path, strerror(errno));
+		status = DIAG_EX_FAIL;
+	}
+	diag_info("%llu rows read, %llu rows written, %llu rejected, %llu late rows (%llu late "
+	          "windows), %llu batches, %llu groups evicted, %zu live groups (peak %llu)",
+	          (unsigned long long)n_read, (unsigned long long)n_written,
+	          (unsigned long long)rejects.count, (unsigned long long)n_late_rows,
+	          (unsigned long long)n_late_pairs, (unsigned long long)n_batches,
+	          (unsigned long long)n_evicted, tcount, (unsigned long long)peak_groups);
+	if (sig_stop)
+		diag_info("stopped by signal %d", (int)sig_stop);
+	nd_free(rd);
+	free(vals);
+	free(key);
+	free_state();
+	js_want_free(&want);
+	out_free();
+	free_opts();
+	return status;
 }

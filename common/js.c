@@ -495,7 +495,7 @@ js_escape_ascii(unsigned char c, char *out)
 	case '\b': out[0] = '\\'; out[1] = 'b'; return 2;
 	case '\f': out[0] = '\\'; out[1] = 'f'; return 2;
 	default:
-		if (c < 0x20 || c == 0x7f) {
+		if (c < 0x20) {
 			memcpy(out, "\\u00", 4);
 			out[4] = hex[c >> 4];
 			out[5] = hex[c & 15];
@@ -514,7 +514,7 @@ js_out_str(const char *s, size_t n)
 	out_byte('"');
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+		if (c >= 0x20 && c != '"' && c != '\\') {
 			i++;
 			continue;
 		}
