@@ -948,7 +948,7 @@ process(const nd_rec *r, js_val *vals, char *key)
 			snprintf(msg, sizeof(msg), "a window of this row falls outside the years 0000-9999");
 			return bad(r, msg);
 		}
-		if (wm_set && s + opt.size <= wm) {
+		if (wm_set && opt.mode != MODE_COMPLETE && s + opt.size <= wm) {
 			late++;
 			continue;
 		}

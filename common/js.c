@@ -348,11 +348,12 @@ js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err)
 	skip_ws(&sc);
 	if (sc.i >= n || s[sc.i] != '{') {
 		err->pos = sc.i;
-		err->why = sc.i >= n ? "empty line" : "not a JSON object";
-		if (sc.i < n && (s[sc.i] == '[' || s[sc.i] == '"' || s[sc.i] == '-' ||
-		                 (s[sc.i] >= '0' && s[sc.i] <= '9') || s[sc.i] == 't' ||
-		                 s[sc.i] == 'f' || s[sc.i] == 'n'))
-			err->why = "a JSON value but not an object";
+		err->why = sc.i >= n ? "empty line" : "not JSON";
+		if (sc.i < n && scan_value(&sc, NULL, 0) == 0) {
+			skip_ws(&sc);
+			if (sc.i == n)
+				err->why = "a JSON value but not an object";
+		}
 		return -1;
 	}
 	if (scan_container(&sc, NULL, 0, w, vals) < 0) {

@@ -1,0 +1,32 @@
+# Loaded by every bats suite: where the programs are, and small helpers.
+bats_require_minimum_version 1.5.0
+: "${ORDPIPE_BIN:=$BATS_TEST_DIRNAME/../build/rel/bin}"
+PATH="$ORDPIPE_BIN:$PATH"
+FIX="$BATS_TEST_DIRNAME/fixtures"
+
+# run_split CMD...: bats' run with stderr kept apart in $stderr.
+run_split() {
+	run --separate-stderr "$@"
+}
+
+# assert_status N: fail with the output shown when $status is not N.
+assert_status() {
+	if [ "$status" -ne "$1" ]; then
+		echo "expected exit status $1, got $status" >&2
+		echo "stdout: $output" >&2
+		echo "stderr: ${stderr:-}" >&2
+		return 1
+	fi
+}
+
+# assert_same EXPECTED_FILE ACTUAL_FILE: diff, shown on failure.
+assert_same() {
+	diff -u "$1" "$2" >&2
+}
+
+# Compact view of winagg rows: start and end (HH:MM[:SS.mmm] as given by
+# $CUT, default 11:16), then the group and aggregate values, tab-separated.
+proj() {
+	jq -r --argjson a "${CUT_FROM:-11}" --argjson b "${CUT_TO:-16}" \
+		'[.window_start[$a:$b], .window_end[$a:$b]] + ([to_entries[] | select(.key != "rowkey" and .key != "window_start" and .key != "window_end") | .value | tojson]) | join("\t")'
+}

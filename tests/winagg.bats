@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# winagg: Spark's window semantics on hand-worked fixtures, the bad-input
+# policy, usage errors, and a property test against an independent model.
+
+load helpers/common
+
+W="$BATS_TEST_DIRNAME/fixtures/winagg"
+
+vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
+	winagg --time-unit s -g '' -a sum='sum(count)' -w 60 -W 10 -m "$1" --trigger-rows 1 "$W/vector.ndjson" |
+		CUT_FROM=14 CUT_TO=19 proj >"$BATS_TEST_TMPDIR/out"
+	assert_same "$W/vector.$1.expected" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "worked vector, update mode: late row dropped, older row in an open window counted" { vector update; }
+@test "worked vector, append mode: each window once, when the watermark passes it" { vector append; }
+@test "worked vector, complete mode: everything each batch, nothing late" { vector complete; }
+
+@test "Spark guide example: 10m windows sliding by 5m, watermark 10m, donkey dropped" {
+	winagg -g word -a n=count -w 10m -s 5m -W 10m --trigger-rows 1 --late "$BATS_TEST_TMPDIR/late" \
+		-v "$W/spark-guide.ndjson" 2>"$BATS_TEST_TMPDIR/err" | proj >"$BATS_TEST_TMPDIR/out"
+	assert_same "$W/spark-guide.update.expected" "$BATS_TEST_TMPDIR/out"
+	[ "$(cat "$BATS_TEST_TMPDIR/late")" = '{"ts":"2026-11-24T12:04:00Z","word":"donkey"}' ]
+	grep -q '1 late rows (2 late windows)' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "sliding windows: a row at 12:05 falls in Spark's three 12m/5m windows" {
+	echo '{"ts":"2026-11-24T12:05:00Z"}' | winagg -g '' -a n=count -w 12m -s 5m | proj >"$BATS_TEST_TMPDIR/out"
+	printf '12:05\t12:17\t1\n12:00\t12:12\t1\n11:55\t12:07\t1\n' >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "--offset 2m shifts Spark's example to [11:57,12:09) and [12:02,12:14)" {
+	echo '{"ts":"2026-11-24T12:05:00Z"}' | winagg -g '' -a n=count -w 12m -s 5m --offset 2m | proj >"$BATS_TEST_TMPDIR/out"
+	printf '12:02\t12:14\t1\n11:57\t12:09\t1\n' >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "a negative offset: hourly windows starting at :45 of the hour before" {
+	echo '{"ts":"2026-11-24T12:50:00Z"}{"ts":"2026-11-24T12:40:00Z"}' | tr '}' '\n' | sed 's/$/}/' | grep ts |
+		winagg -g '' -a n=count -w 1h --offset=-15m | proj >"$BATS_TEST_TMPDIR/out"
+	printf '12:45\t13:45\t1\n11:45\t12:45\t1\n' >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "times before 1970, with +08:00 and -05:00 offsets and long fractions" {
+	winagg -g '' "$W/times.ndjson" | CUT_FROM=0 CUT_TO=24 proj | sort >"$BATS_TEST_TMPDIR/out"
+	assert_same "$W/times.expected" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "numeric epoch times in ms (default), s and us" {
+	out=$(echo '{"ts":1764000000123,"count":1}' | winagg -g '' | jq -r .window_start)
+	[ "$out" = "2025-11-24T16:00:00.000Z" ]
+	out=$(echo '{"ts":1764000061.5,"count":1}' | winagg -g '' --time-unit s | jq -r .window_start)
+	[ "$out" = "2025-11-24T16:01:00.000Z" ]
+	out=$(echo '{"ts":-1,"count":1}' | winagg -g '' --time-unit us | jq -r .window_start)
+	[ "$out" = "1969-12-31T23:59:00.000Z" ]
+}
+
+@test "groups: null and missing are one group; 7 and \"7\" are two; | quotes % and unicode are safe" {
+	winagg "$W/groups.ndjson" >"$BATS_TEST_TMPDIR/out"
+	assert_same "$W/groups.expected" "$BATS_TEST_TMPDIR/out"
+	# rowkeys are distinct and at most 255 bytes
+	[ "$(jq -r .rowkey "$BATS_TEST_TMPDIR/out" | sort -u | wc -l)" -eq 6 ]
+}
+
+@test "a long group value gets a hashed rowkey of fixed form, distinct per value" {
+	a=$(printf 'x%.0s' $(seq 300))
+	printf '{"ts":0,"shopid":1,"region":"%s"}\n{"ts":0,"shopid":1,"region":"%sy"}\n' "$a" "$a" |
+		winagg | jq -r .rowkey >"$BATS_TEST_TMPDIR/keys"
+	[ "$(sort -u "$BATS_TEST_TMPDIR/keys" | wc -l)" -eq 2 ]
+	while read -r k; do
+		[[ "$k" =~ ^1970-01-01T00:00:00.000Z/1970-01-01T00:01:00.000Z/#[0-9a-f]{32}$ ]]
+	done <"$BATS_TEST_TMPDIR/keys"
+	# deterministic across runs
+	b=$(printf '{"ts":0,"shopid":1,"region":"%s"}\n' "$a" | winagg | jq -r .rowkey)
+	[ "$b" = "$(head -1 "$BATS_TEST_TMPDIR/keys")" ]
+}
+
+@test "count, sum, min, max, avg over integers, fractions and nulls" {
+	winagg -g g -a n=count -a s='sum(v)' -a lo='min(v)' -a hi='max(v)' -a mean='avg(v)' "$W/mixed.ndjson" |
+		jq -r '[.g, .n, .s, .lo, .hi, .mean] | map(tojson) | join("\t")' >"$BATS_TEST_TMPDIR/out"
+	assert_same "$W/mixed.expected" "$BATS_TEST_TMPDIR/out"
+	# a sum of integers stays an integer, a fraction makes it a double
+	run winagg -g '' -a s='sum(v)' <<<'{"ts":0,"v":2}
+{"ts":0,"v":0.5}
+{"ts":60000,"v":2}'
+	[ "$(echo "$output" | jq -r .s | tr '\n' ' ')" = "2.5 2 " ]
+	[[ "${lines[0]}" == *'"s":2.5}' ]] && [[ "${lines[1]}" == *'"s":2}' ]]
+}
+
+@test "int64 sums are exact at the edge, and overflow is an error naming the line" {
+	run_split winagg -g '' -a s='sum(v)' <<<'{"ts":0,"v":9223372036854775806}
+{"ts":0,"v":1}'
+	assert_status 0
+	[[ "$output" == *'"s":9223372036854775807}' ]]
+	run_split winagg -g '' -a s='sum(v)' <<<'{"ts":0,"v":9223372036854775807}
+{"ts":0,"v":1}'
+	assert_status 3
+	[ "$stderr" = "winagg: <stdin>:2: sum 's' overflows a 64-bit integer" ]
+	run_split winagg -g '' -a s='sum(v)' --rejects "$BATS_TEST_TMPDIR/rej" <<<'{"ts":0,"v":9223372036854775807}
+{"ts":0,"v":1}'
+	assert_status 0
+	[[ "$output" == *'"s":9223372036854775807}' ]]
+	[ "$(jq -r .line "$BATS_TEST_TMPDIR/rej")" = 2 ]
+}
+
+@test "a bad line stops winagg with status 3 and FILE:LINE: reason" {
+	run_split winagg "$W/bad.ndjson"
+	assert_status 3
+	[ "$stderr" = "winagg: $W/bad.ndjson:2: invalid JSON at byte 1: not JSON" ]
+}
+
+@test "--rejects records every bad line with its reason and goes on" {
+	run_split winagg --rejects "$BATS_TEST_TMPDIR/rej" -v "$W/bad.ndjson"
+	assert_status 0
+	jq -r '[.line, .reason, .text] | map(tostring) | join("\t")' "$BATS_TEST_TMPDIR/rej" >"$BATS_TEST_TMPDIR/got"
+	assert_same "$W/bad.rejects.expected" "$BATS_TEST_TMPDIR/got"
+	[ "$(jq -r .file "$BATS_TEST_TMPDIR/rej" | sort -u)" = "$W/bad.ndjson" ]
+	# the two good rows: 1 and 2 items in one group
+	[[ "$output" == *'"orders":2,"items":3}' ]]
+	[[ "$stderr" == *"6 rejected"* ]]
+	[[ "$stderr" == *"6 bad records written to"* ]]
+}
+
+@test "a line longer than the limit is a bad record, not a crash" {
+	python3 -c 'print("{\"ts\":0,\"x\":\"" + "a" * (1 << 20) + "\"}"); print("{\"ts\":0}")' >"$BATS_TEST_TMPDIR/long"
+	run_split winagg -g '' "$BATS_TEST_TMPDIR/long"
+	assert_status 3
+	[[ "$stderr" == *":1: line longer than 1048576 bytes" ]]
+	run_split winagg -g '' --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/long"
+	assert_status 0
+	[[ "$output" == *'"orders":1,'* ]]
+}
+
+@test "CRLF line ends, empty lines and a last line without newline are read" {
+	printf '{"ts":1,"count":2}\r\n\r\n\n{"ts":2,"count":3}' | winagg -g '' >"$BATS_TEST_TMPDIR/out"
+	[ "$(jq -c '[.orders,.items]' "$BATS_TEST_TMPDIR/out")" = "[2,5]" ]
+}
+
+@test "several files are read in order, with their own line numbers" {
+	printf '{"ts":1}\n' >"$BATS_TEST_TMPDIR/a"
+	printf '{"ts":1}\n{"nots":1}\n' >"$BATS_TEST_TMPDIR/b"
+	run_split winagg -g '' "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	assert_status 3
+	[ "$stderr" = "winagg: $BATS_TEST_TMPDIR/b:2: no time field 'ts'" ]
+	run_split winagg "$BATS_TEST_TMPDIR/missing"
+	assert_status 1
+	[[ "$stderr" == "winagg: cannot read '$BATS_TEST_TMPDIR/missing': No such file or directory" ]]
+}
+
+@test "usage errors exit 2 before reading anything" {
+	for args in "-s 2m -w 1m" "-m append" "-w 5y" "-w 0" "--offset 1m -w 1m" "-m sideways" \
+		"-a x=median(v)" "-a x=count(v)" "-a x=sum" "-a orders=count -a orders=count" "--time-unit h" "--trigger-rows 0"; do
+		run_split winagg $args </dev/null
+		assert_status 2
+		[[ "$stderr" == winagg:* ]]
+		[[ "$stderr" == *"usage: winagg"* ]]
+	done
+	run_split winagg -s 2m -w 1m
+	[[ "$stderr" == "winagg: --slide (120000ms) is longer than --window (60000ms)"* ]]
+	run_split winagg -m append
+	[[ "$stderr" == "winagg: --mode append needs --watermark"* ]]
+	run_split winagg -w 5y
+	[[ "$stderr" == "winagg: --window: bad duration '5y': unknown unit (use ms, s, m, h or d)"* ]]
+}
+
+@test "without a watermark nothing is late, however old" {
+	printf '{"ts":"2026-11-24T12:00:00Z"}\n{"ts":"2020-01-01T00:00:00Z"}\n' |
+		winagg -g '' --trigger-rows 1 -v 2>"$BATS_TEST_TMPDIR/err" | proj >"$BATS_TEST_TMPDIR/out"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 2 ]
+	grep -q ' 0 late rows' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "default triggers: rows are emitted while the input stays open" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	winagg -g '' <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/in"
+	echo '{"ts":1,"count":4}' >&5
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	[ "$(jq -c '[.orders,.items]' "$BATS_TEST_TMPDIR/out")" = "[1,4]" ]
+	exec 5>&-
+	wait "$pid"
+}
+
+@test "property: random streams agree with an independent model in all modes" {
+	for seed in 1 2 3 4 5 6 7 8; do
+		python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" "$seed" 300 >"$BATS_TEST_TMPDIR/in"
+		size=$(( (seed % 3 + 1) * 10000 )); slide=$(( size / (seed % 2 + 1) )); off=$(( (seed * 1237) % slide ))
+		[ $((seed % 4)) -eq 0 ] && off=$(( -off ))
+		delay=$(( seed * 3000 ))
+		for mode in update append complete; do
+			python3 "$BATS_TEST_DIRNAME/helpers/winagg_model.py" --size "$size" --slide "$slide" \
+				--offset "$off" --delay "$delay" --mode "$mode" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/want"
+			winagg -g g -a n=count -a s='sum(v)' -w "${size}ms" -s "${slide}ms" --offset="${off}ms" \
+				-W "${delay}ms" -m "$mode" --trigger-rows 1 "$BATS_TEST_TMPDIR/in" |
+				jq -r '[.window_start, .window_end, (.g|tojson), .n, .s] | map(tostring) | join("\t")' \
+				>"$BATS_TEST_TMPDIR/got"
+			echo "seed $seed mode $mode size $size slide $slide offset $off delay $delay" >&2
+			[ -s "$BATS_TEST_TMPDIR/want" ]
+			diff -u "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got" | head -40 >&2
+			cmp -s "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+		done
+	done
+}
