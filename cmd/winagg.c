@@ -40,6 +40,10 @@
 #define MAX_AGGS 64
 #define ROWKEY_MAX 255 /* bytes */
 #define KEY_MAX (ND_LINE_MAX + 64) /* bytes of one group key */
+/* Without --trigger-rows a batch also ends after this many rows (Spark's
+ * maxOffsetsPerTrigger): a producer faster than winagg never lets the input
+ * drain, and state could then not be evicted until end of input. */
+#define BATCH_MAX_ROWS 100000
 
 enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
 enum func { F_COUNT, F_SUM, F_MIN, F_MAX, F_AVG };
@@ -1072,7 +1076,7 @@ main(int argc, char **argv)
 			break;
 		}
 		rows_in_batch++;
-		if (opt.trigger_rows && rows_in_batch >= opt.trigger_rows)
+		if (rows_in_batch >= (opt.trigger_rows ? opt.trigger_rows : BATCH_MAX_ROWS))
 			end_batch();
 		else if (opt.trigger_interval && (rows_in_batch & 63) == 0 &&
 		         (now_s() - batch_t0) * 1000 >= (double)opt.trigger_interval)
