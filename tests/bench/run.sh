@@ -1,0 +1,81 @@
+#!/bin/sh
+# make bench: throughput and peak memory of ordpipe's programs next to peers,
+# all measured in this run on this machine. Installs its peers if missing
+# (Debian: miller; npm: @duckdb/node-api under build/bench).
+set -eu
+cd "$(dirname "$0")/../.."
+: "${ORDPIPE_BIN:=build/rel/bin}"
+PATH="$ORDPIPE_BIN:$PATH"
+B=build/bench
+mkdir -p "$B"
+N=${BENCH_N:-1000000}       # rows for the fast programs
+NS=${BENCH_NSLOW:-100000}   # rows for the slow peers (jq, Miller, python3)
+
+if ! command -v mlr >/dev/null 2>&1; then
+	[ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
+	$SUDO apt-get install -y -qq miller >/dev/null 2>&1 || echo "bench: miller not installed" >&2
+fi
+if [ ! -d "$B/node_modules/@duckdb/node-api" ] && command -v npm >/dev/null 2>&1; then
+	(cd "$B" && npm install --no-audit --no-fund --silent @duckdb/node-api >/dev/null 2>&1) ||
+		echo "bench: @duckdb/node-api not installed" >&2
+fi
+cp tests/bench/duckdb.mjs "$B/duckdb.mjs"
+cc -O2 -o "$B/jsonc_loop" tests/bench/jsonc_loop.c $(pkg-config --cflags --libs json-c)
+
+ordgen -n "$N" --seed 1 >"$B/orders.ndjson"
+head -n "$NS" "$B/orders.ndjson" >"$B/orders-small.ndjson"
+
+m() { python3 tests/bench/measure.py "$@"; }
+row() { # program workload "rate rss" peer "peer_rate"
+	rate=${3% *}; rss=${3#* }
+	ratio=$(awk -v a="$rate" -v b="${5:-0}" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
+	printf '%-8s %-34s %12.0f %9s  %-24s %12s %7s\n' "$1" "$2" "$rate" "$((rss / 1024))M" "$4" "${5:-}" "$ratio"
+}
+rate_of() { echo "${1% *}"; }
+
+printf '%-8s %-34s %12s %9s  %-24s %12s %7s\n' program workload records/s peak-RSS peer peer-rec/s ratio
+
+# ordgen against python3 and jq writing the same records
+py=$(m "$NS" "python3 -c '
+import json, random, sys
+r = random.Random(1); w = sys.stdout.write
+for i in range($NS):
+    w(json.dumps({\"orderid\": \"%016x\" % r.getrandbits(64), \"itemid\": r.randint(1, 10000), \"shopid\": r.randint(1, 100), \"region\": r.choice([\"SG\",\"MY\",\"TH\",\"ID\",\"VN\",\"PH\"]), \"count\": r.randint(1, 5), \"ts\": \"2026-01-01T00:00:00.000Z\"}, separators=(\",\", \":\")) + \"\\n\")
+' >/dev/null")
+jqg=$(m "$NS" "jq -nc 'range($NS) | {orderid: (. | tostring), itemid: (. % 10000 + 1), shopid: (. % 100 + 1), region: [\"SG\",\"MY\"][. % 2], count: (. % 5 + 1), ts: (1767225600 + . / 1000 | todate)}' >/dev/null")
+r=$(m $((N * 10)) "ordgen -n $((N * 10)) >/dev/null")
+row ordgen "$((N * 10)) orders to /dev/null" "$r" python3 "$(rate_of "$py")"
+row ordgen "$((N * 10)) orders to /dev/null" "$r" jq "$(rate_of "$jqg")"
+r=$(m $((N * 10)) "ordgen -n $((N * 10)) | cat >/dev/null")
+row ordgen "$((N * 10)) orders into a pipe" "$r" python3 "$(rate_of "$py")"
+
+# parsing: json-c alone is the ceiling later programs are compared with
+jc=$(m "$N" "$B/jsonc_loop <$B/orders.ndjson >/dev/null")
+row json-c "$N rows, parse only (getline)" "$jc" - ""
+
+# winagg against DuckDB, Miller and jq on the same query
+r=$(m "$N" "winagg $B/orders.ndjson >/dev/null")
+if [ -d "$B/node_modules/@duckdb/node-api" ]; then
+	dk=$(m "$N" "node $B/duckdb.mjs $PWD/$B/orders.ndjson >/dev/null")
+	row winagg "$N rows from a file" "$r" duckdb "$(rate_of "$dk")"
+fi
+row winagg "$N rows from a file" "$r" json-c-parse "$(rate_of "$jc")"
+if command -v mlr >/dev/null 2>&1; then
+	ml=$(m "$NS" "mlr --ijsonl --ojsonl put '\$w = substr(\$ts, 0, 15)' then stats1 -a count,sum -f count -g w,shopid,region $B/orders-small.ndjson >/dev/null")
+	row winagg "$N rows from a file" "$r" "miller stats1 ($NS)" "$(rate_of "$ml")"
+fi
+jqa=$(m "$NS" "jq -nc 'reduce inputs as \$o ({}; .[\$o.ts[0:16] + \"/\" + (\$o.shopid | tostring) + \"/\" + \$o.region] |= ((. // {orders: 0, items: 0}) | .orders += 1 | .items += \$o.count))' $B/orders-small.ndjson >/dev/null")
+row winagg "$N rows from a file" "$r" "jq reduce ($NS)" "$(rate_of "$jqa")"
+r=$(m "$N" "cat $B/orders.ndjson | winagg >/dev/null")
+row winagg "$N rows from a pipe" "$r" - ""
+
+# memory: with a watermark, peak RSS stays flat as the stream grows
+r1=$(m "$N" "ordgen -n $N --disorder 5s | winagg --watermark 10s >/dev/null")
+r10=$(m $((N * 10)) "ordgen -n $((N * 10)) --disorder 5s | winagg --watermark 10s >/dev/null")
+row winagg "$N rows, --watermark 10s (pipe)" "$r1" - ""
+row winagg "$((N * 10)) rows, --watermark 10s (pipe)" "$r10" - ""
+# bytes per live group: many groups held (no watermark) against a few
+few=$(m "$N" "ordgen -n $N --shops 1 --regions A | winagg >/dev/null")
+many=$(m "$N" "ordgen -n $N --shops 1000000 --step 0ms --regions A | winagg -v 2>$B/many.err >/dev/null")
+groups=$(grep -o 'peak [0-9]*' "$B/many.err" | cut -d' ' -f2)
+echo "winagg live state: $groups groups held; $(( (${many#* } - ${few#* }) * 1024 / groups )) bytes per live group (peak RSS difference / groups)"
