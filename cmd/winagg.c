@@ -1096,7 +1096,8 @@ main(int argc, char **argv)
 	if (out_failed())
 		diag_error("cannot write to standard output: %s", strerror(out_failed()));
 	if (rej_close(&rejects) < 0) {
-		diag_error("cannot write rejects file '%s'", opt.cc.rejects);
+		if (!rejects.failed)
+			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
 		status = DIAG_EX_FAIL;
 	}
 	if (late_fp && fclose(late_fp) != 0) {

@@ -15,6 +15,7 @@ rej_open(rej *r, const char *path)
 	r->fp = NULL;
 	r->path = path;
 	r->count = 0;
+	r->failed = 0;
 	if (!path)
 		return 0;
 	r->fp = fopen(path, "a");
@@ -64,8 +65,11 @@ rej_bad(rej *r, const char *file, uint64_t line, const char *text, size_t len, c
 	fputs(",\"text\":", r->fp);
 	rej_put_jstr(r->fp, text, len);
 	fputs("}\n", r->fp);
-	if (ferror(r->fp)) {
+	/* Flushed per record: a rejected line must survive a crash, and a full
+	 * disk must be seen at this record, not at exit. */
+	if (fflush(r->fp) != 0 || ferror(r->fp)) {
 		diag_error("cannot write rejects file '%s': %s", r->path, strerror(errno));
+		r->failed = 1;
 		return -1;
 	}
 	r->count++;

@@ -19,6 +19,7 @@ typedef struct rej {
 	FILE *fp; /* NULL: stop at the first bad record */
 	const char *path;
 	uint64_t count; /* records rejected */
+	int failed;     /* a write failed and was reported */
 } rej;
 
 /* path NULL: no rejects file. Returns -1 with errno if the file can't be opened. */

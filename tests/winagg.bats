@@ -204,3 +204,31 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 		done
 	done
 }
+
+@test "SIGTERM: the batch in hand is written and winagg exits 0" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	winagg -g '' -m complete <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/in"
+	echo '{"ts":1,"count":4}' >&5
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	exec 5>&-
+	[ "${status:-0}" -eq 0 ]
+	[ "$(jq -c '[.orders,.items]' "$BATS_TEST_TMPDIR/out")" = "[1,4]" ]
+}
+
+@test "a full disk on stdout is an error with status 1" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run --separate-stderr bash -c 'ordgen -n 1000 | winagg >/dev/full'
+	assert_status 1
+	[ "$stderr" = "winagg: cannot write to standard output: No space left on device" ]
+}
+
+@test "a full disk for the rejects file is an error, not a lost record" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run --separate-stderr winagg --rejects /dev/full <<<'not json'
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"rejects file '/dev/full'"* ]]
+}
