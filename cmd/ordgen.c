@@ -216,34 +216,7 @@ static const char hexd[] = "0123456789abcdef";
 static inline char *
 put_u32(char *p, uint32_t v)
 {
-	char tmp[10];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return p + js_fmt_u64(v, p);
 }
 
 static void
@@ -257,7 +230,7 @@ check_output(void)
 static void
 pace(const struct opts *o, long long i, double t0)
 {
-	double due = t0 + (double)i / (double)o->rate, now = mono_s();
+	double due = t0 + (double)i / (double)o->rate, now = tm_mono_s();
 
 	if (now >= due)
 		return;
@@ -267,14 +240,14 @@ pace(const struct opts *o, long long i, double t0)
 		double d = due - now;
 		struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
 		nanosleep(&ts, NULL);
-		now = mono_s();
+		now = tm_mono_s();
 	}
 }
 
 static void
 progress(const struct opts *o, long long done, double t0, int last)
 {
-	double el = mono_s() - t0, rate = el > 0 ? (double)done / el : 0;
+	double el = tm_mono_s() - t0, rate = el > 0 ? (double)done / el : 0;
 	double eta = rate > 0 ? (double)(o->count - done) / rate : 0;
 
 	fprintf(stderr, "\r%s: %lld/%lld (%.0f%%) %.2f M/s ETA %.0fs   %s", diag_prog, done, o->count,
@@ -303,8 +276,8 @@ main(int argc, char **argv)
 	for (int k = 0; k < 4; k++)
 		rng.s[k] = splitmix64(&sm);
 	idkey = splitmix64(&sm);
-	clock = o.has_start ? o.start : wall_ms();
-	t0 = last_prog = mono_s();
+	clock = o.has_start ? o.start : tm_wall_ms();
+	t0 = last_prog = tm_mono_s();
 	pace_every = o.rate ? (o.rate / 1000 > 0 ? o.rate / 1000 : 1) : 0;
 	show_progress = o.count > 0 && diag_verbosity >= 0 && isatty(2);
 
@@ -320,7 +293,7 @@ main(int argc, char **argv)
 		r1 = rng_next(&rng);
 		r2 = rng_next(&rng);
 		if (!o.has_start)
-			clock = wall_ms();
+			clock = tm_wall_ms();
 		ts = clock;
 		if (o.disorder)
 			ts -= (int64_t)(rng_next(&rng) % (uint64_t)(o.disorder + 1));
@@ -366,8 +339,8 @@ main(int argc, char **argv)
 			clock += o.step;
 		if ((i & 0xffff) == 0) {
 			check_output();
-			if (show_progress && mono_s() - last_prog >= 0.5) {
-				last_prog = mono_s();
+			if (show_progress && tm_mono_s() - last_prog >= 0.5) {
+				last_prog = tm_mono_s();
 				progress(&o, i, t0, 0);
 			}
 		}

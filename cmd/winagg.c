@@ -672,15 +672,6 @@ evict(int64_t limit, int all)
 		table_resize(tcap / 2); /* memory follows live state */
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 end_batch(void)
 {
@@ -704,7 +695,7 @@ end_batch(void)
 	batch_no++;
 	n_batches++;
 	rows_in_batch = 0;
-	batch_t0 = opt.trigger_interval ? now_s() : 0;
+	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 	out_flush();
 	check_output();
 }
@@ -1061,7 +1052,7 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	table_resize(1024);
 	nd_set_idle(rd, on_idle, NULL);
-	batch_t0 = opt.trigger_interval ? now_s() : 0;
+	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
 	while (!sig_stop && (rc = nd_next(rd, &rec)) != 0) {
 		if (rc < 0) {
@@ -1079,7 +1070,7 @@ main(int argc, char **argv)
 		if (rows_in_batch >= (opt.trigger_rows ? opt.trigger_rows : BATCH_MAX_ROWS))
 			end_batch();
 		else if (opt.trigger_interval && (rows_in_batch & 63) == 0 &&
-		         (now_s() - batch_t0) * 1000 >= (double)opt.trigger_interval)
+		         (tm_mono_s() - batch_t0) * 1000 >= (double)opt.trigger_interval)
 			end_batch();
 		check_output();
 	}

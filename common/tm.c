@@ -6,6 +6,7 @@
 #include "tm.h"
 
 #include <limits.h>
+#include <time.h>
 
 int64_t
 tm_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -213,4 +214,22 @@ tm_format_rfc3339(int64_t ms, char *b)
 	b[20] = (char)('0' + milli / 100);
 	put2(b + 21, milli % 100);
 	b[23] = 'Z';
+}
+
+double
+tm_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t
+tm_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -24,6 +24,11 @@ int tm_parse_rfc3339(const char *s, size_t n, int64_t *ms, const char **why);
 /* Writes TM_RFC3339_LEN bytes (no NUL); ms must be in [TM_MIN_MS, TM_MAX_MS]. */
 void tm_format_rfc3339(int64_t ms, char *buf);
 
+/* Seconds on the monotonic clock, for pacing and triggers. */
+double tm_mono_s(void);
+/* Milliseconds since the epoch on the wall clock. */
+int64_t tm_wall_ms(void);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t tm_days_from_civil(int64_t y, unsigned m, unsigned d);
 void tm_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);

@@ -173,12 +173,9 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 }
 
 @test "default triggers: rows are emitted while the input stays open" {
-	mkfifo "$BATS_TEST_TMPDIR/in"
-	winagg -g '' <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
-	pid=$!
-	exec 5>"$BATS_TEST_TMPDIR/in"
+	fifo_run winagg -g ''
 	echo '{"ts":1,"count":4}' >&5
-	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	wait_output
 	[ "$(jq -c '[.orders,.items]' "$BATS_TEST_TMPDIR/out")" = "[1,4]" ]
 	exec 5>&-
 	wait "$pid"
@@ -206,12 +203,9 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 }
 
 @test "SIGTERM: the batch in hand is written and winagg exits 0" {
-	mkfifo "$BATS_TEST_TMPDIR/in"
-	winagg -g '' -m complete <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
-	pid=$!
-	exec 5>"$BATS_TEST_TMPDIR/in"
+	fifo_run winagg -g '' -m complete
 	echo '{"ts":1,"count":4}' >&5
-	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	wait_output
 	kill -TERM "$pid"
 	wait "$pid" || status=$?
 	exec 5>&-
@@ -231,4 +225,24 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 	run --separate-stderr winagg --rejects /dev/full <<<'not json'
 	[ "$status" -ne 0 ]
 	[[ "$stderr" == *"rejects file '/dev/full'"* ]]
+}
+
+@test "--trigger-interval ends batches by wall time while input keeps flowing" {
+	ordgen -n 1000000 >"$BATS_TEST_TMPDIR/orders"
+	# one batch when only the end of input ends it
+	winagg --trigger-rows 100000000 -v "$BATS_TEST_TMPDIR/orders" 2>"$BATS_TEST_TMPDIR/err" >/dev/null
+	grep -q ' 1 batches' "$BATS_TEST_TMPDIR/err"
+	# reading 1 M rows takes longer than 10 ms: more than one batch
+	winagg --trigger-rows 100000000 --trigger-interval 10ms -v "$BATS_TEST_TMPDIR/orders" 2>"$BATS_TEST_TMPDIR/err" >/dev/null
+	n=$(grep -o '[0-9]* batches' "$BATS_TEST_TMPDIR/err" | cut -d' ' -f1)
+	[ "$n" -gt 1 ]
+}
+
+@test "-u writes each row as soon as it is made" {
+	fifo_run winagg -u -g '' --trigger-rows 1
+	echo '{"ts":1,"count":4}' >&5
+	wait_output
+	[ "$(jq -c '[.orders,.items]' "$BATS_TEST_TMPDIR/out")" = "[1,4]" ]
+	exec 5>&-
+	wait "$pid"
 }

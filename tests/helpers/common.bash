@@ -30,3 +30,21 @@ proj() {
 	jq -r --argjson a "${CUT_FROM:-11}" --argjson b "${CUT_TO:-16}" \
 		'[.window_start[$a:$b], .window_end[$a:$b]] + ([to_entries[] | select(.key != "rowkey" and .key != "window_start" and .key != "window_end") | .value | tojson]) | join("\t")'
 }
+
+# fifo_run CMD...: starts CMD in the background reading a new FIFO, writing
+# $BATS_TEST_TMPDIR/out; the FIFO is open on fd 5 and the PID is in $pid.
+fifo_run() {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	"$@" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 5>"$BATS_TEST_TMPDIR/in"
+}
+
+# wait_output: waits up to 5 s for $BATS_TEST_TMPDIR/out to have something.
+wait_output() {
+	for _ in $(seq 50); do
+		[ -s "$BATS_TEST_TMPDIR/out" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
