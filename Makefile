@@ -34,12 +34,12 @@ COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/common/%.o)
 LIB = $(B)/libordpipe.a
 BINS = $(PROGS:%=$(B)/bin/%)
 UNIT = $(B)/tests/unit/test_common
-HELPERS =
+HELPERS = $(B)/tests/helpers/kbroker
 
 .PHONY: all check run bench install uninstall clean deps format unit
 .DEFAULT_GOAL := all
 
-all: $(BINS) $(UNIT)
+all: $(BINS) $(UNIT) $(HELPERS)
 
 $(B)/common/%.o: common/%.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
@@ -61,12 +61,17 @@ $(UNIT): tests/unit/test_common.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(B)/tests/helpers/%: tests/helpers/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 deps:
 	@sh tests/helpers/deps.sh
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_UNIT=$(abspath $(UNIT)) sh tests/run.sh
+	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_HELPERS=$(abspath $(B)/tests/helpers) \
+	    ORDPIPE_UNIT=$(abspath $(UNIT)) sh tests/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config librdkafka-dev libjson-c-dev libmariadb-dev bats
-      mariadb-server mariadb-client python3 jq"
+      mariadb-server mariadb-client python3 jq kcat"
 
 missing=""
 for p in $PKGS; do
