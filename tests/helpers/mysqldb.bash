@@ -1,0 +1,74 @@
+# A private MariaDB server for a test suite: its own datadir, socket and
+# loopback port under the suite's temp dir, stopped by PID. Loaded by suites
+# that need MySQL; call db_start in setup_file and db_stop in teardown_file.
+#   db_start        install a datadir, start mariadbd, wait, create db "ordpipe"
+#   db_restart      kill -9 and start again on the same datadir (fault tests)
+#   db_stop         stop by PID
+#   db_sql SQL...   run SQL with the mariadb client, tab-separated, no headers
+# Sets DB_DIR, DB_SOCK, DB_PORT, DB_PID and MYSQL_UNIX_PORT.
+
+_db_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+_db_launch() {
+	/usr/sbin/mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --socket="$DB_SOCK" \
+		--port="$DB_PORT" --bind-address=127.0.0.1 --skip-log-bin --pid-file="$DB_DIR/pid" \
+		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
+		>>"$DB_DIR/log" 2>&1 3>&- &
+	DB_PID=$!
+	disown "$DB_PID" 2>/dev/null || true # no job notice when a test kills it
+	for _ in $(seq 300); do
+		if [ -s "$DB_DIR/pid" ] && mariadb-admin --no-defaults -uroot -S "$DB_SOCK" ping >/dev/null 2>&1; then
+			export DB_PID
+			return 0
+		fi
+		kill -0 "$DB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "mariadbd did not start; its log:" >&2
+	tail -20 "$DB_DIR/log" >&2
+	return 1
+}
+
+db_start() {
+	DB_DIR=${BATS_FILE_TMPDIR:-$(mktemp -d)}/db
+	mkdir -p "$DB_DIR"
+	DB_SOCK=$DB_DIR/sock
+	DB_PORT=$(_db_free_port)
+	export DB_DIR DB_SOCK DB_PORT MYSQL_UNIX_PORT=$DB_SOCK
+	mariadb-install-db --no-defaults --datadir="$DB_DIR/data" --user=root \
+		--auth-root-authentication-method=normal --skip-test-db >"$DB_DIR/install.log" 2>&1 ||
+		{ tail -20 "$DB_DIR/install.log" >&2; return 1; }
+	_db_launch || return 1
+	db_sql "CREATE DATABASE IF NOT EXISTS ordpipe"
+}
+
+db_restart() {
+	[ -s "$DB_DIR/pid" ] && DB_PID=$(cat "$DB_DIR/pid")
+	kill -9 "$DB_PID" 2>/dev/null
+	wait "$DB_PID" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$DB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	rm -f "$DB_DIR/pid"
+	_db_launch
+}
+
+db_stop() {
+	# a restart inside a test changes the PID only there: ask the pid file
+	[ -s "$DB_DIR/pid" ] && DB_PID=$(cat "$DB_DIR/pid")
+	[ -n "${DB_PID:-}" ] || return 0
+	kill -TERM "$DB_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$DB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$DB_PID" 2>/dev/null || true
+	wait "$DB_PID" 2>/dev/null || true
+}
+
+db_sql() {
+	mariadb --no-defaults -uroot -S "$DB_SOCK" -N -B -e "$*"
+}
