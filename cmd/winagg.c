@@ -62,6 +62,7 @@ struct opts {
 	const char *time_field;
 	int64_t unit_num, unit_den; /* numeric time * num / den = ms */
 	char *group[MAX_GROUP_FIELDS];
+	int gwant[MAX_GROUP_FIELDS]; /* index of each group field in the wanted list */
 	int ngroup;
 	char *group_head[MAX_GROUP_FIELDS]; /* ,"field": pre-escaped */
 	size_t group_headlen[MAX_GROUP_FIELDS];
@@ -933,7 +934,7 @@ process(const nd_rec *r, js_val *vals, char *key)
 		}
 	}
 	for (int g = 0; g < opt.ngroup; g++)
-		klen = key_put(key, klen, &vals[1 + g]);
+		klen = key_put(key, klen, &vals[opt.gwant[g]]);
 	kh = hs_hash(key, klen, 0);
 
 	/* Spark's assignment: the latest window start at or before t, then back by slides. */
@@ -988,6 +989,16 @@ process(const nd_rec *r, js_val *vals, char *key)
 	return 0;
 }
 
+static int
+want_index(const char **names, int *n, const char *name)
+{
+	for (int k = 0; k < *n; k++)
+		if (strcmp(names[k], name) == 0)
+			return k;
+	names[*n] = name;
+	return (*n)++;
+}
+
 static void
 free_state(void)
 {
@@ -1018,22 +1029,14 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	parse_opts(argc, argv);
 
-	/* The scanner's wanted members: time, group fields, then aggregate fields. */
+	/* The scanner's wanted members, each name once (a group field may also be
+	 * the time field or an aggregate's field). Index 0 is the time field. */
 	names[nnames++] = opt.time_field;
 	for (int g = 0; g < opt.ngroup; g++)
-		names[nnames++] = opt.group[g];
-	for (int i = 0; i < opt.naggs; i++) {
-		if (!opt.aggs[i].field)
-			continue;
-		opt.aggs[i].want = -1;
-		for (int k = 0; k < nnames; k++)
-			if (strcmp(names[k], opt.aggs[i].field) == 0)
-				opt.aggs[i].want = k;
-		if (opt.aggs[i].want < 0) {
-			opt.aggs[i].want = nnames;
-			names[nnames++] = opt.aggs[i].field;
-		}
-	}
+		opt.gwant[g] = want_index(names, &nnames, opt.group[g]);
+	for (int i = 0; i < opt.naggs; i++)
+		if (opt.aggs[i].field)
+			opt.aggs[i].want = want_index(names, &nnames, opt.aggs[i].field);
 	js_want_init(&want, names, nnames);
 	want_ptr = &want;
 

@@ -263,8 +263,11 @@ scan_container(scan *sc, js_val *v, int depth, const js_want *w, js_val *vals)
 			if (w) {
 				for (int k = 0; k < w->n; k++) {
 					if (!key.esc) {
-						if (key.n == w->lens[k] && memcmp(key.p, w->names[k], key.n) == 0)
+						if (key.n == w->lens[k] && key.p[0] == w->names[k][0] &&
+						    memcmp(key.p, w->names[k], key.n) == 0) {
 							dst = &vals[k];
+							break; /* names are distinct */
+						}
 					} else {
 						char tmp[256];
 						if (key.n <= sizeof(tmp)) {

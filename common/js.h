@@ -27,6 +27,7 @@ typedef struct js_val {
 	uint8_t isint; /* number: no fraction and no exponent */
 } js_val;
 
+/* The members a caller wants; the names must be distinct. */
 typedef struct js_want {
 	int n;
 	const char **names;

@@ -246,3 +246,9 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 	exec 5>&-
 	wait "$pid"
 }
+
+@test "a field can be both a group field and the time or an aggregated field" {
+	run winagg -g ts,count -a n=count -a s='sum(count)' <<<'{"ts":5,"count":2}'
+	assert_status 0
+	[ "$(echo "$output" | jq -c '[.ts, .count, .n, .s]')" = "[5,2,1,2]" ]
+}
