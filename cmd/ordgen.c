@@ -219,13 +219,6 @@ put_u32(char *p, uint32_t v)
 	return p + js_fmt_u64(v, p);
 }
 
-static void
-check_output(void)
-{
-	if (out_failed())
-		diag_die(DIAG_EX_FAIL, "cannot write to standard output: %s", strerror(out_failed()));
-}
-
 /* Sleeps until order i is due under --rate, flushing first so nothing waits. */
 static void
 pace(const struct opts *o, long long i, double t0)
@@ -235,7 +228,7 @@ pace(const struct opts *o, long long i, double t0)
 	if (now >= due)
 		return;
 	out_flush();
-	check_output();
+	out_check();
 	while (now < due && !sig_stop) {
 		double d = due - now;
 		struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
@@ -338,7 +331,7 @@ main(int argc, char **argv)
 		if (o.has_start)
 			clock += o.step;
 		if ((i & 0xffff) == 0) {
-			check_output();
+			out_check();
 			if (show_progress && tm_mono_s() - last_prog >= 0.5) {
 				last_prog = tm_mono_s();
 				progress(&o, i, t0, 0);
@@ -348,7 +341,7 @@ main(int argc, char **argv)
 	if (show_progress)
 		progress(&o, i, t0, 1);
 	out_flush();
-	check_output();
+	out_check();
 	out_free();
 	free(o.regions_buf);
 	diag_info("%lld orders written", i);

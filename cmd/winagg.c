@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "diag.h"
@@ -640,13 +639,6 @@ emit(struct ent *e)
 	n_written++;
 }
 
-static void
-check_output(void)
-{
-	if (out_failed())
-		diag_die(DIAG_EX_FAIL, "cannot write to standard output: %s", strerror(out_failed()));
-}
-
 /* Evicts every window whose end is at or before limit, emitting in append mode. */
 static void
 evict(int64_t limit, int all)
@@ -698,7 +690,7 @@ end_batch(void)
 	rows_in_batch = 0;
 	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 	out_flush();
-	check_output();
+	out_check();
 }
 
 static void
@@ -707,7 +699,7 @@ on_idle(void *arg)
 	(void)arg;
 	end_batch();
 	out_flush();
-	check_output();
+	out_check();
 }
 
 /* ---- one input row ---- */
@@ -1075,7 +1067,7 @@ main(int argc, char **argv)
 		else if (opt.trigger_interval && (rows_in_batch & 63) == 0 &&
 		         (tm_mono_s() - batch_t0) * 1000 >= (double)opt.trigger_interval)
 			end_batch();
-		check_output();
+		out_check();
 	}
 	if (status == DIAG_EX_OK) {
 		/* End of input (or a stop signal): the last batch, then every window closes. */

@@ -4,8 +4,11 @@
 #include "out.h"
 
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "diag.h"
 
 struct out_state out_st;
 
@@ -92,4 +95,11 @@ out_end_record(void)
 {
 	if (out_st.unbuffered)
 		out_flush();
+}
+
+void
+out_check(void)
+{
+	if (out_st.err)
+		diag_die(DIAG_EX_FAIL, "cannot write to standard output: %s", strerror(out_st.err));
 }

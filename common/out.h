@@ -30,6 +30,9 @@ void out_free(void);
 /* Writes what is pending; returns 0 or -1 with errno set (sticky). */
 int out_flush(void);
 int out_failed(void);
+/* For filters, where a failed write always ends the run: if a write failed,
+ * "PROG: cannot write to standard output: reason" and exit 1. */
+void out_check(void);
 /* Ensures n contiguous free bytes (n <= OUT_BUFSZ) and returns where they start. */
 char *out_reserve(size_t n);
 void out_write(const void *p, size_t n);
