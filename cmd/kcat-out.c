@@ -1,11 +1,743 @@
 /*
- * kcat-out: placeholder until its issue lands; it states so and fails, so that
- * no pipeline mistakes it for a working stage.
+ * kcat-out: Kafka messages in, NDJSON lines out, at least once.
+ *
+ * Each message's payload must be one JSON object; it is written as one
+ * compact line (re-serialised when the producer sent it with whitespace or
+ * pretty-printed), or with -J inside an envelope that also tells where it
+ * came from. Partitions come from a static assignment (-p, or every
+ * partition of each topic) or from a balanced consumer group (-G).
+ *
+ * With a group, an offset is stored for commit only once its line has been
+ * written to standard output (out_flush succeeded): a kill at any moment
+ * replays, it never skips. Start offsets are resolved here, not by
+ * librdkafka's auto.offset.reset: a partition with a committed offset
+ * resumes there, one without starts at -o. auto.offset.reset is "error", so
+ * a committed offset that retention has removed is reported as data loss
+ * (--fail-on-data-loss) instead of a silent jump.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
 #include "diag.h"
+#include "js.h"
+#include "kc.h"
+#include "out.h"
+#include "rej.h"
+#include "sig.h"
+
+#define USAGE "[-b BROKERS] [-t TOPIC]... [-p LIST | -G GROUP] [-o OFFSET] [OPTION]..."
+#define DEFAULT_TOPIC "orders"
+#define STORE_EVERY 20000 /* messages between two flush-and-store under steady input */
+#define POLL_MS 100       /* ms, how long one poll waits when input is idle */
+
+enum { OPT_FAIL_ON_DATA_LOSS = CLI_OPT_FIRST_PRIVATE, OPT_NO_FAIL_ON_DATA_LOSS };
+
+enum start { START_BEGINNING, START_END, START_STORED, START_ABS, START_TAIL, START_TIME };
+
+static struct opts {
+	struct cli_common cc;
+	struct kc_opts kc;
+	const char **topics;
+	int ntopics;
+	int32_t *parts; /* -p */
+	int nparts;
+	const char *group; /* -G */
+	enum start start;  /* -o */
+	int64_t start_arg; /* offset, count from the end, or ms */
+	int exit_eof;      /* -e */
+	long long count;   /* -c, -1 endless */
+	int envelope;      /* -J */
+	int fail_on_data_loss;
+} opt;
+
+/* A partition this consumer holds, for -e. */
+struct part {
+	char *topic;
+	int32_t partition;
+	int eof;
+};
+
+static rd_kafka_t *rk;
+static rej rejects;
+static struct part *held;
+static int nheld, held_cap, held_ever; /* held_ever: an assignment has happened */
+static rd_kafka_topic_partition_list_t *pending; /* offsets written, not yet stored */
+static int pending_idx = -1;                      /* cache: the entry last used */
+static const rd_kafka_topic_t *pending_rkt;
+static int32_t pending_part;
+static uint64_t n_msgs, n_out, n_since_store;
+static int failed; /* a fatal condition: stop and exit 1 */
+
+static void
+help(void)
+{
+	printf("usage: kcat-out " USAGE "\n"
+	       "Write the JSON messages of Kafka topics as NDJSON lines on stdout.\n\n"
+	       "  -b BROKERS           bootstrap servers (default $KAFKA_BROKERS, else " KC_DEFAULT_BROKERS
+	       ")\n"
+	       "  -t TOPIC             topic, repeatable (default " DEFAULT_TOPIC ")\n"
+	       "  -p LIST              these partitions only, e.g. 0,2,4 (static assignment)\n"
+	       "  -G GROUP             balanced consumer group; offsets committed once written\n"
+	       "  -o OFFSET            where to start: beginning, end, stored, N, -N (N from the end),\n"
+	       "                       s@MS (first message at or after epoch ms); with -G, only for\n"
+	       "                       partitions without a committed offset (default beginning)\n"
+	       "  -e                   exit 0 once every assigned partition is at its end\n"
+	       "  -c N                 stop after N messages\n"
+	       "  -J                   a JSON envelope per message: topic, partition, offset,\n"
+	       "                       timestamp, key, headers, payload\n"
+	       "  -X NAME=VALUE        librdkafka property (repeatable; wins over -F)\n"
+	       "  -F FILE              librdkafka properties file (NAME=VALUE lines)\n"
+	       "  -m DUR               wait at most DUR for the cluster at start (default 10s)\n"
+	       "      --fail-on-data-loss     a committed offset that no longer exists is an error\n"
+	       "                       (default)\n"
+	       "      --no-fail-on-data-loss  restart such a partition at its earliest offset\n"
+	       "      --rejects FILE   append messages that are not JSON objects to FILE and go on\n"
+	       "  -q, --quiet          no warnings\n"
+	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
+	       "  -u, --unbuffered     flush each line\n"
+	       "  -h, --help           this help\n"
+	       "  -V, --version        versions of kcat-out and its libraries\n\n"
+	       "Exit status: 0 done (-e, -c, a signal or a closed stdout), 1 a runtime failure,\n"
+	       "2 usage error, 3 stopped at a bad message (without --rejects).\n");
+}
+
+static void
+parse_offset(const char *s)
+{
+	if (strcmp(s, "beginning") == 0) {
+		opt.start = START_BEGINNING;
+	} else if (strcmp(s, "end") == 0) {
+		opt.start = START_END;
+	} else if (strcmp(s, "stored") == 0) {
+		opt.start = START_STORED;
+	} else if (strncmp(s, "s@", 2) == 0) {
+		opt.start = START_TIME;
+		opt.start_arg = cli_num(USAGE, "-o s@", s + 2, 0, INT64_MAX);
+	} else if (s[0] == '-') {
+		opt.start = START_TAIL;
+		opt.start_arg = cli_num(USAGE, "-o", s + 1, 1, INT64_MAX / 2);
+	} else if (s[0] >= '0' && s[0] <= '9') {
+		opt.start = START_ABS;
+		opt.start_arg = cli_num(USAGE, "-o", s, 0, INT64_MAX / 2);
+	} else {
+		cli_usage_error(USAGE, "-o: '%s' is not beginning, end, stored, N, -N or s@MS", s);
+	}
+}
+
+static void
+parse_parts(const char *s)
+{
+	const char *p = s;
+
+	if (opt.parts)
+		cli_usage_error(USAGE, "-p: give the partitions once, comma-separated");
+	opt.parts = calloc(strlen(s) / 2 + 1, sizeof(*opt.parts));
+	if (!opt.parts)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	for (;;) {
+		char num[16];
+		size_t n = strcspn(p, ",");
+		if (n == 0 || n >= sizeof(num))
+			cli_usage_error(USAGE, "-p: '%s' is not a list of partitions like 0,2,4", s);
+		memcpy(num, p, n);
+		num[n] = '\0';
+		int32_t v = (int32_t)cli_num(USAGE, "-p", num, 0, INT32_MAX);
+		for (int i = 0; i < opt.nparts; i++)
+			if (opt.parts[i] == v)
+				cli_usage_error(USAGE, "-p: partition %d given twice", (int)v);
+		opt.parts[opt.nparts++] = v;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+}
+
+static void
+parse_opts(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_LONGOPTS,
+	    {"fail-on-data-loss", no_argument, NULL, OPT_FAIL_ON_DATA_LOSS},
+	    {"no-fail-on-data-loss", no_argument, NULL, OPT_NO_FAIL_ON_DATA_LOSS},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, has_start = 0;
+
+	opt.count = -1;
+	opt.fail_on_data_loss = 1;
+	kc_opts_init(&opt.kc, argc);
+	opt.topics = calloc((size_t)argc + 1, sizeof(*opt.topics));
+	if (!opt.topics)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "b:t:p:G:o:ec:JX:F:m:", longopts, NULL)) !=
+	       -1) {
+		if (kc_opt(&opt.kc, c, optarg, USAGE))
+			continue;
+		switch (c) {
+		case 't':
+			if (!*optarg)
+				cli_usage_error(USAGE, "-t: empty topic name");
+			opt.topics[opt.ntopics++] = optarg;
+			break;
+		case 'p': parse_parts(optarg); break;
+		case 'G':
+			if (!*optarg)
+				cli_usage_error(USAGE, "-G: empty group name");
+			opt.group = optarg;
+			break;
+		case 'o':
+			parse_offset(optarg);
+			has_start = 1;
+			break;
+		case 'e': opt.exit_eof = 1; break;
+		case 'c': opt.count = cli_num(USAGE, "-c", optarg, 0, INT64_MAX); break;
+		case 'J': opt.envelope = 1; break;
+		case OPT_FAIL_ON_DATA_LOSS: opt.fail_on_data_loss = 1; break;
+		case OPT_NO_FAIL_ON_DATA_LOSS: opt.fail_on_data_loss = 0; break;
+		default:
+			if (!cli_common(c, argv, &opt.cc, help, USAGE))
+				cli_usage_error(USAGE, "unexpected option");
+		}
+	}
+	if (optind < argc)
+		cli_usage_error(USAGE, "unexpected argument '%s' (topics go with -t)", argv[optind]);
+	if (opt.ntopics == 0)
+		opt.topics[opt.ntopics++] = DEFAULT_TOPIC;
+	if (opt.start == START_STORED && !opt.group)
+		cli_usage_error(USAGE, "-o stored needs a consumer group (-G)");
+	if (!has_start)
+		opt.start = START_BEGINNING;
+}
+
+/* ---- partitions held, for -e ---- */
+
+static struct part *
+held_find(const char *topic, int32_t partition)
+{
+	for (int i = 0; i < nheld; i++)
+		if (held[i].partition == partition && strcmp(held[i].topic, topic) == 0)
+			return &held[i];
+	return NULL;
+}
+
+static void
+held_add(const rd_kafka_topic_partition_list_t *l)
+{
+	for (int i = 0; i < l->cnt; i++) {
+		if (held_find(l->elems[i].topic, l->elems[i].partition))
+			continue;
+		if (nheld == held_cap) {
+			held_cap = held_cap ? held_cap * 2 : 16;
+			held = realloc(held, (size_t)held_cap * sizeof(*held));
+			if (!held)
+				diag_die(DIAG_EX_FAIL, "out of memory");
+		}
+		held[nheld].topic = strdup(l->elems[i].topic);
+		if (!held[nheld].topic)
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		held[nheld].partition = l->elems[i].partition;
+		held[nheld].eof = 0;
+		nheld++;
+	}
+	held_ever = 1;
+}
+
+static void
+held_remove(const rd_kafka_topic_partition_list_t *l)
+{
+	for (int i = 0; i < l->cnt; i++) {
+		struct part *p = held_find(l->elems[i].topic, l->elems[i].partition);
+		if (!p)
+			continue;
+		free(p->topic);
+		*p = held[--nheld];
+	}
+}
+
+static int
+all_at_end(void)
+{
+	if (!held_ever || nheld == 0)
+		return 0;
+	for (int i = 0; i < nheld; i++)
+		if (!held[i].eof)
+			return 0;
+	return 1;
+}
+
+/* ---- offsets: written, then stored ---- */
+
+static void
+pending_note(const rd_kafka_message_t *m)
+{
+	if (!opt.group)
+		return;
+	if (pending_idx < 0 || m->rkt != pending_rkt || m->partition != pending_part) {
+		const char *topic = rd_kafka_topic_name(m->rkt);
+		rd_kafka_topic_partition_t *e =
+		    rd_kafka_topic_partition_list_find(pending, topic, m->partition);
+		if (!e)
+			e = rd_kafka_topic_partition_list_add(pending, topic, m->partition);
+		pending_idx = (int)(e - pending->elems);
+		pending_rkt = m->rkt;
+		pending_part = m->partition;
+	}
+	pending->elems[pending_idx].offset = m->offset + 1;
+}
+
+/* Writes what is buffered; only then stores the offsets it covers. */
+static int
+flush_and_store(void)
+{
+	n_since_store = 0;
+	if (out_flush() < 0)
+		return -1;
+	if (!opt.group || pending->cnt == 0)
+		return 0;
+	rd_kafka_offsets_store(rk, pending); /* partitions revoked meanwhile are refused: fine */
+	rd_kafka_topic_partition_list_destroy(pending);
+	pending = rd_kafka_topic_partition_list_new(16);
+	pending_idx = -1;
+	return 0;
+}
+
+/* ---- where partitions start ---- */
+
+static int64_t
+start_offset(void)
+{
+	switch (opt.start) {
+	case START_END: return RD_KAFKA_OFFSET_END;
+	case START_ABS: return opt.start_arg;
+	case START_TAIL: return RD_KAFKA_OFFSET_TAIL(opt.start_arg);
+	default: return RD_KAFKA_OFFSET_BEGINNING;
+	}
+}
+
+/*
+ * Sets each partition's start: its committed offset under a group, else -o.
+ * s@MS is looked up with offsets_for_times (a time after the last message
+ * means the end).
+ */
+static int
+resolve_starts(rd_kafka_topic_partition_list_t *l)
+{
+	rd_kafka_topic_partition_list_t *times = rd_kafka_topic_partition_list_new(l->cnt);
+	rd_kafka_resp_err_t err;
+	int rc = 0;
+
+	if (opt.group) {
+		err = rd_kafka_committed(rk, l, opt.kc.metadata_timeout_ms);
+		if (err) {
+			diag_error("cannot read the committed offsets of group '%s': %s", opt.group,
+			           rd_kafka_err2str(err));
+			rc = -1;
+			goto out;
+		}
+	}
+	for (int i = 0; i < l->cnt; i++) {
+		rd_kafka_topic_partition_t *e = &l->elems[i];
+		if (opt.group && e->offset >= 0) {
+			diag_info("%s [%d]: resuming at committed offset %" PRId64, e->topic,
+			          (int)e->partition, e->offset);
+			continue;
+		}
+		e->offset = start_offset();
+		if (opt.start == START_TIME)
+			rd_kafka_topic_partition_list_add(times, e->topic, e->partition)->offset =
+			    opt.start_arg;
+	}
+	if (times->cnt > 0) {
+		err = rd_kafka_offsets_for_times(rk, times, opt.kc.metadata_timeout_ms);
+		if (err) {
+			diag_error("cannot look up offsets for time %" PRId64 ": %s", opt.start_arg,
+			           rd_kafka_err2str(err));
+			rc = -1;
+			goto out;
+		}
+		for (int i = 0; i < times->cnt; i++) {
+			rd_kafka_topic_partition_t *t = &times->elems[i];
+			rd_kafka_topic_partition_t *e =
+			    rd_kafka_topic_partition_list_find(l, t->topic, t->partition);
+			e->offset = t->offset >= 0 ? t->offset : RD_KAFKA_OFFSET_END;
+		}
+	}
+out:
+	rd_kafka_topic_partition_list_destroy(times);
+	return rc;
+}
+
+static void
+rebalance_cb(rd_kafka_t *h, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *l,
+             void *opaque)
+{
+	int coop = strcmp(rd_kafka_rebalance_protocol(h), "COOPERATIVE") == 0;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (resolve_starts(l) < 0)
+			failed = 1;
+		held_add(l);
+		diag_info("assigned %d partition%s", l->cnt, l->cnt == 1 ? "" : "s");
+		if (coop)
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(h, l));
+		else
+			rd_kafka_assign(h, l);
+		return;
+	}
+	/* Revoked: what was written is stored and committed before the
+	 * partitions go to another member. */
+	flush_and_store();
+	if (opt.group)
+		rd_kafka_commit(h, NULL, 0);
+	held_remove(l);
+	diag_info("revoked %d partition%s", l->cnt, l->cnt == 1 ? "" : "s");
+	if (coop)
+		rd_kafka_error_destroy(rd_kafka_incremental_unassign(h, l));
+	else
+		rd_kafka_assign(h, NULL);
+}
+
+/* ---- output ---- */
+
+static void
+out_i64(int64_t v)
+{
+	char *p = out_reserve(24);
+	out_commit(js_fmt_i64(v, p));
+}
+
+/* The payload, compact. Its validity is checked by the caller. */
+static void
+put_payload(const char *p, size_t n)
+{
+	if (!js_has_space(p, n)) {
+		out_write(p, n);
+		return;
+	}
+	if (n <= OUT_BUFSZ) {
+		out_commit(js_compact(p, n, out_reserve(n)));
+		return;
+	}
+	char *tmp = malloc(n);
+	if (!tmp)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	out_write(tmp, js_compact(p, n, tmp));
+	free(tmp);
+}
+
+static void
+put_headers(const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	const char *name;
+	const void *val;
+	size_t vlen;
+
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) {
+		out_write("null", 4);
+		return;
+	}
+	out_byte('{');
+	for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen) == 0; i++) {
+		if (i > 0)
+			out_byte(',');
+		js_out_bytes(name, strlen(name));
+		out_byte(':');
+		if (val)
+			js_out_bytes(val, vlen);
+		else
+			out_write("null", 4);
+	}
+	out_byte('}');
+}
+
+static void
+put_envelope(const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	rd_kafka_timestamp_type_t tstype;
+	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+
+	out_write("{\"topic\":", 9);
+	js_out_bytes(topic, strlen(topic));
+	out_write(",\"partition\":", 13);
+	out_i64(m->partition);
+	out_write(",\"offset\":", 10);
+	out_i64(m->offset);
+	out_write(",\"timestamp\":", 13);
+	if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+		out_write("null", 4);
+	else
+		out_i64(ts);
+	out_write(",\"key\":", 7);
+	if (m->key)
+		js_out_bytes(m->key, m->key_len);
+	else
+		out_write("null", 4);
+	out_write(",\"headers\":", 11);
+	put_headers(m);
+	out_write(",\"payload\":", 11);
+	put_payload(m->payload, m->len);
+	out_byte('}');
+}
+
+/* One message: -1 when the bad-input policy says stop. */
+static int
+message(const rd_kafka_message_t *m)
+{
+	js_err jerr;
+	char why[300];
+
+	n_msgs++;
+	if (!m->payload) {
+		snprintf(why, sizeof(why), "empty message (null payload), not a JSON object");
+	} else if (js_scan(m->payload, m->len, NULL, NULL, &jerr) < 0) {
+		snprintf(why, sizeof(why), "payload is not a JSON object: byte %zu: %s", jerr.pos + 1,
+		         jerr.why);
+	} else {
+		if (opt.envelope)
+			put_envelope(m);
+		else
+			put_payload(m->payload, m->len);
+		out_byte('\n');
+		out_end_record();
+		n_out++;
+		pending_note(m);
+		return 0;
+	}
+	if (rej_bad_msg(&rejects, rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->payload,
+	                m->len, why) < 0)
+		return -1;
+	pending_note(m); /* rejected is handled: its offset may be committed */
+	return 0;
+}
+
+/* A consumer event that is not a message. Returns -1 to stop with failure. */
+static int
+event(const rd_kafka_message_t *m)
+{
+	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+
+	switch (m->err) {
+	case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
+		struct part *p = held_find(topic, m->partition);
+		if (p)
+			p->eof = 1;
+		return 0;
+	}
+	case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+	case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+		diag_error("%s [%d]: data loss: %s%s", topic, (int)m->partition,
+		           rd_kafka_message_errstr(m),
+		           opt.fail_on_data_loss ? " (--no-fail-on-data-loss skips to the earliest)"
+		                                 : "");
+		return -1;
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+		diag_error("%s: %s", topic, rd_kafka_message_errstr(m));
+		return -1;
+	default:
+		if (m->err == RD_KAFKA_RESP_ERR__FATAL || opt.kc.fatal)
+			return -1;
+		diag_info("%s [%d]: %s", topic, (int)m->partition, rd_kafka_message_errstr(m));
+		return 0;
+	}
+}
+
+static rd_kafka_topic_partition_list_t *
+static_assignment(void)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+
+	for (int t = 0; t < opt.ntopics; t++) {
+		int n = kc_topic_partitions(rk, opt.topics[t], opt.kc.metadata_timeout_ms);
+		if (n < 0)
+			goto fail;
+		if (opt.nparts == 0) {
+			for (int32_t p = 0; p < n; p++)
+				rd_kafka_topic_partition_list_add(l, opt.topics[t], p);
+			continue;
+		}
+		for (int i = 0; i < opt.nparts; i++) {
+			if (opt.parts[i] >= n) {
+				diag_error("topic '%s' has no partition %d (it has %d)", opt.topics[t],
+				           (int)opt.parts[i], n);
+				goto fail;
+			}
+			rd_kafka_topic_partition_list_add(l, opt.topics[t], opt.parts[i]);
+		}
+	}
+	return l;
+fail:
+	rd_kafka_topic_partition_list_destroy(l);
+	return NULL;
+}
+
+/* Subscribes (-G without -p) or assigns; -1 after printing why. */
+static int
+start_consuming(void)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t err;
+
+	if (opt.group && opt.nparts == 0) {
+		/* Check the topics first: a clear error now, not a consumer error later. */
+		for (int t = 0; t < opt.ntopics; t++)
+			if (kc_topic_partitions(rk, opt.topics[t], opt.kc.metadata_timeout_ms) < 0)
+				return -1;
+		l = rd_kafka_topic_partition_list_new(opt.ntopics);
+		for (int t = 0; t < opt.ntopics; t++)
+			rd_kafka_topic_partition_list_add(l, opt.topics[t], RD_KAFKA_PARTITION_UA);
+		err = rd_kafka_subscribe(rk, l);
+		rd_kafka_topic_partition_list_destroy(l);
+		if (err) {
+			diag_error("cannot subscribe: %s", rd_kafka_err2str(err));
+			return -1;
+		}
+		return 0;
+	}
+	if (!(l = static_assignment()))
+		return -1;
+	if (resolve_starts(l) < 0) {
+		rd_kafka_topic_partition_list_destroy(l);
+		return -1;
+	}
+	held_add(l);
+	err = rd_kafka_assign(rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err) {
+		diag_error("cannot assign partitions: %s", rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-	return diag_placeholder(argc, argv);
+	const char *defaults[] = {
+	    "group.id", "kcat-out",
+	    "enable.auto.offset.store", "false",
+	    "enable.auto.commit", "true",
+	    "auto.commit.interval.ms", "1000",
+	    "auto.offset.reset", "error",
+	    "enable.partition.eof", "false",
+	    "fetch.wait.max.ms", "100",
+	    "queued.min.messages", "1000000",
+	    "queued.max.messages.kbytes", "262144",
+	    "allow.auto.create.topics", "false",
+	    "log_level", "7",
+	    NULL,
+	};
+	const char *overrides[7 * 2 + 1] = {NULL};
+	int n = 0, status = DIAG_EX_OK;
+	char errstr[512];
+	rd_kafka_conf_t *conf;
+
+	diag_init(argv[0]);
+	parse_opts(argc, argv);
+	if (opt.group) {
+		overrides[n++] = "group.id";
+		overrides[n++] = opt.group;
+	}
+	if (opt.exit_eof) {
+		overrides[n++] = "enable.partition.eof";
+		overrides[n++] = "true";
+	}
+	if (!opt.fail_on_data_loss) {
+		overrides[n++] = "auto.offset.reset";
+		overrides[n++] = "earliest";
+	}
+	conf = kc_conf_build(&opt.kc, defaults, overrides, USAGE);
+	if (opt.group)
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	else
+		rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
+
+	if (rej_open(&rejects, opt.cc.rejects) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open rejects file '%s': %s", opt.cc.rejects,
+		         strerror(errno));
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		diag_die(DIAG_EX_FAIL, "cannot create the consumer: %s", errstr);
+	rd_kafka_poll_set_consumer(rk);
+	pending = rd_kafka_topic_partition_list_new(16);
+	sig_install(1);
+	out_init(1, opt.cc.unbuffered);
+	if (start_consuming() < 0)
+		status = DIAG_EX_FAIL;
+
+	while (status == DIAG_EX_OK && !sig_stop && !failed && !opt.kc.fatal) {
+		if (opt.count >= 0 && (long long)n_msgs >= opt.count)
+			break;
+		if (opt.exit_eof && all_at_end())
+			break;
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
+		if (!m) {
+			/* Idle: what is written out is made durable before waiting. */
+			if (flush_and_store() < 0)
+				break;
+			m = rd_kafka_consumer_poll(rk, POLL_MS);
+			if (!m)
+				continue;
+		}
+		if (m->err) {
+			if (event(m) < 0)
+				status = DIAG_EX_FAIL;
+		} else {
+			struct part *p;
+			if (opt.exit_eof && (p = held_find(rd_kafka_topic_name(m->rkt), m->partition)))
+				p->eof = 0;
+			if (message(m) < 0)
+				status = rejects.failed ? DIAG_EX_FAIL : DIAG_EX_BADINPUT;
+		}
+		rd_kafka_message_destroy(m);
+		if (++n_since_store >= STORE_EVERY && flush_and_store() < 0)
+			break;
+		if (out_failed())
+			break;
+	}
+	if (failed || opt.kc.fatal)
+		status = DIAG_EX_FAIL;
+
+	/* Whatever stopped us: store and commit exactly what was written. */
+	flush_and_store();
+	if (out_failed() && out_failed() != EPIPE) {
+		diag_error("cannot write to standard output: %s", strerror(out_failed()));
+		status = DIAG_EX_FAIL;
+	}
+	if (opt.group) {
+		rd_kafka_resp_err_t err = rd_kafka_commit(rk, NULL, 0);
+		if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+			diag_error("cannot commit offsets: %s", rd_kafka_err2str(err));
+			status = DIAG_EX_FAIL;
+		}
+	}
+	rd_kafka_consumer_close(rk);
+	if (rej_close(&rejects) < 0) {
+		if (!rejects.failed)
+			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
+		status = DIAG_EX_FAIL;
+	}
+	diag_info("%llu messages read, %llu lines written, %llu rejected",
+	          (unsigned long long)n_msgs, (unsigned long long)n_out,
+	          (unsigned long long)rejects.count);
+	if (sig_stop)
+		diag_info("stopped by signal %d", (int)sig_stop);
+	rd_kafka_topic_partition_list_destroy(pending);
+	rd_kafka_destroy(rk);
+	for (int i = 0; i < nheld; i++)
+		free(held[i].topic);
+	free(held);
+	free(opt.topics);
+	free(opt.parts);
+	kc_opts_free(&opt.kc);
+	out_free();
+	return status;
 }

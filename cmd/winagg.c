@@ -521,19 +521,11 @@ mark_dirty(struct ent *e)
 static int
 rk_put(char *rk, size_t *len, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (*len + 3 > ROWKEY_MAX)
-			return -1;
-		if (s[i] == '%') {
-			memcpy(rk + *len, "%25", 3);
-			*len += 3;
-		} else if (s[i] == '|') {
-			memcpy(rk + *len, "%7C", 3);
-			*len += 3;
-		} else {
-			rk[(*len)++] = s[i];
-		}
-	}
+	size_t k = js_key_put(rk + *len, ROWKEY_MAX - *len, s, n);
+
+	if (k == (size_t)-1)
+		return -1;
+	*len += k;
 	return 0;
 }
 

@@ -592,3 +592,91 @@ js_out_double(double d)
 	p = out_reserve(40);
 	out_commit(js_fmt_double(d, p));
 }
+
+size_t
+js_compact(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	int in_str = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			out[o++] = c;
+			if (c == '\\' && i + 1 < n)
+				out[o++] = s[++i];
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			continue;
+		} else {
+			if (c == '"')
+				in_str = 1;
+			out[o++] = c;
+		}
+	}
+	return o;
+}
+
+int
+js_has_space(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+			return 1;
+	return 0;
+}
+
+size_t
+js_key_put(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (len + 3 > cap)
+			return (size_t)-1;
+		if (s[i] == '%') {
+			memcpy(dst + len, "%25", 3);
+			len += 3;
+		} else if (s[i] == '|') {
+			memcpy(dst + len, "%7C", 3);
+			len += 3;
+		} else {
+			dst[len++] = s[i];
+		}
+	}
+	return len;
+}
+
+void
+js_out_bytes(const char *s, size_t n)
+{
+	size_t i = 0, run = 0;
+	char tmp[8];
+
+	out_byte('"');
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			size_t ulen = js_utf8_len(s + i, n - i);
+			if (ulen > 0) {
+				i += ulen;
+				continue;
+			}
+			out_write(s + run, i - run);
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			out_write(tmp, 6);
+			run = ++i;
+			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		out_write(s + run, i - run);
+		out_write(tmp, js_escape_ascii(c, tmp));
+		run = ++i;
+	}
+	out_write(s + run, i - run);
+	out_byte('"');
+}

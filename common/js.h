@@ -56,8 +56,19 @@ size_t js_utf8_len(const char *s, size_t n);
 /* Escaped form of an ASCII byte as it goes inside a JSON string; returns length. */
 size_t js_escape_ascii(unsigned char c, char *out);
 
+/* Copies a valid JSON text without the whitespace outside strings; out needs
+ * n bytes; returns the length. */
+size_t js_compact(const char *s, size_t n, char *out);
+/* 1 if s has a space, tab, CR or LF byte anywhere (then js_compact may shorten it). */
+int js_has_space(const char *s, size_t n);
+/* Copies s to dst with '%' and '|' percent-encoded (%25, %7C), so values can
+ * be joined with '|'; returns the length, or (size_t)-1 if cap is too small. */
+size_t js_key_put(char *dst, size_t cap, const char *s, size_t n);
+
 /* Writers to the out buffer. */
 void js_out_str(const char *s, size_t n);
+/* Any bytes as a JSON string: bytes that are not valid UTF-8 become \u00XX, one per byte. */
+void js_out_bytes(const char *s, size_t n);
 void js_out_i64(int64_t v);
 void js_out_double(double d);
 /* Shortest text of d that reads back as d, always with '.' or 'e'; returns length. */

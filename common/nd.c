@@ -62,6 +62,12 @@ nd_free(nd_reader *r)
 	free(r);
 }
 
+int
+nd_fd(const nd_reader *r)
+{
+	return r->fd;
+}
+
 void
 nd_set_idle(nd_reader *r, void (*fn)(void *), void *arg)
 {

@@ -37,5 +37,7 @@ void nd_set_idle(nd_reader *r, void (*fn)(void *), void *arg);
  * nd_errfile() names the file). Interrupted reads return -1 with EINTR. */
 int nd_next(nd_reader *r, nd_rec *rec);
 const char *nd_errfile(const nd_reader *r);
+/* The descriptor being read, or -1 between files (for an idle hook that polls). */
+int nd_fd(const nd_reader *r);
 
 #endif

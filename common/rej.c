@@ -51,6 +51,20 @@ rej_put_jstr(FILE *fp, const char *s, size_t n)
 	fputc('"', fp);
 }
 
+/* Flushed per record: a rejected line must survive a crash, and a full disk
+ * must be seen at this record, not at exit. */
+static int
+flushed(rej *r)
+{
+	if (fflush(r->fp) != 0 || ferror(r->fp)) {
+		diag_error("cannot write rejects file '%s': %s", r->path, strerror(errno));
+		r->failed = 1;
+		return -1;
+	}
+	r->count++;
+	return 0;
+}
+
 int
 rej_bad(rej *r, const char *file, uint64_t line, const char *text, size_t len, const char *reason)
 {
@@ -65,15 +79,27 @@ rej_bad(rej *r, const char *file, uint64_t line, const char *text, size_t len, c
 	fputs(",\"text\":", r->fp);
 	rej_put_jstr(r->fp, text, len);
 	fputs("}\n", r->fp);
-	/* Flushed per record: a rejected line must survive a crash, and a full
-	 * disk must be seen at this record, not at exit. */
-	if (fflush(r->fp) != 0 || ferror(r->fp)) {
-		diag_error("cannot write rejects file '%s': %s", r->path, strerror(errno));
-		r->failed = 1;
+	return flushed(r);
+}
+
+int
+rej_bad_msg(rej *r, const char *topic, int32_t partition, int64_t offset, const char *text,
+            size_t len, const char *reason)
+{
+	if (!r->fp) {
+		diag_error("%s [%d] at offset %lld: %s", topic, (int)partition, (long long)offset,
+		           reason);
 		return -1;
 	}
-	r->count++;
-	return 0;
+	fputs("{\"topic\":", r->fp);
+	rej_put_jstr(r->fp, topic, strlen(topic));
+	fprintf(r->fp, ",\"partition\":%d,\"offset\":%lld,\"reason\":", (int)partition,
+	        (long long)offset);
+	rej_put_jstr(r->fp, reason, strlen(reason));
+	fputs(",\"text\":", r->fp);
+	rej_put_jstr(r->fp, text ? text : "", text ? len : 0);
+	fputs("}\n", r->fp);
+	return flushed(r);
 }
 
 int

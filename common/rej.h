@@ -27,6 +27,10 @@ int rej_open(rej *r, const char *path);
 /* 0: recorded, go on; -1: stop (no rejects file, or writing it failed). */
 int rej_bad(rej *r, const char *file, uint64_t line, const char *text, size_t len,
             const char *reason);
+/* The same for a Kafka message: {"topic":…,"partition":N,"offset":N,
+ * "reason":…,"text":…}, or "PROG: TOPIC [P] at offset O: reason". */
+int rej_bad_msg(rej *r, const char *topic, int32_t partition, int64_t offset, const char *text,
+                size_t len, const char *reason);
 /* Flushes and closes; -1 with errno if the file could not be written. */
 int rej_close(rej *r);
 

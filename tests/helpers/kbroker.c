@@ -11,6 +11,10 @@
  *   rtt ID MS                delay broker ID's responses
  *   error APIKEY CODE [N]    fail the next N (default 1) requests of APIKEY
  *                            (0 Produce, 1 Fetch, 3 Metadata, ...) with CODE
+ *   unknown NAME             answer metadata requests for topic NAME with
+ *                            "unknown topic" (the mock creates any topic a
+ *                            client asks for; a real broker without
+ *                            auto.create.topics.enable does not)
  *   quit                     stop
  *
  * It exits 0 at end of its input, on quit, or on SIGINT/SIGTERM. Clients
@@ -80,6 +84,8 @@ command(rd_kafka_mock_cluster_t *mc, char *line, char *why, size_t whylen)
 		char spec[300];
 		snprintf(spec, sizeof(spec), "%s:%ld", arg1, a2);
 		return create_topic(mc, spec, why, whylen);
+	} else if (strcmp(verb, "unknown") == 0 && n >= 2) {
+		rd_kafka_mock_topic_set_error(mc, arg1, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
 	} else if (strcmp(verb, "down") == 0 && n >= 2) {
 		err = rd_kafka_mock_broker_set_down(mc, atoi(arg1));
 	} else if (strcmp(verb, "up") == 0 && n >= 2) {
