@@ -129,14 +129,16 @@ parse_opts(int argc, char **argv)
 			opt.partition = (int32_t)cli_num(USAGE, "-p", optarg, -1, INT32_MAX);
 			break;
 		case 'k': {
-			char *s = optarg, *f;
+			char *s = optarg, *f, *whole = strdup(optarg);
+			if (!whole)
+				diag_die(DIAG_EX_FAIL, "out of memory");
 			if (opt.nkeys)
 				cli_usage_error(USAGE, "-k: give the key fields once, comma-separated");
 			for (f = s; f; f = s) {
 				if ((s = strchr(f, ',')) != NULL)
 					*s++ = '\0';
 				if (!*f)
-					cli_usage_error(USAGE, "-k: empty field name in '%s'", optarg);
+					cli_usage_error(USAGE, "-k: empty field name in '%s'", whole);
 				if (opt.nkeys == MAX_KEY_FIELDS)
 					cli_usage_error(USAGE, "-k: at most %d fields", MAX_KEY_FIELDS);
 				for (int i = 0; i < opt.nkeys; i++)
@@ -144,6 +146,7 @@ parse_opts(int argc, char **argv)
 						cli_usage_error(USAGE, "-k: field '%s' given twice", f);
 				opt.keys[opt.nkeys++] = f;
 			}
+			free(whole);
 			break;
 		}
 		case OPT_TS_FIELD:
@@ -450,14 +453,16 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot create the producer: %s", errstr);
 	sig_install(1);
 	nparts = kc_topic_partitions(rk, opt.topic, opt.kc.metadata_timeout_ms);
-	if (nparts < 0) {
-		rd_kafka_destroy(rk);
-		return DIAG_EX_FAIL;
-	}
-	if (opt.partition >= nparts) {
+	if (nparts >= 0 && opt.partition >= nparts)
 		diag_error("topic '%s' has no partition %d (it has %d)", opt.topic, (int)opt.partition,
 		           nparts);
+	if (nparts < 0 || opt.partition >= nparts) {
+		/* Nothing was read or sent. */
 		rd_kafka_destroy(rk);
+		rej_close(&rejects);
+		js_want_free(&want);
+		free(opt.hdrs);
+		kc_opts_free(&opt.kc);
 		return DIAG_EX_FAIL;
 	}
 	rkt = rd_kafka_topic_new(rk, opt.topic, NULL);

@@ -72,14 +72,15 @@ static void
 set_pair(rd_kafka_conf_t *conf, const char *pair, const char *where, const char *usage)
 {
 	const char *eq = strchr(pair, '=');
-	char *name;
+	char *name, errstr[512];
 
 	if (!eq || eq == pair)
 		cli_usage_error(usage, "%s: expected NAME=VALUE, not '%s'", where, pair);
 	name = strndup(pair, (size_t)(eq - pair));
 	if (!name)
 		diag_die(DIAG_EX_FAIL, "out of memory");
-	set(conf, name, eq + 1, where, usage);
+	if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		cli_usage_error(usage, "%s: '%s': %s", where, pair, errstr);
 	free(name);
 }
 

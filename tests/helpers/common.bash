@@ -87,3 +87,30 @@ broker_stop() {
 	wait "$KBROKER_PID" 2>/dev/null || true
 	exec 7>&- 2>/dev/null || true
 }
+
+# kread TOPIC [KCAT ARGS...]: every message of TOPIC as Debian's kcat (an
+# independent client) reads it, one per line, then exits.
+kread() {
+	local t=$1
+	shift
+	kcat -b "$KAFKA_BROKERS" -C -t "$t" -o beginning -e -q "$@"
+}
+
+# wait_lines FILE N: waits up to 20 s for FILE to have at least N lines.
+wait_lines() {
+	for _ in $(seq 200); do
+		[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, expected $2" >&2
+	return 1
+}
+
+# wait_fifo_run: waits for the command fifo_run started; sets $status, and
+# $output and $stderr from its files.
+wait_fifo_run() {
+	status=0
+	wait "$pid" || status=$?
+	output=$(cat "$BATS_TEST_TMPDIR/out")
+	stderr=$(cat "$BATS_TEST_TMPDIR/err")
+}
