@@ -415,6 +415,7 @@ main(int argc, char **argv)
 	    "batch.size", "1000000",
 	    "queue.buffering.max.messages", "1000000",
 	    "allow.auto.create.topics", "false",
+	    "partitioner", "murmur2_random",
 	    "log_level", "7",
 	    NULL,
 	};
@@ -504,7 +505,7 @@ main(int argc, char **argv)
 			snprintf(msg, sizeof(msg), "time field '%s': %s", opt.ts_field, why);
 			rc = bad(&rec, msg);
 		} else {
-			if (js_has_space(val, vlen)) {
+			if (jerr.spaced) {
 				vlen = js_compact(val, vlen, compact);
 				val = compact;
 			}

@@ -34,6 +34,7 @@
 #define DEFAULT_TOPIC "orders"
 #define STORE_EVERY 20000 /* messages between two flush-and-store under steady input */
 #define POLL_MS 100       /* ms, how long one poll waits when input is idle */
+#define BATCH_MAX 1024    /* messages taken from the queue at once */
 
 enum { OPT_FAIL_ON_DATA_LOSS = CLI_OPT_FIRST_PRIVATE, OPT_NO_FAIL_ON_DATA_LOSS };
 
@@ -411,11 +412,11 @@ out_i64(int64_t v)
 	out_commit(js_fmt_i64(v, p));
 }
 
-/* The payload, compact. Its validity is checked by the caller. */
+/* The payload, compact; spaced: js_scan saw whitespace outside strings. */
 static void
-put_payload(const char *p, size_t n)
+put_payload(const char *p, size_t n, int spaced)
 {
-	if (!js_has_space(p, n)) {
+	if (!spaced) {
 		out_write(p, n);
 		return;
 	}
@@ -457,7 +458,7 @@ put_headers(const rd_kafka_message_t *m)
 }
 
 static void
-put_envelope(const rd_kafka_message_t *m)
+put_envelope(const rd_kafka_message_t *m, int spaced)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	rd_kafka_timestamp_type_t tstype;
@@ -482,7 +483,7 @@ put_envelope(const rd_kafka_message_t *m)
 	out_write(",\"headers\":", 11);
 	put_headers(m);
 	out_write(",\"payload\":", 11);
-	put_payload(m->payload, m->len);
+	put_payload(m->payload, m->len, spaced);
 	out_byte('}');
 }
 
@@ -501,9 +502,9 @@ message(const rd_kafka_message_t *m)
 		         jerr.why);
 	} else {
 		if (opt.envelope)
-			put_envelope(m);
+			put_envelope(m, jerr.spaced);
 		else
-			put_payload(m->payload, m->len);
+			put_payload(m->payload, m->len, jerr.spaced);
 		out_byte('\n');
 		out_end_record();
 		n_out++;
@@ -618,6 +619,13 @@ start_consuming(void)
 	return 0;
 }
 
+/* -c reached, or -e and every partition at its end. */
+static int
+done(void)
+{
+	return (opt.count >= 0 && (long long)n_msgs >= opt.count) || (opt.exit_eof && all_at_end());
+}
+
 int
 main(int argc, char **argv)
 {
@@ -639,6 +647,8 @@ main(int argc, char **argv)
 	int n = 0, status = DIAG_EX_OK;
 	char errstr[512];
 	rd_kafka_conf_t *conf;
+	rd_kafka_queue_t *queue;
+	rd_kafka_message_t *batch[BATCH_MAX];
 
 	diag_init(argv[0]);
 	parse_opts(argc, argv);
@@ -673,34 +683,42 @@ main(int argc, char **argv)
 	if (start_consuming() < 0)
 		status = DIAG_EX_FAIL;
 
-	while (status == DIAG_EX_OK && !sig_stop && !failed && !opt.kc.fatal) {
-		if (opt.count >= 0 && (long long)n_msgs >= opt.count)
-			break;
-		if (opt.exit_eof && all_at_end())
-			break;
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
-		if (!m) {
+	queue = rd_kafka_queue_get_consumer(rk);
+	while (status == DIAG_EX_OK && !sig_stop && !failed && !opt.kc.fatal && !out_failed()) {
+		ssize_t got = rd_kafka_consume_batch_queue(queue, 0, batch, BATCH_MAX);
+		if (got == 0) {
 			/* Idle: what is written out is made durable before waiting. */
 			if (flush_and_store() < 0)
 				break;
-			m = rd_kafka_consumer_poll(rk, POLL_MS);
-			if (!m)
-				continue;
+			got = rd_kafka_consume_batch_queue(queue, POLL_MS, batch, BATCH_MAX);
 		}
-		if (m->err) {
-			if (event(m) < 0)
-				status = DIAG_EX_FAIL;
-		} else {
-			struct part *p;
-			if (opt.exit_eof && (p = held_find(rd_kafka_topic_name(m->rkt), m->partition)))
-				p->eof = 0;
-			if (message(m) < 0)
-				status = rejects.failed ? DIAG_EX_FAIL : DIAG_EX_BADINPUT;
-		}
-		rd_kafka_message_destroy(m);
-		if (++n_since_store >= STORE_EVERY && flush_and_store() < 0)
+		if (got < 0) {
+			diag_error("cannot consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+			status = DIAG_EX_FAIL;
 			break;
-		if (out_failed())
+		}
+		for (ssize_t i = 0; i < got; i++) {
+			rd_kafka_message_t *m = batch[i];
+			/* Past a stop, the rest of the batch is dropped unwritten and
+			 * unstored: it is read again next time. */
+			if (status == DIAG_EX_OK && !done()) {
+				if (m->err) {
+					if (event(m) < 0)
+						status = DIAG_EX_FAIL;
+				} else {
+					struct part *p;
+					if (opt.exit_eof &&
+					    (p = held_find(rd_kafka_topic_name(m->rkt), m->partition)))
+						p->eof = 0;
+					if (message(m) < 0)
+						status = rejects.failed ? DIAG_EX_FAIL : DIAG_EX_BADINPUT;
+				}
+			}
+			rd_kafka_message_destroy(m);
+		}
+		if (done())
+			break;
+		if ((n_since_store += (uint64_t)got) >= STORE_EVERY && flush_and_store() < 0)
 			break;
 	}
 	if (failed || opt.kc.fatal)
@@ -719,6 +737,7 @@ main(int argc, char **argv)
 			status = DIAG_EX_FAIL;
 		}
 	}
+	rd_kafka_queue_destroy(queue);
 	rd_kafka_consumer_close(rk);
 	if (rej_close(&rejects) < 0) {
 		if (!rejects.failed)

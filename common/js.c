@@ -18,7 +18,28 @@ typedef struct scan {
 	const char *s;
 	size_t n, i;
 	const char *why;
+	int spaced; /* whitespace was skipped somewhere */
 } scan;
+
+/* Bytes a string can hold as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 void
 js_want_init(js_want *w, const char **names, int n)
@@ -42,12 +63,17 @@ js_want_free(js_want *w)
 static void
 skip_ws(scan *sc)
 {
+	size_t i0 = sc->i;
+
+	if (i0 < sc->n && sc->s[i0] > ' ')
+		return;
 	while (sc->i < sc->n) {
 		char c = sc->s[sc->i];
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
 			break;
 		sc->i++;
 	}
+	sc->spaced |= sc->i != i0;
 }
 
 size_t
@@ -103,7 +129,7 @@ scan_string(scan *sc, js_val *v)
 
 	for (;;) {
 		unsigned char c;
-		while (i < n && (c = (unsigned char)s[i]) >= 0x20 && c != '"' && c != '\\' && c < 0x80)
+		while (i < n && plain[(unsigned char)s[i]])
 			i++;
 		if (i >= n) {
 			sc->i = i;
@@ -344,7 +370,7 @@ scan_value(scan *sc, js_val *v, int depth)
 int
 js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err)
 {
-	scan sc = {.s = s, .n = n, .i = 0, .why = NULL};
+	scan sc = {.s = s, .n = n, .i = 0, .why = NULL, .spaced = 0};
 
 	for (int k = 0; w && k < w->n; k++)
 		vals[k].type = JS_MISSING;
@@ -370,6 +396,7 @@ js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err)
 		err->why = "trailing characters after the object";
 		return -1;
 	}
+	err->spaced = sc.spaced;
 	return 0;
 }
 
@@ -618,14 +645,6 @@ js_compact(const char *s, size_t n, char *out)
 	return o;
 }
 
-int
-js_has_space(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
-			return 1;
-	return 0;
-}
 
 size_t
 js_key_put(char *dst, size_t cap, const char *s, size_t n)

@@ -37,6 +37,7 @@ typedef struct js_want {
 typedef struct js_err {
 	size_t pos; /* byte offset of the error, 0-based */
 	const char *why;
+	int spaced; /* on success: whitespace outside strings (js_compact would shorten it) */
 } js_err;
 
 void js_want_init(js_want *w, const char **names, int n);
@@ -59,8 +60,6 @@ size_t js_escape_ascii(unsigned char c, char *out);
 /* Copies a valid JSON text without the whitespace outside strings; out needs
  * n bytes; returns the length. */
 size_t js_compact(const char *s, size_t n, char *out);
-/* 1 if s has a space, tab, CR or LF byte anywhere (then js_compact may shorten it). */
-int js_has_space(const char *s, size_t n);
 /* Copies s to dst with '%' and '|' percent-encoded (%25, %7C), so values can
  * be joined with '|'; returns the length, or (size_t)-1 if cap is too small. */
 size_t js_key_put(char *dst, size_t cap, const char *s, size_t n);

@@ -79,3 +79,35 @@ few=$(m "$N" "ordgen -n $N --shops 1 --regions A | winagg >/dev/null")
 many=$(m "$N" "ordgen -n $N --shops 1000000 --step 0ms --regions A | winagg -v 2>$B/many.err >/dev/null")
 groups=$(grep -o 'peak [0-9]*' "$B/many.err" | cut -d' ' -f2)
 echo "winagg live state: $groups groups held; $(( (${many#* } - ${few#* }) * 1024 / groups )) bytes per live group (peak RSS difference / groups)"
+
+# Kafka: kcat-in and kcat-out against Debian's kcat, same test broker, same
+# data, same batching and fetch tuning; best of three runs each.
+best3() { # records cmd: the fastest of three runs
+	for _ in 1 2 3; do m "$1" "$2"; done | sort -n -r | head -1
+}
+KB="$PWD/build/rel/tests/helpers/kbroker"
+if [ -x "$KB" ] && command -v kcat >/dev/null 2>&1; then
+	rm -f "$B/kb.cmd"
+	mkfifo "$B/kb.cmd"
+	# 32 partitions: the test broker keeps about 5 MiB per partition, and
+	# the consumer's topic must hold all N orders.
+	"$KB" -n 1 -t bin:32 -t bout:32 <"$B/kb.cmd" >"$B/kb.out" 2>"$B/kb.err" &
+	kbpid=$!
+	exec 8>"$B/kb.cmd"
+	while [ ! -s "$B/kb.out" ]; do sleep 0.05; done
+	KAFKA_BROKERS=$(head -1 "$B/kb.out")
+	export KAFKA_BROKERS
+	PT="-X linger.ms=5 -X batch.num.messages=10000 -X batch.size=1000000 -X queue.buffering.max.messages=1000000 -X acks=all -X enable.idempotence=true -X partitioner=murmur2_random"
+	kc=$(best3 "$N" "kcat -b $KAFKA_BROKERS -P -t bin $PT <$B/orders.ndjson")
+	r=$(best3 "$N" "kcat-in -t bin -k shopid <$B/orders.ndjson")
+	row kcat-in "$N orders, -k shopid, from a file" "$r" "kcat -P" "$(rate_of "$kc")"
+	r=$(best3 "$N" "cat $B/orders.ndjson | kcat-in -t bin -k shopid")
+	row kcat-in "$N orders, -k shopid, from a pipe" "$r" "kcat -P" "$(rate_of "$kc")"
+	kcat-in -t bout -k orderid <"$B/orders.ndjson"
+	CT="-X fetch.wait.max.ms=100 -X queued.min.messages=1000000 -X queued.max.messages.kbytes=262144"
+	kc=$(best3 "$N" "kcat -b $KAFKA_BROKERS -C -t bout -o beginning -e -q $CT >/dev/null")
+	r=$(best3 "$N" "kcat-out -t bout -e >/dev/null")
+	row kcat-out "$N orders, 32 partitions, to the end" "$r" "kcat -C -e" "$(rate_of "$kc")"
+	exec 8>&-
+	wait "$kbpid"
+fi
