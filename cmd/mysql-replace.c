@@ -1,11 +1,1060 @@
 /*
- * mysql-replace: placeholder until its issue lands; it states so and fails, so that
- * no pipeline mistakes it for a working stage.
+ * mysql-replace: NDJSON rows into a MySQL/MariaDB table, REPLACE by key.
+ *
+ * Rows are read into a batch (rows with the same key collapse to the last),
+ * and a batch is written as multi-row REPLACE (or INSERT ... ON DUPLICATE KEY
+ * UPDATE) statements in one transaction when it is full, when its oldest row
+ * has waited --flush-interval, at end of input and on SIGINT/SIGTERM.
+ * Because REPLACE by key is idempotent, a batch whose outcome is unknown (the
+ * connection died around COMMIT) is simply replayed after reconnecting.
+ *
+ * A batch the server refuses because of one row's data is retried row by
+ * row to find that row, which then follows the bad-input policy. The SQL is
+ * text built here: values escaped by my_put_str (the session guarantees
+ * backslash escapes), identifiers quoted by my_put_ident.
  */
+#include <errno.h>
+#include <mysqld_error.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
 #include "diag.h"
+#include "hs.h"
+#include "js.h"
+#include "my.h"
+#include "nd.h"
+#include "out.h"
+#include "rej.h"
+#include "sig.h"
+#include "tm.h"
+
+#define USAGE "[-h HOST] [-P PORT] [-S SOCKET] [-u USER] [-D DATABASE] [-t TABLE] [OPTION]... [FILE]..."
+#define DEFAULT_DATABASE "ordpipe"
+#define DEFAULT_TABLE "order_agg"
+#define DEFAULT_KEY "rowkey"
+#define DEFAULT_BATCH 1000
+#define DEFAULT_FLUSH "1s"
+#define DEFAULT_RETRIES 10
+#define DEFAULT_BACKOFF "500ms"
+#define BACKOFF_MAX_MS 4000   /* ms, the longest wait between two attempts */
+#define STMT_MAX (4u << 20)   /* bytes of SQL per statement (max_allowed_packet is 16 MiB) */
+#define NAME_MAX_LEN 64       /* bytes, MySQL's longest identifier */
+#define PUT_LIT(b, s) my_buf_put((b), (s), sizeof(s) - 1)
+
+enum {
+	OPT_HELP = CLI_OPT_FIRST_PRIVATE,
+	OPT_UNBUFFERED,
+	OPT_DEFAULTS_FILE,
+	OPT_NO_CREATE,
+	OPT_IGNORE_UNKNOWN,
+	OPT_MODE,
+	OPT_BATCH,
+	OPT_FLUSH_INTERVAL,
+	OPT_DRY_RUN,
+	OPT_RETRIES,
+	OPT_RETRY_BACKOFF,
+};
+
+static struct opts {
+	struct cli_common cc;
+	struct my_opts my;
+	const char *table, *key;
+	int no_create, ignore_unknown, upsert, tee, dry_run;
+	long long batch;
+	int64_t flush_ms, backoff_ms;
+	int retries;
+} opt;
+
+/* A column of the table. */
+struct col {
+	char *name;
+	size_t nlen;
+	int time; /* DATETIME, TIMESTAMP or DATE: RFC 3339 strings are converted */
+	int used; /* some row of the batch has this field */
+};
+
+/* A row of the batch: its line and key live in the arena. */
+struct row {
+	size_t off, len;   /* line bytes in the arena */
+	size_t koff, klen; /* key bytes in the arena */
+	const char *file;
+	uint64_t lineno;
+	uint8_t dead;     /* a later row has the same key */
+	uint8_t rejected; /* refused (by us or the server) and rejected */
+};
+
+static MYSQL *db;
+static rej rejects;
+static struct col *cols;
+static int ncols, keycol = -1, have_table;
+static js_want colwant;
+static js_val *vals; /* rows x ncols for the batch being written */
+static struct row *rows;
+static size_t nrows, rows_cap;
+static struct my_buf arena, sql;
+static uint32_t *slots; /* key hash -> row index + 1, open addressing */
+static size_t nslots;
+static double first_row_at; /* monotonic s when the batch's first row came */
+static int stop_bad;        /* a bad row under the stop policy */
+static int failed;          /* a failure that ends the run with status 1 */
+static uint64_t n_read, n_committed, n_rejected_db, n_batches, n_retries;
+
+static void
+help(void)
+{
+	printf("usage: mysql-replace " USAGE "\n"
+	       "Write NDJSON rows into a MySQL/MariaDB table by REPLACE on their key.\n\n"
+	       "  -h HOST              server host (default: the socket, or option files)\n"
+	       "  -P PORT              TCP port\n"
+	       "  -S SOCKET            unix socket\n"
+	       "  -u USER              user (password: option files or MYSQL_PWD)\n"
+	       "  -D DATABASE          database (default " DEFAULT_DATABASE ")\n"
+	       "      --defaults-file FILE  read options from FILE ([client], [mysql-replace])\n"
+	       "  -t, --table NAME     table (default " DEFAULT_TABLE ")\n"
+	       "  -k, --key FIELD      key field, the table's primary key (default " DEFAULT_KEY ")\n"
+	       "      --no-create      refuse to create a missing table\n"
+	       "      --ignore-unknown skip fields that have no column\n"
+	       "      --mode MODE      replace or upsert (INSERT ... ON DUPLICATE KEY UPDATE)\n"
+	       "      --batch N        rows per transaction (default %d)\n"
+	       "      --flush-interval DUR  longest a row waits before commit (default " DEFAULT_FLUSH ")\n"
+	       "      --retries N      attempts after a lost connection or deadlock (default %d)\n"
+	       "      --retry-backoff DUR   first wait between attempts, doubling (default " DEFAULT_BACKOFF ")\n"
+	       "  -T, --tee            write each row to stdout once committed\n"
+	       "      --dry-run        print the SQL instead of running it\n"
+	       "      --rejects FILE   append bad rows to FILE and go on\n"
+	       "  -q, --quiet          no notices or warnings\n"
+	       "  -v, --verbose        counters at exit\n"
+	       "      --unbuffered     with -T, flush each row\n"
+	       "      --help           this help\n"
+	       "  -V, --version        versions of mysql-replace and its libraries\n\n"
+	       "Exit status: 0 every row committed (or rejected with --rejects), 1 a runtime\n"
+	       "failure (rows not committed are counted), 2 usage error, 3 stopped at a bad row.\n",
+	       DEFAULT_BATCH, DEFAULT_RETRIES);
+}
+
+static void
+parse_opts(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, 'V'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"unbuffered", no_argument, NULL, OPT_UNBUFFERED},
+	    {"rejects", required_argument, NULL, CLI_OPT_REJECTS},
+	    {"host", required_argument, NULL, 'h'},
+	    {"port", required_argument, NULL, 'P'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"database", required_argument, NULL, 'D'},
+	    {"defaults-file", required_argument, NULL, OPT_DEFAULTS_FILE},
+	    {"table", required_argument, NULL, 't'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"no-create", no_argument, NULL, OPT_NO_CREATE},
+	    {"ignore-unknown", no_argument, NULL, OPT_IGNORE_UNKNOWN},
+	    {"mode", required_argument, NULL, OPT_MODE},
+	    {"batch", required_argument, NULL, OPT_BATCH},
+	    {"flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL},
+	    {"retries", required_argument, NULL, OPT_RETRIES},
+	    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
+	    {"tee", no_argument, NULL, 'T'},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opt.my.database = DEFAULT_DATABASE;
+	opt.my.group = "mysql-replace";
+	opt.table = DEFAULT_TABLE;
+	opt.key = DEFAULT_KEY;
+	opt.batch = DEFAULT_BATCH;
+	opt.flush_ms = cli_dur(USAGE, "--flush-interval", DEFAULT_FLUSH, 0);
+	opt.backoff_ms = cli_dur(USAGE, "--retry-backoff", DEFAULT_BACKOFF, 0);
+	opt.retries = DEFAULT_RETRIES;
+	/* -h and -u are the mariadb client's host and user here; --help and
+	 * --unbuffered keep the shared meanings. */
+	while ((c = getopt_long(argc, argv, ":Vqvh:P:S:u:D:t:k:T", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': opt.my.host = optarg; break;
+		case 'P': opt.my.port = (unsigned)cli_num(USAGE, "-P", optarg, 1, 65535); break;
+		case 'S': opt.my.socket = optarg; break;
+		case 'u': opt.my.user = optarg; break;
+		case 'D': opt.my.database = optarg; break;
+		case OPT_DEFAULTS_FILE: opt.my.defaults_file = optarg; break;
+		case 't': opt.table = optarg; break;
+		case 'k': opt.key = optarg; break;
+		case OPT_NO_CREATE: opt.no_create = 1; break;
+		case OPT_IGNORE_UNKNOWN: opt.ignore_unknown = 1; break;
+		case OPT_MODE:
+			if (strcmp(optarg, "replace") == 0)
+				opt.upsert = 0;
+			else if (strcmp(optarg, "upsert") == 0)
+				opt.upsert = 1;
+			else
+				cli_usage_error(USAGE, "--mode: '%s' is not replace or upsert", optarg);
+			break;
+		case OPT_BATCH: opt.batch = cli_num(USAGE, "--batch", optarg, 1, 1000000); break;
+		case OPT_FLUSH_INTERVAL:
+			opt.flush_ms = cli_dur(USAGE, "--flush-interval", optarg, 0);
+			break;
+		case OPT_RETRIES: opt.retries = (int)cli_num(USAGE, "--retries", optarg, 0, 1000); break;
+		case OPT_RETRY_BACKOFF:
+			opt.backoff_ms = cli_dur(USAGE, "--retry-backoff", optarg, 0);
+			break;
+		case 'T': opt.tee = 1; break;
+		case OPT_DRY_RUN: opt.dry_run = 1; break;
+		case OPT_HELP: cli_common('h', argv, &opt.cc, help, USAGE); break;
+		case OPT_UNBUFFERED: opt.cc.unbuffered = 1; break;
+		default:
+			if (!cli_common(c, argv, &opt.cc, help, USAGE))
+				cli_usage_error(USAGE, "unexpected option");
+		}
+	}
+	if (!*opt.table || strlen(opt.table) > NAME_MAX_LEN)
+		cli_usage_error(USAGE, "-t: a table name is 1 to %d bytes", NAME_MAX_LEN);
+	if (!*opt.key || strlen(opt.key) > NAME_MAX_LEN)
+		cli_usage_error(USAGE, "-k: a key name is 1 to %d bytes", NAME_MAX_LEN);
+	if (opt.dry_run && opt.tee)
+		cli_usage_error(USAGE, "--dry-run and --tee do not go together");
+}
+
+/* ---- the table ---- */
+
+static void
+add_col(const char *name, size_t n, int time)
+{
+	cols = realloc(cols, (size_t)(ncols + 1) * sizeof(*cols));
+	if (!cols)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	cols[ncols].name = strndup(name, n);
+	if (!cols[ncols].name)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	cols[ncols].nlen = n;
+	cols[ncols].time = time;
+	cols[ncols].used = 0;
+	if (n == strlen(opt.key) && memcmp(name, opt.key, n) == 0)
+		keycol = ncols;
+	ncols++;
+}
+
+static const char **colnames; /* colwant keeps pointing at it */
+
+static void
+cols_ready(void)
+{
+	colnames = malloc((size_t)ncols * sizeof(*colnames));
+	if (!colnames)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	for (int i = 0; i < ncols; i++)
+		colnames[i] = cols[i].name;
+	js_want_init(&colwant, colnames, ncols);
+	have_table = 1;
+}
+
+/* Runs a query that returns rows; NULL with the error printed. */
+static MYSQL_RES *
+query_rows(const struct my_buf *q)
+{
+	MYSQL_RES *res;
+
+	if (mysql_real_query(db, q->p, q->len) != 0 || !(res = mysql_store_result(db))) {
+		diag_error("cannot read the table's definition: %s", mysql_error(db));
+		return NULL;
+	}
+	return res;
+}
+
+/* Reads an existing table's columns and checks its keys. 1 found, 0 missing, -1 error. */
+static int
+load_table(void)
+{
+	struct my_buf q = {0};
+	MYSQL_RES *res;
+	MYSQL_ROW r;
+	int pk_ok = 0, pk_cols = 0;
+
+	PUT_LIT(&q, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
+	            "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
+	my_put_str(&q, opt.table, strlen(opt.table));
+	PUT_LIT(&q, " ORDER BY ORDINAL_POSITION");
+	if (!(res = query_rows(&q)))
+		goto fail;
+	while ((r = mysql_fetch_row(res)) != NULL) {
+		int t = strcmp(r[1], "datetime") == 0 || strcmp(r[1], "timestamp") == 0 ||
+		        strcmp(r[1], "date") == 0;
+		add_col(r[0], strlen(r[0]), t);
+	}
+	mysql_free_result(res);
+	if (ncols == 0) {
+		my_buf_free(&q);
+		return 0;
+	}
+	if (keycol < 0) {
+		diag_error("table '%s' has no column '%s' for the key", opt.table, opt.key);
+		goto fail;
+	}
+	q.len = 0;
+	PUT_LIT(&q, "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE "
+	            "TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0 AND TABLE_NAME = ");
+	my_put_str(&q, opt.table, strlen(opt.table));
+	if (!(res = query_rows(&q)))
+		goto fail;
+	while ((r = mysql_fetch_row(res)) != NULL) {
+		if (strcmp(r[0], "PRIMARY") == 0) {
+			pk_cols++;
+			pk_ok |= strcmp(r[1], opt.key) == 0;
+		} else {
+			diag_warn("table '%s' has the unique index '%s' besides the primary key: "
+			          "REPLACE deletes every row that matches either",
+			          opt.table, r[0]);
+		}
+	}
+	mysql_free_result(res);
+	if (!pk_ok || pk_cols != 1) {
+		diag_error("column '%s' is not the primary key of table '%s': REPLACE would not "
+		           "de-duplicate",
+		           opt.key, opt.table);
+		goto fail;
+	}
+	my_buf_free(&q);
+	cols_ready();
+	return 1;
+fail:
+	my_buf_free(&q);
+	return -1;
+}
+
+/* What the rows of the first batch say about a field, for CREATE TABLE. */
+struct seen {
+	char *name;
+	size_t n;
+	unsigned ints, fracs, times, strs, bools, nested;
+};
+static struct seen *seen;
+static int nseen;
+
+static void
+see_member(void *arg, const js_val *name, const js_val *v)
+{
+	char nbuf[NAME_MAX_LEN * 4];
+	size_t n;
+	int i;
+
+	if (name->n > sizeof(nbuf))
+		return; /* too long for a column: the row is refused later */
+	n = js_unescape(name->p, name->n, nbuf);
+	for (i = 0; i < nseen; i++)
+		if (seen[i].n == n && memcmp(seen[i].name, nbuf, n) == 0)
+			break;
+	if (i == nseen) {
+		seen = realloc(seen, (size_t)(nseen + 1) * sizeof(*seen));
+		if (!seen)
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		memset(&seen[i], 0, sizeof(*seen));
+		seen[i].name = strndup(nbuf, n);
+		seen[i].n = n;
+		nseen++;
+	}
+	switch (v->type) {
+	case JS_NUM: v->isint ? seen[i].ints++ : seen[i].fracs++; break;
+	case JS_TRUE:
+	case JS_FALSE: seen[i].bools++; break;
+	case JS_OBJ:
+	case JS_ARR: seen[i].nested++; break;
+	case JS_STR: {
+		int64_t ms;
+		const char *why;
+		char tmp[64];
+		size_t k = v->n < sizeof(tmp) ? js_unescape(v->p, v->n, tmp) : 0;
+		if (k && tm_parse_rfc3339(tmp, k, &ms, &why) == 0)
+			seen[i].times++;
+		else
+			seen[i].strs++;
+		break;
+	}
+	default: break;
+	}
+}
+
+static const char *
+sql_type(const struct seen *s, int key)
+{
+	unsigned kinds = !!(s->ints + s->fracs) + !!s->times + !!s->strs + !!s->bools + !!s->nested;
+
+	if (key)
+		return "VARCHAR(255) NOT NULL";
+	if (kinds != 1 || s->strs)
+		return "VARCHAR(255) NULL";
+	if (s->fracs)
+		return "DOUBLE NULL";
+	if (s->ints)
+		return "BIGINT NULL";
+	if (s->times)
+		return "DATETIME(3) NULL";
+	if (s->bools)
+		return "TINYINT(1) NULL";
+	return "JSON NULL";
+}
+
+/* CREATE TABLE from the fields of the batch's rows, key first. */
+static int
+create_table(void)
+{
+	struct my_buf q = {0};
+	int rc = 0;
+
+	for (size_t r = 0; r < nrows; r++)
+		if (!rows[r].dead)
+			js_each(arena.p + rows[r].off, rows[r].len, see_member, NULL);
+	PUT_LIT(&q, "CREATE TABLE IF NOT EXISTS ");
+	my_put_ident(&q, opt.table, strlen(opt.table));
+	PUT_LIT(&q, " (");
+	my_put_ident(&q, opt.key, strlen(opt.key));
+	PUT_LIT(&q, " VARCHAR(255) NOT NULL PRIMARY KEY");
+	add_col(opt.key, strlen(opt.key), 0);
+	for (int i = 0; i < nseen; i++) {
+		const char *t = sql_type(&seen[i], 0);
+		if (seen[i].n == strlen(opt.key) && memcmp(seen[i].name, opt.key, seen[i].n) == 0)
+			continue;
+		if (seen[i].n == 0 || seen[i].n > NAME_MAX_LEN || memchr(seen[i].name, 0, seen[i].n))
+			continue; /* not a column name: its rows are refused as unknown fields */
+		PUT_LIT(&q, ", ");
+		my_put_ident(&q, seen[i].name, seen[i].n);
+		PUT_LIT(&q, " ");
+		my_buf_put(&q, t, strlen(t));
+		add_col(seen[i].name, seen[i].n, seen[i].times > 0 && strncmp(t, "DATETIME", 8) == 0);
+	}
+	PUT_LIT(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+	if (opt.dry_run) {
+		out_write(q.p, q.len);
+		out_write(";\n", 2);
+	} else if (mysql_real_query(db, q.p, q.len) != 0) {
+		diag_error("cannot create table '%s': %s", opt.table, mysql_error(db));
+		rc = -1;
+	} else {
+		my_buf_put(&q, "", 1);
+		diag_warn("created table %s", q.p + sizeof("CREATE TABLE IF NOT EXISTS ") - 1);
+	}
+	for (int i = 0; i < nseen; i++)
+		free(seen[i].name);
+	free(seen);
+	seen = NULL;
+	nseen = 0;
+	my_buf_free(&q);
+	if (rc == 0)
+		cols_ready();
+	return rc;
+}
+
+/* ---- the batch ---- */
+
+static void
+batch_clear(void)
+{
+	nrows = 0;
+	arena.len = 0;
+	memset(slots, 0, nslots * sizeof(*slots));
+}
+
+/* Marks an earlier row with the same key dead; the new row takes its slot. */
+static void
+collapse(size_t idx)
+{
+	const struct row *r = &rows[idx];
+	const char *k = arena.p + r->koff;
+	size_t mask = nslots - 1, h = (size_t)hs_hash(k, r->klen, 0) & mask;
+
+	for (;; h = (h + 1) & mask) {
+		uint32_t s = slots[h];
+		if (s == 0) {
+			slots[h] = (uint32_t)idx + 1;
+			return;
+		}
+		struct row *o = &rows[s - 1];
+		if (o->klen == r->klen && memcmp(arena.p + o->koff, k, r->klen) == 0) {
+			o->dead = 1;
+			slots[h] = (uint32_t)idx + 1;
+			return;
+		}
+	}
+}
+
+static int
+bad_row(const struct row *r, const char *why)
+{
+	return rej_bad(&rejects, r->file, r->lineno, arena.p + r->off, r->len, why);
+}
+
+/* Appends one value for a column. -1 with why when it cannot be. */
+static int
+put_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp)
+{
+	switch (v->type) {
+	case JS_MISSING: PUT_LIT(b, "DEFAULT"); return 0;
+	case JS_NULL: PUT_LIT(b, "NULL"); return 0;
+	case JS_TRUE: PUT_LIT(b, "1"); return 0;
+	case JS_FALSE: PUT_LIT(b, "0"); return 0;
+	case JS_NUM: my_buf_put(b, v->p, v->n); return 0; /* validated number grammar */
+	case JS_OBJ:
+	case JS_ARR: my_put_str(b, v->p, v->n); return 0;
+	case JS_STR: {
+		size_t n = v->esc ? js_unescape(v->p, v->n, tmp) : v->n;
+		const char *p = v->esc ? tmp : v->p;
+		int64_t ms;
+		const char *why;
+		if (c->time && tm_parse_rfc3339(p, n, &ms, &why) == 0 && ms >= TM_MIN_MS &&
+		    ms <= TM_MAX_MS) {
+			char t[TM_RFC3339_LEN];
+			tm_format_rfc3339(ms, t);
+			t[10] = ' ';
+			my_put_str(b, t, TM_RFC3339_LEN - 1); /* no Z: the session is UTC */
+			return 0;
+		}
+		my_put_str(b, p, n);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* Names a field of the row that has no column. */
+static char unknown_name[NAME_MAX_LEN * 4 + 8];
+static void
+find_unknown(void *arg, const js_val *name, const js_val *v)
+{
+	char nbuf[sizeof(unknown_name)];
+	size_t n;
+
+	if (unknown_name[0] || name->n >= sizeof(nbuf)) {
+		if (!unknown_name[0])
+			snprintf(unknown_name, sizeof(unknown_name), "(a long name)");
+		return;
+	}
+	n = js_unescape(name->p, name->n, nbuf);
+	for (int i = 0; i < ncols; i++)
+		if (cols[i].nlen == n && memcmp(cols[i].name, nbuf, n) == 0)
+			return;
+	snprintf(unknown_name, sizeof(unknown_name), "%.*s", (int)n, nbuf);
+}
+
+/*
+ * Scans the live rows against the columns: vals[r * ncols + c], marks the
+ * columns used. A row with a field that has no column is bad. Returns -1
+ * when the stop policy ends the batch there (rows after it are dropped).
+ */
+static int
+scan_batch(void)
+{
+	for (int c = 0; c < ncols; c++)
+		cols[c].used = c == keycol;
+	for (size_t r = 0; r < nrows; r++) {
+		struct row *rw = &rows[r];
+		js_val *v = &vals[r * (size_t)ncols];
+		js_err err;
+		int found = 0;
+		if (rw->dead || rw->rejected)
+			continue;
+		js_scan(arena.p + rw->off, rw->len, &colwant, v, &err);
+		for (int c = 0; c < ncols; c++)
+			if (v[c].type != JS_MISSING) {
+				found++;
+				cols[c].used = 1;
+			}
+		if (err.members > found && !opt.ignore_unknown) {
+			char why[400];
+			unknown_name[0] = '\0';
+			js_each(arena.p + rw->off, rw->len, find_unknown, NULL);
+			if (!unknown_name[0])
+				continue; /* a repeated key, not an unknown field */
+			snprintf(why, sizeof(why), "field '%s' has no column in table '%s'",
+			         unknown_name, opt.table);
+			if (bad_row(rw, why) < 0) {
+				nrows = r;
+				stop_bad = 1;
+				return -1;
+			}
+			rw->rejected = 1;
+		}
+	}
+	return 0;
+}
+
+/* Appends "REPLACE INTO t (cols) VALUES" (or INSERT). */
+static void
+put_head(struct my_buf *b)
+{
+	int first = 1;
+
+	if (opt.upsert)
+		PUT_LIT(b, "INSERT INTO ");
+	else
+		PUT_LIT(b, "REPLACE INTO ");
+	my_put_ident(b, opt.table, strlen(opt.table));
+	PUT_LIT(b, " (");
+	for (int c = 0; c < ncols; c++) {
+		if (!cols[c].used)
+			continue;
+		if (!first)
+			PUT_LIT(b, ",");
+		my_put_ident(b, cols[c].name, cols[c].nlen);
+		first = 0;
+	}
+	PUT_LIT(b, ") VALUES ");
+}
+
+static void
+put_tail(struct my_buf *b)
+{
+	int first = 1;
+
+	if (!opt.upsert)
+		return;
+	PUT_LIT(b, " ON DUPLICATE KEY UPDATE ");
+	for (int c = 0; c < ncols; c++) {
+		if (!cols[c].used || c == keycol)
+			continue;
+		if (!first)
+			PUT_LIT(b, ",");
+		my_put_ident(b, cols[c].name, cols[c].nlen);
+		PUT_LIT(b, "=VALUES(");
+		my_put_ident(b, cols[c].name, cols[c].nlen);
+		PUT_LIT(b, ")");
+		first = 0;
+	}
+	if (first) { /* only the key: keep the row as it is */
+		my_put_ident(b, opt.key, strlen(opt.key));
+		PUT_LIT(b, "=");
+		my_put_ident(b, opt.key, strlen(opt.key));
+	}
+}
+
+static char *tmpval; /* ND_LINE_MAX bytes for unescaped strings */
+
+static void
+put_tuple(struct my_buf *b, size_t r)
+{
+	const js_val *v = &vals[r * (size_t)ncols];
+	int first = 1;
+
+	PUT_LIT(b, "(");
+	for (int c = 0; c < ncols; c++) {
+		if (!cols[c].used)
+			continue;
+		if (!first)
+			PUT_LIT(b, ",");
+		put_value(b, &cols[c], &v[c], tmpval);
+		first = 0;
+	}
+	PUT_LIT(b, ")");
+}
+
+/* ---- running it ---- */
+
+enum attempt { AT_OK, AT_AGAIN, AT_ROWERR, AT_FATAL };
+
+static int
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	return nanosleep(&ts, NULL);
+}
+
+static unsigned last_errno;
+static char last_error[512];
+
+/* One statement; classifies a failure. */
+static enum attempt
+run(const char *q, size_t n)
+{
+	if (mysql_real_query(db, q, n) == 0)
+		return AT_OK;
+	last_errno = mysql_errno(db);
+	snprintf(last_error, sizeof(last_error), "%s", mysql_error(db));
+	if (my_conn_lost(last_errno)) {
+		mysql_close(db);
+		db = NULL;
+		return AT_AGAIN;
+	}
+	mysql_rollback(db);
+	if (my_retriable(last_errno))
+		return AT_AGAIN;
+	switch (last_errno) {
+	case ER_BAD_NULL_ERROR:
+	case ER_NO_DEFAULT_FOR_FIELD:
+	case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
+	case ER_DATA_TOO_LONG:
+	case ER_WARN_DATA_OUT_OF_RANGE:
+	case WARN_DATA_TRUNCATED:
+	case ER_TRUNCATED_WRONG_VALUE:
+	case ER_WRONG_VALUE_FOR_TYPE:
+	case ER_NO_REFERENCED_ROW_2:
+	case ER_DUP_ENTRY:
+	case ER_CONSTRAINT_FAILED:
+	case ER_DIVISION_BY_ZERO:
+	case ER_BAD_FIELD_ERROR:
+		return AT_ROWERR;
+	default:
+		return AT_FATAL;
+	}
+}
+
+/* The whole batch in multi-row statements, then COMMIT. */
+static enum attempt
+attempt_batch(void)
+{
+	size_t r = 0;
+	enum attempt a;
+
+	while (r < nrows) {
+		int any = 0;
+		sql.len = 0;
+		put_head(&sql);
+		for (; r < nrows && sql.len < STMT_MAX; r++) {
+			if (rows[r].dead || rows[r].rejected)
+				continue;
+			if (any)
+				PUT_LIT(&sql, ",");
+			put_tuple(&sql, r);
+			any = 1;
+		}
+		if (!any)
+			break;
+		put_tail(&sql);
+		if (opt.dry_run) {
+			out_write(sql.p, sql.len);
+			out_write(";\n", 2);
+			continue;
+		}
+		if ((a = run(sql.p, sql.len)) != AT_OK)
+			return a;
+	}
+	if (opt.dry_run) {
+		out_write("COMMIT;\n", 8);
+		return AT_OK;
+	}
+	if (mysql_commit(db) != 0)
+		return run("COMMIT", 6); /* classify the failure the same way */
+	return AT_OK;
+}
+
+/*
+ * Row by row, to find the rows the server refuses: each refused row follows
+ * the policy (rejected, or the batch ends before it), the rest is committed.
+ */
+static enum attempt
+attempt_rows(void)
+{
+	for (size_t r = 0; r < nrows; r++) {
+		enum attempt a;
+		if (rows[r].dead || rows[r].rejected)
+			continue;
+		sql.len = 0;
+		put_head(&sql);
+		put_tuple(&sql, r);
+		put_tail(&sql);
+		a = run(sql.p, sql.len);
+		if (a == AT_ROWERR) {
+			char why[600];
+			snprintf(why, sizeof(why), "MySQL error %u: %s", last_errno, last_error);
+			if (bad_row(&rows[r], why) < 0) {
+				nrows = r;
+				stop_bad = 1;
+				break;
+			}
+			rows[r].rejected = 1;
+			n_rejected_db++;
+			continue;
+		}
+		if (a != AT_OK)
+			return a;
+	}
+	if (mysql_commit(db) != 0)
+		return run("COMMIT", 6);
+	return AT_OK;
+}
+
+static size_t
+live_rows(void)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < nrows; r++)
+		n += !rows[r].dead && !rows[r].rejected;
+	return n;
+}
+
+/* Connects if needed, with the same retries as a batch. */
+static int
+ensure_db(int64_t *backoff, int *attempts)
+{
+	char err[512];
+
+	while (!db) {
+		if ((db = my_connect(&opt.my, err, sizeof(err))) != NULL)
+			break;
+		if (*attempts >= opt.retries || sig_stop > 0) {
+			diag_error("cannot connect to MySQL: %s", err);
+			return -1;
+		}
+		diag_warn("cannot connect to MySQL, retrying in %lld ms: %s", (long long)*backoff, err);
+		sleep_ms(*backoff);
+		*backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff * 2;
+		(*attempts)++;
+		n_retries++;
+	}
+	return 0;
+}
+
+/* Writes the batch; on return it is committed (or the run has failed). */
+static void
+flush_batch(void)
+{
+	int64_t backoff = opt.backoff_ms;
+	int attempts = 0, by_rows = 0;
+	size_t vcap;
+
+	if (nrows == 0 || failed)
+		return;
+	if (!have_table) {
+		int t = opt.dry_run ? 0 : load_table();
+		if (t < 0) {
+			failed = 1;
+			return;
+		}
+		if (t == 0) {
+			if (opt.no_create) {
+				diag_error("table '%s' does not exist (--no-create)", opt.table);
+				failed = 1;
+				return;
+			}
+			if (create_table() < 0) {
+				failed = 1;
+				return;
+			}
+		}
+	}
+	vcap = nrows * (size_t)ncols;
+	vals = realloc(vals, (vcap ? vcap : 1) * sizeof(*vals));
+	if (!vals)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	scan_batch();
+	for (;;) {
+		enum attempt a;
+		if (!opt.dry_run && ensure_db(&backoff, &attempts) < 0) {
+			failed = 1;
+			break;
+		}
+		a = by_rows ? attempt_rows() : attempt_batch();
+		if (a == AT_OK)
+			break;
+		if (a == AT_ROWERR && !by_rows) {
+			by_rows = 1;
+			continue;
+		}
+		if (a == AT_FATAL || a == AT_ROWERR) {
+			diag_error("MySQL error %u: %s", last_errno, last_error);
+			failed = 1;
+			break;
+		}
+		if (attempts >= opt.retries) {
+			diag_error("giving up after %d retries: %s", attempts, last_error);
+			failed = 1;
+			break;
+		}
+		diag_warn("%s; retrying the batch in %lld ms", last_error, (long long)backoff);
+		sleep_ms(backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		attempts++;
+		n_retries++;
+		/* A row-by-row attempt starts over (the server rolled it back);
+		 * rows it refused stay rejected: they would be refused again. */
+	}
+	if (failed) {
+		diag_error("%zu rows not committed", live_rows());
+		return;
+	}
+	n_batches++;
+	n_committed += live_rows();
+	if (opt.tee) {
+		for (size_t r = 0; r < nrows; r++) {
+			if (rows[r].rejected)
+				continue;
+			out_write(arena.p + rows[r].off, rows[r].len);
+			out_byte('\n');
+			out_end_record();
+		}
+		out_flush();
+	}
+	n_rejected_db = 0;
+	batch_clear();
+}
+
+/* Input is idle: commit when the oldest row has waited long enough, else
+ * wait for input at most until then. */
+static void
+on_idle(void *arg)
+{
+	nd_reader *rd = arg;
+
+	out_flush();
+	while (nrows > 0 && !failed && !sig_stop) {
+		double waited_ms = (tm_mono_s() - first_row_at) * 1000.0;
+		if (waited_ms >= (double)opt.flush_ms || nd_fd(rd) < 0) {
+			flush_batch();
+			return;
+		}
+		struct pollfd pfd = {.fd = nd_fd(rd), .events = POLLIN};
+		if (poll(&pfd, 1, (int)((double)opt.flush_ms - waited_ms) + 1) != 0)
+			return;
+	}
+}
+
+/* Reads one line into the batch; -1 when the policy says stop. */
+static int
+take(const nd_rec *rec, js_want *keywant)
+{
+	js_val kv;
+	js_err err;
+	char why[300];
+	struct row *r;
+
+	if (rec->too_long) {
+		snprintf(why, sizeof(why), "line longer than %d bytes", ND_LINE_MAX);
+		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, why);
+	}
+	if (js_scan(rec->text, rec->len, keywant, &kv, &err) < 0) {
+		snprintf(why, sizeof(why), "invalid JSON at byte %zu: %s", err.pos + 1, err.why);
+		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, why);
+	}
+	if (kv.type != JS_STR && kv.type != JS_NUM) {
+		snprintf(why, sizeof(why), "key field '%s' is %s", opt.key,
+		         kv.type == JS_MISSING ? "missing" : "not a string or number");
+		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, why);
+	}
+	if (nrows == rows_cap) {
+		rows_cap = rows_cap ? rows_cap * 2 : 1024;
+		rows = realloc(rows, rows_cap * sizeof(*rows));
+		if (!rows)
+			diag_die(DIAG_EX_FAIL, "out of memory");
+	}
+	if (nrows == 0)
+		first_row_at = tm_mono_s();
+	r = &rows[nrows];
+	r->off = arena.len;
+	r->len = rec->len;
+	my_buf_put(&arena, rec->text, rec->len);
+	r->koff = arena.len;
+	if (kv.type == JS_STR && kv.esc) {
+		r->klen = js_unescape(kv.p, kv.n, tmpval);
+		my_buf_put(&arena, tmpval, r->klen);
+	} else {
+		r->klen = kv.n;
+		my_buf_put(&arena, kv.p, kv.n);
+	}
+	r->file = rec->file;
+	r->lineno = rec->lineno;
+	r->dead = r->rejected = 0;
+	collapse(nrows++);
+	return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-	return diag_placeholder(argc, argv);
+	const char *keyname;
+	js_want keywant;
+	nd_reader *rd;
+	nd_rec rec;
+	int rc, status = DIAG_EX_OK;
+	char err[512];
+
+	diag_init(argv[0]);
+	parse_opts(argc, argv);
+	keyname = opt.key;
+	js_want_init(&keywant, &keyname, 1);
+	for (nslots = 16; nslots < 2 * (size_t)opt.batch; nslots *= 2)
+		;
+	slots = calloc(nslots, sizeof(*slots));
+	tmpval = malloc(ND_LINE_MAX);
+	if (!slots || !tmpval)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	if (rej_open(&rejects, opt.cc.rejects) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open rejects file '%s': %s", opt.cc.rejects,
+		         strerror(errno));
+	if (!opt.dry_run) {
+		/* A wrong password or host is an error now, before reading input. */
+		if (!(db = my_connect(&opt.my, err, sizeof(err))))
+			diag_die(DIAG_EX_FAIL, "cannot connect to MySQL: %s", err);
+		int t = load_table();
+		if (t < 0)
+			diag_die(DIAG_EX_FAIL, "cannot use table '%s'", opt.table);
+		if (t == 0 && opt.no_create)
+			diag_die(DIAG_EX_FAIL, "table '%s' does not exist (--no-create)", opt.table);
+	}
+	sig_install(1);
+	out_init(1, opt.cc.unbuffered);
+	rd = nd_new(argv + optind, argc - optind);
+	if (!rd)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	nd_set_idle(rd, on_idle, rd);
+
+	while (!sig_stop && !failed && !stop_bad && !out_failed() && (rc = nd_next(rd, &rec)) != 0) {
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			diag_error("cannot read '%s': %s", nd_errfile(rd), strerror(errno));
+			status = DIAG_EX_FAIL;
+			break;
+		}
+		n_read++;
+		if (take(&rec, &keywant) < 0) {
+			stop_bad = 1;
+			break;
+		}
+		if ((long long)nrows >= opt.batch ||
+		    (tm_mono_s() - first_row_at) * 1000.0 >= (double)opt.flush_ms)
+			flush_batch();
+	}
+	/* End of input, a signal, a bad row or a closed stdout: commit what is held. */
+	flush_batch();
+	if (rejects.failed || failed)
+		status = DIAG_EX_FAIL;
+	else if (stop_bad)
+		status = DIAG_EX_BADINPUT;
+	if (out_flush() < 0 && out_failed() != EPIPE) {
+		diag_error("cannot write to standard output: %s", strerror(out_failed()));
+		status = DIAG_EX_FAIL;
+	}
+	if (rej_close(&rejects) < 0) {
+		if (!rejects.failed)
+			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
+		status = DIAG_EX_FAIL;
+	}
+	diag_info("%llu rows read, %llu committed in %llu batches, %llu rejected, %llu retries",
+	          (unsigned long long)n_read, (unsigned long long)n_committed,
+	          (unsigned long long)n_batches, (unsigned long long)rejects.count,
+	          (unsigned long long)n_retries);
+	if (db)
+		mysql_close(db);
+	mysql_library_end();
+	nd_free(rd);
+	for (int i = 0; i < ncols; i++)
+		free(cols[i].name);
+	free(cols);
+	if (have_table)
+		js_want_free(&colwant);
+	free(colnames);
+	js_want_free(&keywant);
+	free(vals);
+	free(rows);
+	free(slots);
+	free(tmpval);
+	my_buf_free(&arena);
+	my_buf_free(&sql);
+	out_free();
+	return status;
 }

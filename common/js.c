@@ -18,7 +18,8 @@ typedef struct scan {
 	const char *s;
 	size_t n, i;
 	const char *why;
-	int spaced; /* whitespace was skipped somewhere */
+	int spaced;   /* whitespace was skipped somewhere */
+	int members;  /* members of the top-level object */
 } scan;
 
 /* Bytes a string can hold as they are: printable ASCII but '"' and '\\'. */
@@ -280,6 +281,8 @@ scan_container(scan *sc, js_val *v, int depth, const js_want *w, js_val *vals)
 		js_val *dst = NULL;
 		if (close == '}') {
 			js_val key;
+			if (depth == 0)
+				sc->members++;
 			if (sc->i >= sc->n || sc->s[sc->i] != '"') {
 				sc->why = sc->i >= sc->n ? "unexpected end of input" : "expected a string key";
 				return -1;
@@ -370,7 +373,7 @@ scan_value(scan *sc, js_val *v, int depth)
 int
 js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err)
 {
-	scan sc = {.s = s, .n = n, .i = 0, .why = NULL, .spaced = 0};
+	scan sc = {.s = s, .n = n, .i = 0, .why = NULL, .spaced = 0, .members = 0};
 
 	for (int k = 0; w && k < w->n; k++)
 		vals[k].type = JS_MISSING;
@@ -397,6 +400,7 @@ js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err)
 		return -1;
 	}
 	err->spaced = sc.spaced;
+	err->members = sc.members;
 	return 0;
 }
 
@@ -698,4 +702,33 @@ js_out_bytes(const char *s, size_t n)
 	}
 	out_write(s + run, i - run);
 	out_byte('"');
+}
+
+void
+js_each(const char *s, size_t n, void (*fn)(void *arg, const js_val *name, const js_val *val),
+        void *arg)
+{
+	scan sc = {.s = s, .n = n, .i = 0, .why = NULL, .spaced = 0, .members = 0};
+
+	skip_ws(&sc);
+	sc.i++; /* '{' */
+	skip_ws(&sc);
+	if (sc.i < n && s[sc.i] == '}')
+		return;
+	for (;;) {
+		js_val key, val;
+		if (scan_string(&sc, &key) < 0)
+			return;
+		skip_ws(&sc);
+		sc.i++; /* ':' */
+		skip_ws(&sc);
+		if (scan_value(&sc, &val, 1) < 0)
+			return;
+		fn(arg, &key, &val);
+		skip_ws(&sc);
+		if (sc.i >= n || s[sc.i] != ',')
+			return;
+		sc.i++;
+		skip_ws(&sc);
+	}
 }

@@ -37,7 +37,8 @@ typedef struct js_want {
 typedef struct js_err {
 	size_t pos; /* byte offset of the error, 0-based */
 	const char *why;
-	int spaced; /* on success: whitespace outside strings (js_compact would shorten it) */
+	int spaced;  /* on success: whitespace outside strings (js_compact would shorten it) */
+	int members; /* on success: members of the object, a repeated key counted each time */
 } js_err;
 
 void js_want_init(js_want *w, const char **names, int n);
@@ -45,6 +46,11 @@ void js_want_free(js_want *w);
 
 /* vals[i] gets member w->names[i] (type JS_MISSING if absent). 0 ok, -1 err. */
 int js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err);
+
+/* Calls fn for each member of an object js_scan accepted, in order; name is
+ * a string value (still escaped). */
+void js_each(const char *s, size_t n, void (*fn)(void *arg, const js_val *name, const js_val *val),
+             void *arg);
 
 /* Integer value of an isint number; -1 if it does not fit in int64. */
 int js_to_i64(const js_val *v, int64_t *out);

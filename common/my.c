@@ -1,0 +1,135 @@
+/*
+ * my: MySQL connections and SQL text (see my.h).
+ */
+#include "my.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+MYSQL *
+my_connect(const struct my_opts *o, char *err, size_t errlen)
+{
+	MYSQL *m = mysql_init(NULL);
+	unsigned ct = MY_CONNECT_TIMEOUT_S, io = MY_IO_TIMEOUT_S, port = o->port;
+	const char *host = o->host ? o->host : env("MYSQL_HOST");
+	const char *sock = o->socket ? o->socket : env("MYSQL_UNIX_PORT");
+	my_bool no = 0;
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (!port && env("MYSQL_TCP_PORT"))
+		port = (unsigned)atoi(env("MYSQL_TCP_PORT"));
+	mysql_options(m, MYSQL_READ_DEFAULT_GROUP, o->group);
+	if (o->defaults_file)
+		mysql_options(m, MYSQL_READ_DEFAULT_FILE, o->defaults_file);
+	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io);
+	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io);
+	mysql_options(m, MYSQL_OPT_RECONNECT, &no);
+	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (!mysql_real_connect(m, host, o->user, env("MYSQL_PWD"), o->database, port, sock, 0) ||
+	    mysql_query(m, "SET SESSION time_zone = '+00:00', SESSION sql_mode = "
+	                   "CONCAT(REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), "
+	                   "',STRICT_ALL_TABLES')") != 0 ||
+	    mysql_autocommit(m, 0) != 0) {
+		snprintf(err, errlen, "%s", mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+my_conn_lost(unsigned e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+	       e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == ER_SERVER_SHUTDOWN ||
+	       e == ER_CONNECTION_KILLED || e == ER_QUERY_INTERRUPTED || e == 4031 /* idle kill */;
+}
+
+int
+my_retriable(unsigned e)
+{
+	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+}
+
+void
+my_buf_put(struct my_buf *b, const char *s, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (!b->p)
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+void
+my_buf_free(struct my_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+my_put_str(struct my_buf *b, const char *s, size_t n)
+{
+	size_t run = 0;
+
+	my_buf_put(b, "'", 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *e;
+		switch (s[i]) {
+		case '\0': e = "\\0"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\\': e = "\\\\"; break;
+		case '\'': e = "\\'"; break;
+		case '"': e = "\\\""; break;
+		case '\032': e = "\\Z"; break;
+		default: continue;
+		}
+		my_buf_put(b, s + run, i - run);
+		my_buf_put(b, e, 2);
+		run = i + 1;
+	}
+	my_buf_put(b, s + run, n - run);
+	my_buf_put(b, "'", 1);
+}
+
+void
+my_put_ident(struct my_buf *b, const char *s, size_t n)
+{
+	size_t run = 0;
+
+	my_buf_put(b, "`", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '`')
+			continue;
+		my_buf_put(b, s + run, i + 1 - run);
+		my_buf_put(b, "`", 1);
+		run = i + 1;
+	}
+	my_buf_put(b, s + run, n - run);
+	my_buf_put(b, "`", 1);
+}

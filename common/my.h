@@ -1,0 +1,47 @@
+/*
+ * my: MySQL/MariaDB connections the way the mariadb client makes them.
+ *
+ * -h HOST, -P PORT, -S SOCKET, -u USER, -D DATABASE and --defaults-file, then
+ * the environment (MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_UNIX_PORT, MYSQL_PWD),
+ * then the option files' [client] group and the program's own group
+ * (MYSQL_READ_DEFAULT_GROUP). A password is never needed on the command
+ * line. Every connection has bounded connect, read and write timeouts, the
+ * utf8mb4 character set, and a session in UTC with strict SQL and without
+ * NO_BACKSLASH_ESCAPES, so the escaping in my_put_str is always right.
+ */
+#ifndef MY_H
+#define MY_H
+
+#include <mysql.h>
+#include <stddef.h>
+
+#define MY_CONNECT_TIMEOUT_S 5 /* s */
+#define MY_IO_TIMEOUT_S 60     /* s, read and write: a hung server is an error, not a hang */
+
+struct my_opts {
+	const char *host, *socket, *user, *database, *defaults_file;
+	unsigned port;
+	const char *group; /* the option-file group besides [client] */
+};
+
+/* A connected handle with the session set up, or NULL with the error in err. */
+MYSQL *my_connect(const struct my_opts *o, char *err, size_t errlen);
+
+/* 1 when errno means the connection is gone (reconnect and retry). */
+int my_conn_lost(unsigned err);
+/* 1 for a deadlock or lock-wait timeout (roll back, retry). */
+int my_retriable(unsigned err);
+
+/* A growable text buffer for SQL. */
+struct my_buf {
+	char *p;
+	size_t len, cap; /* bytes */
+};
+void my_buf_put(struct my_buf *b, const char *s, size_t n);
+void my_buf_free(struct my_buf *b);
+/* s as a quoted SQL string: ', ", \, NUL, LF, CR and ^Z backslash-escaped. */
+void my_put_str(struct my_buf *b, const char *s, size_t n);
+/* s as a quoted identifier: `...` with ` doubled. */
+void my_put_ident(struct my_buf *b, const char *s, size_t n);
+
+#endif
