@@ -667,7 +667,8 @@ sleep_ms(int64_t ms)
 static unsigned last_errno;
 static char last_error[512];
 
-/* One statement; classifies a failure. */
+/* One statement; classifies a failure. A refused statement leaves the
+ * transaction open (InnoDB undoes just the statement): the caller decides. */
 static enum attempt
 run(const char *q, size_t n)
 {
@@ -680,7 +681,6 @@ run(const char *q, size_t n)
 		db = NULL;
 		return AT_AGAIN;
 	}
-	mysql_rollback(db);
 	if (my_retriable(last_errno))
 		return AT_AGAIN;
 	switch (last_errno) {
@@ -730,8 +730,11 @@ attempt_batch(void)
 			out_write(";\n", 2);
 			continue;
 		}
-		if ((a = run(sql.p, sql.len)) != AT_OK)
+		if ((a = run(sql.p, sql.len)) != AT_OK) {
+			if (db)
+				mysql_rollback(db);
 			return a;
+		}
 	}
 	if (opt.dry_run) {
 		out_write("COMMIT;\n", 8);
@@ -770,8 +773,11 @@ attempt_rows(void)
 			n_rejected_db++;
 			continue;
 		}
-		if (a != AT_OK)
+		if (a != AT_OK) {
+			if (db)
+				mysql_rollback(db);
 			return a;
+		}
 	}
 	if (mysql_commit(db) != 0)
 		return run("COMMIT", 6);

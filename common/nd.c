@@ -8,6 +8,8 @@
  */
 #include "nd.h"
 
+#include "sig.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -137,6 +139,12 @@ fill(nd_reader *r)
 		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
 		if (poll(&pfd, 1, 0) == 0)
 			r->idle(r->idle_arg);
+		/* A signal the hook's own waiting swallowed must not be followed by
+		 * a read that blocks forever. */
+		if (sig_stop) {
+			errno = EINTR;
+			return -1;
+		}
 	}
 	n = read(r->fd, r->buf + r->end, ND_BUFSZ - r->end);
 	if (n < 0) {

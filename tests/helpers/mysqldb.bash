@@ -11,11 +11,13 @@ _db_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# The server must not inherit a test's descriptors: fd 3 (bats waits for it)
+# or a FIFO's write end (fd 5, fifo_run), whose reader would never see EOF.
 _db_launch() {
 	/usr/sbin/mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --socket="$DB_SOCK" \
 		--port="$DB_PORT" --bind-address=127.0.0.1 --skip-log-bin --pid-file="$DB_DIR/pid" \
 		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
-		>>"$DB_DIR/log" 2>&1 3>&- &
+		>>"$DB_DIR/log" 2>&1 3>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	DB_PID=$!
 	disown "$DB_PID" 2>/dev/null || true # no job notice when a test kills it
 	for _ in $(seq 300); do
@@ -46,7 +48,7 @@ db_start() {
 
 db_restart() {
 	[ -s "$DB_DIR/pid" ] && DB_PID=$(cat "$DB_DIR/pid")
-	kill -9 "$DB_PID" 2>/dev/null
+	kill -9 "$DB_PID" 2>/dev/null || true # it may be dead already
 	wait "$DB_PID" 2>/dev/null || true
 	for _ in $(seq 50); do
 		kill -0 "$DB_PID" 2>/dev/null || break

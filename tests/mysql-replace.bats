@@ -1,0 +1,265 @@
+#!/usr/bin/env bats
+# mysql-replace against a private MariaDB server; every expected table is
+# read back with the mariadb client and compared with values worked out by
+# hand (or by a formula, for the large streams).
+
+load helpers/common
+load helpers/mysqldb
+
+setup_file() {
+	load helpers/common
+	load helpers/mysqldb
+	db_start
+}
+
+teardown_file() {
+	db_stop
+}
+
+# Each test gets its own table name, from the test's number.
+setup() {
+	T=t$BATS_TEST_NUMBER
+}
+
+rows3() {
+	printf '%s\n' \
+		'{"rowkey":"a","n":1,"name":"one"}' \
+		'{"rowkey":"b","n":2,"name":"two"}' \
+		'{"rowkey":"c","n":3,"name":"three"}'
+}
+
+@test "fresh rows are inserted into a table it creates, with a notice" {
+	run_split mysql-replace -t "$T" < <(rows3)
+	assert_status 0
+	[ "$stderr" = "mysql-replace: created table \`$T\` (\`rowkey\` VARCHAR(255) NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`name\` VARCHAR(255) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" ]
+	[ "$(db_sql "SELECT rowkey, n, name FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t1\tone\nb\t2\ttwo\nc\t3\tthree')" ]
+}
+
+@test "changed rows replace the old ones; the same input twice gives the same table" {
+	rows3 | mysql-replace -t "$T" -q
+	printf '%s\n' '{"rowkey":"b","n":20,"name":"TWO"}' '{"rowkey":"d","n":4,"name":"four"}' >"$BATS_TEST_TMPDIR/upd"
+	mysql-replace -t "$T" "$BATS_TEST_TMPDIR/upd"
+	want=$(printf 'a\t1\tone\nb\t20\tTWO\nc\t3\tthree\nd\t4\tfour')
+	[ "$(db_sql "SELECT rowkey, n, name FROM ordpipe.$T ORDER BY rowkey")" = "$want" ]
+	mysql-replace -t "$T" "$BATS_TEST_TMPDIR/upd"
+	[ "$(db_sql "SELECT rowkey, n, name FROM ordpipe.$T ORDER BY rowkey")" = "$want" ]
+}
+
+@test "rows with the same key in one batch collapse to the last" {
+	run_split mysql-replace -t "$T" -v < <(printf '%s\n' '{"rowkey":"k","n":1}' '{"rowkey":"j","n":5}' '{"rowkey":"k","n":2}' '{"rowkey":"k","n":3}')
+	assert_status 0
+	[[ "$stderr" == *"4 rows read, 2 committed in 1 batches"* ]]
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'j\t5\nk\t3')" ]
+}
+
+@test "a created table's types: BIGINT, DOUBLE (also for ints mixed with fractions), DATETIME(3), VARCHAR, TINYINT(1), JSON" {
+	printf '%s\n' \
+		'{"rowkey":"a","i":1,"f":1.5,"m":2,"t":"2026-01-01T00:00:00Z","s":"x","b":true,"j":[1],"z":null}' \
+		'{"rowkey":"b","i":2,"f":2.5,"m":2.5,"t":"2026-01-01T00:00:01.5Z","s":"2026-01-01","b":false,"j":{"k":1},"z":null}' |
+		mysql-replace -t "$T" -q
+	run db_sql "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='$T' ORDER BY ORDINAL_POSITION"
+	want=$(printf '%s\n' 'rowkey	varchar(255)' 'i	bigint(20)' 'f	double' 'm	double' 't	datetime(3)' 's	varchar(255)' 'b	tinyint(1)' 'j	longtext' 'z	varchar(255)')
+	[ "$output" = "$want" ]
+	[ "$(db_sql "SELECT i, f, m, t, s, b, j, z FROM ordpipe.$T ORDER BY rowkey" | tr '\t' ' ')" = "$(printf '%s\n' '1 1.5 2 2026-01-01 00:00:00.000 x 1 [1] NULL' '2 2.5 2.5 2026-01-01 00:00:01.500 2026-01-01 0 {"k":1} NULL')" ]
+}
+
+@test "an existing table: fields map to columns by name, missing fields get the column default" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, note VARCHAR(20) NOT NULL DEFAULT 'none', extra INT DEFAULT 7)"
+	printf '%s\n' '{"n":1,"rowkey":"a"}' '{"rowkey":"b","note":"hi","n":2}' | mysql-replace -t "$T"
+	[ "$(db_sql "SELECT rowkey, n, note, extra FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t1\tnone\t7\nb\t2\thi\t7')" ]
+}
+
+@test "RFC 3339 times are stored in UTC in DATETIME and TIMESTAMP columns" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, d DATETIME(3), ts TIMESTAMP(3) NULL)"
+	echo '{"rowkey":"a","d":"2026-01-01T08:00:00.250+08:00","ts":"2025-12-31T23:59:59Z"}' | mysql-replace -t "$T"
+	[ "$(db_sql "SET time_zone='+00:00'; SELECT d, ts FROM ordpipe.$T")" = "$(printf '2026-01-01 00:00:00.250\t2025-12-31 23:59:59.000')" ]
+}
+
+@test "a field without a column stops the run (status 3); --ignore-unknown skips it; --rejects keeps the row" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2,"color":"red"}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" "$BATS_TEST_TMPDIR/in"
+	assert_status 3
+	[ "$stderr" = "mysql-replace: $BATS_TEST_TMPDIR/in:2: field 'color' has no column in table '$T'" ]
+	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = "a" ]
+	run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(jq -r .line "$BATS_TEST_TMPDIR/rej")" = 2 ]
+	run_split mysql-replace -t "$T" --ignore-unknown "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t1\nb\t2')" ]
+}
+
+@test "a row the server refuses is found in its batch: stop with the MySQL error, or reject it and commit the rest" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, name VARCHAR(5) NOT NULL)"
+	printf '%s\n' '{"rowkey":"a","name":"ok"}' '{"rowkey":"b","name":"far too long"}' '{"rowkey":"c","name":null}' '{"rowkey":"d","name":"fine"}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" "$BATS_TEST_TMPDIR/in"
+	assert_status 3
+	[ "$stderr" = "mysql-replace: $BATS_TEST_TMPDIR/in:2: MySQL error 1406: Data too long for column 'name' at row 1" ]
+	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = "a" ]
+	run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(db_sql "SELECT rowkey, name FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\tok\nd\tfine')" ]
+	run jq -c '[.line, .reason]' "$BATS_TEST_TMPDIR/rej"
+	[ "${lines[0]}" = "[2,\"MySQL error 1406: Data too long for column 'name' at row 1\"]" ]
+	[ "${lines[1]}" = "[3,\"MySQL error 1048: Column 'name' cannot be null\"]" ]
+}
+
+@test "bad lines: not JSON, no key, a key that is not a string or number" {
+	run_split mysql-replace -t "$T" -q < <(printf '%s\n' '{"rowkey":"a"}' 'nope' '{"n":1}' '{"rowkey":[1]}')
+	assert_status 3
+	[ "$stderr" = "mysql-replace: <stdin>:2: invalid JSON at byte 1: not JSON" ]
+	run_split mysql-replace -t "$T" -q --rejects "$BATS_TEST_TMPDIR/rej" < <(printf '%s\n' '{"rowkey":"a"}' 'nope' '{"n":1}' '{"rowkey":[1]}')
+	assert_status 0
+	run jq -r .reason "$BATS_TEST_TMPDIR/rej"
+	[ "$output" = "$(printf '%s\n' 'invalid JSON at byte 1: not JSON' "key field 'rowkey' is missing" "key field 'rowkey' is not a string or number")" ]
+}
+
+@test "hostile field names and values round-trip exactly: quotes, backslashes, NUL, unicode" {
+	printf '%s\n' '{"rowkey":"x`y","we`ird\"name":"a'"'"'b\\c\"d\u0000e","uni":"żółw 🐢","sql":"'"'"'); DROP TABLE t1; --"}' >"$BATS_TEST_TMPDIR/rows"
+	run_split mysql-replace -t "$T" -q "$BATS_TEST_TMPDIR/rows"
+	assert_status 0
+	run db_sql "SELECT HEX(rowkey), HEX(\`we\`\`ird\"name\`), HEX(uni), HEX(\`sql\`) FROM ordpipe.$T"
+	want=$(python3 -c '
+vals = ["x`y", "a'"'"'b\\c\"d\0e", "żółw 🐢", "'"'"'); DROP TABLE t1; --"]
+print("\t".join(v.encode().hex().upper() for v in vals))')
+	[ "$output" = "$want" ]
+}
+
+@test "--mode upsert keeps the columns the rows do not carry; replace resets them" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, note VARCHAR(20) DEFAULT 'none')"
+	db_sql "INSERT INTO ordpipe.$T VALUES ('a', 1, 'kept'), ('b', 2, 'gone')"
+	echo '{"rowkey":"a","n":10}' | mysql-replace -t "$T" --mode upsert
+	echo '{"rowkey":"b","n":20}' | mysql-replace -t "$T"
+	[ "$(db_sql "SELECT rowkey, n, note FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t10\tkept\nb\t20\tnone')" ]
+}
+
+@test "a UNIQUE index besides the key gets a warning; a table keyed otherwise is refused" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, UNIQUE KEY by_n (n))"
+	run_split mysql-replace -t "$T" <<<'{"rowkey":"a","n":1}'
+	assert_status 0
+	[ "$stderr" = "mysql-replace: table '$T' has the unique index 'by_n' besides the primary key: REPLACE deletes every row that matches either" ]
+	db_sql "CREATE TABLE ordpipe.${T}b (id INT AUTO_INCREMENT PRIMARY KEY, rowkey VARCHAR(255))"
+	run_split mysql-replace -t "${T}b" <<<'{"rowkey":"a"}'
+	assert_status 1
+	[[ "$stderr" == "mysql-replace: column 'rowkey' is not the primary key of table '${T}b': REPLACE would not de-duplicate"* ]]
+}
+
+@test "--no-create refuses a missing table before reading input" {
+	run_split mysql-replace -t "$T" --no-create <<<'{"rowkey":"a"}'
+	assert_status 1
+	[ "$stderr" = "mysql-replace: table '$T' does not exist (--no-create)" ]
+	[ -z "$(db_sql "SHOW TABLES FROM ordpipe LIKE '$T'")" ]
+}
+
+@test "-T writes each row after its commit; --dry-run prints the SQL and touches nothing" {
+	run_split mysql-replace -t "$T" -T -q < <(rows3)
+	assert_status 0
+	[ "$output" = "$(rows3)" ]
+	run_split mysql-replace -t "${T}x" --dry-run <<<'{"rowkey":"a","n":1,"s":"it'"'"'s"}'
+	assert_status 0
+	[ "$output" = "$(printf '%s\n' "CREATE TABLE IF NOT EXISTS \`${T}x\` (\`rowkey\` VARCHAR(255) NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`s\` VARCHAR(255) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;" "REPLACE INTO \`${T}x\` (\`rowkey\`,\`n\`,\`s\`) VALUES ('a',1,'it\\'s');" 'COMMIT;')" ]
+	[ -z "$(db_sql "SHOW TABLES FROM ordpipe LIKE '${T}x'")" ]
+}
+
+@test "--flush-interval commits a row while the input stays open" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
+	fifo_run mysql-replace -t "$T" --flush-interval 200ms
+	echo '{"rowkey":"a","n":1}' >&5
+	for _ in $(seq 50); do
+		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1 ] && break
+		sleep 0.1
+	done
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1 ]
+	kill -0 "$pid"
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+}
+
+@test "SIGTERM commits the rows it holds, then exits 0" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
+	fifo_run mysql-replace -t "$T" --flush-interval 1h
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}' >&5
+	sleep 0.5
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 0 ]
+	kill -TERM "$pid"
+	wait_fifo_run
+	exec 5>&-
+	assert_status 0
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 2 ]
+}
+
+@test "wrong password, unknown database, unreachable host: one clear line, exit 1, bounded" {
+	db_sql "CREATE USER IF NOT EXISTS 'op'@'localhost' IDENTIFIED BY 'secret'"
+	MYSQL_PWD=wrong run_split timeout 30 mysql-replace -u op <<<'{"rowkey":"a"}'
+	assert_status 1
+	[[ "$stderr" == "mysql-replace: cannot connect to MySQL: Access denied for user 'op'@'localhost'"* ]]
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	run_split timeout 30 mysql-replace -D nosuchdb <<<'{"rowkey":"a"}'
+	assert_status 1
+	[ "$stderr" = "mysql-replace: cannot connect to MySQL: Unknown database 'nosuchdb'" ]
+	run_split timeout 30 mysql-replace -h 127.0.0.1 -P 1 <<<'{"rowkey":"a"}'
+	assert_status 1
+	[[ "$stderr" == "mysql-replace: cannot connect to MySQL: Can't connect to server on '127.0.0.1'"* ]]
+}
+
+@test "the password comes from --defaults-file's [client] group, never the command line" {
+	db_sql "CREATE USER IF NOT EXISTS 'op2'@'localhost' IDENTIFIED BY 's3cret'"
+	db_sql "GRANT ALL ON ordpipe.* TO 'op2'@'localhost'"
+	printf '[client]\nuser=op2\npassword=s3cret\n' >"$BATS_TEST_TMPDIR/my.cnf"
+	run_split mysql-replace --defaults-file "$BATS_TEST_TMPDIR/my.cnf" -t "$T" -q <<<'{"rowkey":"a"}'
+	assert_status 0
+	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = a ]
+}
+
+@test "usage errors exit 2 before connecting" {
+	run_split mysql-replace --mode merge
+	assert_status 2
+	[[ "$stderr" == "mysql-replace: --mode: 'merge' is not replace or upsert"* ]]
+	run_split mysql-replace --batch 0
+	assert_status 2
+	run_split mysql-replace --dry-run -T
+	assert_status 2
+}
+
+@test "kill -9 and restart of mariadbd in the middle of a 200 000-row stream: the table ends complete, exit 0" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, v BIGINT)"
+	python3 -c '
+import sys
+w = sys.stdout.write
+for i in range(1, 200001):
+    w("{\"rowkey\":\"k%d\",\"v\":%d}\n" % (i, i))' >"$BATS_TEST_TMPDIR/rows"
+	fifo_run mysql-replace -t "$T" -q
+	# Feed it in the background, so the restart lands mid-stream.
+	cat "$BATS_TEST_TMPDIR/rows" >&5 &
+	local feeder=$!
+	for _ in $(seq 200); do
+		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -gt 10000 ] && break
+		sleep 0.05
+	done
+	db_restart
+	wait $feeder
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+	[ "$(db_sql "SELECT COUNT(*), SUM(v) FROM ordpipe.$T")" = "$(printf '200000\t%d' $((200000 * 200001 / 2)))" ]
+}
+
+@test "the server gone past the retries: exit 1, the uncommitted rows counted, no partial batch" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, v INT)"
+	fifo_run mysql-replace -t "$T" --batch 1000 --flush-interval 1h --retries 2 --retry-backoff 100ms
+	seq 1 1000 | sed 's/.*/{"rowkey":"k&","v":&}/' >&5
+	for _ in $(seq 100); do
+		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1000 ] && break
+		sleep 0.1
+	done
+	kill -9 "$(cat "$DB_DIR/pid")"
+	seq 1001 1500 | sed 's/.*/{"rowkey":"k&","v":&}/' >&5
+	exec 5>&-
+	wait_fifo_run
+	assert_status 1
+	[[ "$stderr" == *"mysql-replace: 500 rows not committed"* ]]
+	db_restart
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1000 ]
+}
