@@ -98,17 +98,3 @@ diag_version(void)
 	printf("librdkafka %s, json-c %s, MariaDB Connector/C %s\n", rd_kafka_version_str(),
 	       json_c_version(), mysql_get_client_info());
 }
-
-int
-diag_placeholder(int argc, char **argv)
-{
-	diag_init(argv[0]);
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
-			diag_version();
-			return DIAG_EX_OK;
-		}
-	}
-	diag_error("not implemented yet in ordpipe %s", ORDPIPE_VERSION);
-	return DIAG_EX_FAIL;
-}

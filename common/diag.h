@@ -34,9 +34,6 @@ _Noreturn void diag_die(int status, const char *fmt, ...) __attribute__((format(
 /* Prints "PROG VERSION" and the versions of the libraries ordpipe links. */
 void diag_version(void);
 
-/* main() of a program not built yet: -V works, anything else says so and fails. */
-int diag_placeholder(int argc, char **argv);
-
 #define ORDPIPE_VERSION "0.1.0"
 
 #endif

@@ -263,3 +263,15 @@ for i in range(1, 200001):
 	db_restart
 	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1000 ]
 }
+
+@test "the man page's example (examples/mysql-sink.sh) fills the table with winagg's rows" {
+	TABLE=$T N=5000 run_split sh "$BATS_TEST_DIRNAME/../examples/mysql-sink.sh"
+	assert_status 0
+	# Recounted from the orders by jq: orders and items per (minute, shop, region).
+	ordgen -n 5000 | jq -r '[.ts[0:16], .shopid, .region, .count] | @tsv' |
+		awk -F'\t' '{k = $1 "\t" $2 "\t" $3; o[k]++; i[k] += $4} END {for (k in o) print k "\t" o[k] "\t" i[k]}' |
+		sort >"$BATS_TEST_TMPDIR/want"
+	db_sql "SELECT DATE_FORMAT(window_start, '%Y-%m-%dT%H:%i'), shopid, region, orders, items FROM ordpipe.$T" |
+		sort >"$BATS_TEST_TMPDIR/got"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
