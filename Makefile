@@ -75,7 +75,7 @@ check: deps
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@ORDPIPE_BIN=$(abspath $(B)/bin) sh examples/run-main.sh
+	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_HELPERS=$(abspath $(B)/tests/helpers) bash examples/run-main.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -1,21 +1,111 @@
-#!/bin/sh
-# make run: the main job as far as the programs exist in this release:
-# generated orders, live, through winagg, rows on stdout.
+#!/usr/bin/env bash
+# make run: the main job with zero configuration. Under build/run it starts a
+# private MariaDB and the test Kafka broker, creates the topic, runs the
+# producer and the ETL live, then shows the latest windows from MySQL and a
+# chart of items sold per window and region. Everything it started is
+# stopped at the end or on Ctrl-C.
 #   DURATION=30 (seconds; 0 runs until Ctrl-C), RATE=2000 orders/s
 set -u
-: "${ORDPIPE_BIN:=$(dirname "$0")/../build/rel/bin}"
+cd "$(dirname "$0")/.."
+: "${ORDPIPE_BIN:=$PWD/build/rel/bin}"
+: "${ORDPIPE_HELPERS:=$(dirname "$ORDPIPE_BIN")/tests/helpers}"
 PATH="$ORDPIPE_BIN:$PATH"
 DURATION=${DURATION:-30}
 RATE=${RATE:-2000}
-echo "ordpipe: ordgen --rate $RATE --disorder 2s | winagg --window 10s --watermark 5s --mode append" >&2
-echo "ordpipe: one row per (10 s window, shop, region) once its window closes; ${DURATION}s (0: until Ctrl-C)" >&2
+RUN=${RUN_DIR:-$PWD/build/run}
+say() { echo "ordpipe: $*" >&2; }
+
+rm -rf "$RUN"
+mkdir -p "$RUN"
+BATS_FILE_TMPDIR=$RUN
+bats_require_minimum_version() { :; }
+. tests/helpers/mysqldb.bash
+
+pids=()
+cleanup() {
+	trap - EXIT INT TERM
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	exec 7>&- 2>/dev/null
+	[ -n "${KB:-}" ] && { kill -TERM "$KB" 2>/dev/null; wait "$KB" 2>/dev/null; }
+	db_stop 2>/dev/null
+}
+trap cleanup EXIT
+trap 'say stopping; stopped=1' INT TERM
+
+say "starting a private MariaDB and the test Kafka broker under $RUN"
+db_start || exit 1
+mkfifo "$RUN/kbroker.cmd"
+"$ORDPIPE_HELPERS/kbroker" -n 1 -t orders:4 <"$RUN/kbroker.cmd" >"$RUN/kbroker.out" 2>"$RUN/kbroker.err" &
+KB=$!
+exec 7>"$RUN/kbroker.cmd"
+for _ in $(seq 100); do [ -s "$RUN/kbroker.out" ] && break; sleep 0.05; done
+KAFKA_BROKERS=$(head -1 "$RUN/kbroker.out")
+export KAFKA_BROKERS
+[ -n "$KAFKA_BROKERS" ] || { say "the test broker did not start"; exit 1; }
+
+say "producer: ordgen --rate $RATE | kcat-in -t orders -k shopid --ts-field ts"
+ordgen --rate "$RATE" --disorder 2s --shops 12 --regions SG,MY,TH,ID,VN,PH 2>/dev/null |
+	kcat-in -t orders -k shopid --ts-field ts -q &
+pids+=($!)
+say "ETL: kcat-out -G etl | winagg --window 10s --watermark 5s | mysql-replace -t order_agg"
+kcat-out -t orders -G etl -q -X session.timeout.ms=6000 |
+	winagg --window 10s --watermark 5s |
+	mysql-replace -t order_agg -q &
+etl=$!
+pids+=($etl)
+
+stopped=0
 if [ "$DURATION" -gt 0 ]; then
-	timeout -s INT "$DURATION" ordgen --rate "$RATE" --disorder 2s --shops 5 --regions SG,MY |
-		winagg --window 10s --watermark 5s --mode append
+	say "running for ${DURATION}s (Ctrl-C stops earlier)"
+	end=$((SECONDS + DURATION))
+	while [ "$stopped" -eq 0 ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.5; done
 else
-	ordgen --rate "$RATE" --disorder 2s --shops 5 --regions SG,MY |
-		winagg --window 10s --watermark 5s --mode append
+	say "running until Ctrl-C"
+	while [ "$stopped" -eq 0 ]; do sleep 0.5; done
 fi
-status=$?
-# ordgen stops on the signal; winagg then sees end of input and closes every window.
-[ "$status" -eq 0 ] || [ "$status" -eq 124 ] || [ "$status" -eq 130 ]
+
+# Stop the producer, let the ETL drain what is in Kafka, then stop it: winagg
+# sees the end of its input and closes every window, mysql-replace commits.
+kill -INT "${pids[0]}" 2>/dev/null
+pkill -INT -P "$$" ordgen 2>/dev/null
+wait "${pids[0]}" 2>/dev/null
+sleep 2
+pkill -TERM -f "kcat-out -t orders -G etl" 2>/dev/null
+wait "$etl" 2>/dev/null
+pids=()
+
+q() { db_sql "$@"; }
+rows=$(q "SELECT COUNT(*) FROM ordpipe.order_agg" 2>/dev/null || echo 0)
+orders=$(q "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.order_agg" 2>/dev/null || echo 0)
+echo
+echo "== ordpipe.order_agg: $rows rows, $orders orders in 10 s windows =="
+echo
+echo "-- top shops by items sold, last 3 windows --"
+q "SELECT shopid, SUM(items) AS items, SUM(orders) AS orders FROM ordpipe.order_agg
+   WHERE window_start >= (SELECT MAX(window_start) FROM ordpipe.order_agg) - INTERVAL 20 SECOND
+   GROUP BY shopid ORDER BY items DESC LIMIT 5" |
+	awk -F'\t' 'BEGIN { printf "%-6s %8s %8s\n", "shop", "items", "orders" } { printf "%-6s %8s %8s\n", $1, $2, $3 }'
+echo
+echo "-- items sold per window and region --"
+q "SELECT DATE_FORMAT(window_start, '%H:%i:%s'), region, SUM(items) FROM ordpipe.order_agg
+   GROUP BY window_start, region ORDER BY window_start DESC, region LIMIT 36" |
+	sort | awk -F'\t' '
+	{ w[NR] = $1; r[NR] = $2; v[NR] = $3; if ($3 > max) max = $3 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			n = max > 0 ? int(v[i] * 50 / max) : 0
+			bar = ""; for (j = 0; j < n; j++) bar = bar "#"
+			printf "%s %-3s %6d %s\n", (w[i] == last ? "        " : w[i]), r[i], v[i], bar
+			last = w[i]
+		}
+	}'
+if command -v gnuplot >/dev/null 2>&1; then
+	q "SELECT UNIX_TIMESTAMP(window_start), region, SUM(items) FROM ordpipe.order_agg
+	   GROUP BY window_start, region ORDER BY region, window_start" >"$RUN/chart.tsv"
+	gnuplot -e "set terminal png size 900,500; set output '$RUN/chart.png'; set xdata time; set timefmt '%s';
+		set format x '%H:%M:%S'; set title 'items sold per 10 s window'; set key outside;
+		plot for [r in 'SG MY TH ID VN PH'] '$RUN/chart.tsv' using 1:(strcol(2) eq r ? \$3 : 1/0) with linespoints title r" 2>/dev/null &&
+		echo && echo "chart: $RUN/chart.png"
+fi
+[ "$rows" -gt 0 ]

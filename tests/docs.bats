@@ -44,11 +44,14 @@ options_documented() {
 	[ "$bad" -eq 0 ]
 }
 
-@test "make run's job runs for DURATION seconds and closes its windows" {
-	DURATION=2 RATE=500 run --separate-stderr sh "$EX/run-main.sh"
+@test "make run's job fills MySQL through Kafka, shows the windows and a chart, and stops everything" {
+	RUN_DIR="$BATS_TEST_TMPDIR/run" DURATION=4 RATE=1000 run --separate-stderr bash "$EX/run-main.sh"
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -gt 0 ]
-	echo "${lines[0]}" | jq -e '.orders > 0' >/dev/null
+	[[ "$output" == *"== ordpipe.order_agg: "*" rows, "*" orders in 10 s windows =="* ]]
+	[[ "$output" == *"-- items sold per window and region --"* ]]
+	echo "$output" | grep -Eq '^[0-9:]{8} [A-Z]{2} +[0-9]+ #+$'
+	# Nothing it started is left running.
+	! pgrep -f "$BATS_TEST_TMPDIR/run" >/dev/null
 }
 
 @test "make install DESTDIR puts programs and pages under PREFIX, uninstall removes them" {
