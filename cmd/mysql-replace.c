@@ -37,7 +37,7 @@
 #define DEFAULT_DATABASE "ordpipe"
 #define DEFAULT_TABLE "order_agg"
 #define DEFAULT_KEY "rowkey"
-#define DEFAULT_BATCH 1000
+#define DEFAULT_BATCH 5000
 #define DEFAULT_FLUSH "1s"
 #define DEFAULT_RETRIES 10
 #define DEFAULT_BACKOFF "500ms"
@@ -98,6 +98,9 @@ static struct row *rows;
 static size_t nrows, rows_cap;
 static struct my_buf arena, sql;
 static uint32_t *slots; /* key hash -> row index + 1, open addressing */
+static int uniform;      /* every live row of the batch has every used column */
+static int use_infile = 1; /* LOAD DATA LOCAL is allowed by the server */
+static struct my_buf tsv;
 static size_t nslots;
 static double first_row_at; /* monotonic s when the batch's first row came */
 static int stop_bad;        /* a bad row under the stop policy */
@@ -490,36 +493,67 @@ bad_row(const struct row *r, const char *why)
 	return rej_bad(&rejects, r->file, r->lineno, arena.p + r->off, r->len, why);
 }
 
-/* Appends one value for a column. -1 with why when it cannot be. */
-static int
+/* The bytes a string value stores: decoded, and for a time column an RFC 3339
+ * time in the session's UTC as 'YYYY-MM-DD HH:MM:SS.mmm'. */
+static size_t
+str_value(const struct col *c, const js_val *v, char *tmp, const char **p)
+{
+	size_t n = v->esc ? js_unescape(v->p, v->n, tmp) : v->n;
+	int64_t ms;
+	const char *why;
+
+	*p = v->esc ? tmp : v->p;
+	if (c->time && tm_parse_rfc3339(*p, n, &ms, &why) == 0 && ms >= TM_MIN_MS && ms <= TM_MAX_MS) {
+		tm_format_rfc3339(ms, tmp);
+		tmp[10] = ' ';
+		*p = tmp;
+		return TM_RFC3339_LEN - 1; /* no Z */
+	}
+	return n;
+}
+
+/* One value for a column, as SQL. */
+static void
 put_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp)
 {
+	const char *p;
+	size_t n;
+
 	switch (v->type) {
-	case JS_MISSING: PUT_LIT(b, "DEFAULT"); return 0;
-	case JS_NULL: PUT_LIT(b, "NULL"); return 0;
-	case JS_TRUE: PUT_LIT(b, "1"); return 0;
-	case JS_FALSE: PUT_LIT(b, "0"); return 0;
-	case JS_NUM: my_buf_put(b, v->p, v->n); return 0; /* validated number grammar */
+	case JS_MISSING: PUT_LIT(b, "DEFAULT"); return;
+	case JS_NULL: PUT_LIT(b, "NULL"); return;
+	case JS_TRUE: PUT_LIT(b, "1"); return;
+	case JS_FALSE: PUT_LIT(b, "0"); return;
+	case JS_NUM: my_buf_put(b, v->p, v->n); return; /* validated number grammar */
 	case JS_OBJ:
-	case JS_ARR: my_put_str(b, v->p, v->n); return 0;
-	case JS_STR: {
-		size_t n = v->esc ? js_unescape(v->p, v->n, tmp) : v->n;
-		const char *p = v->esc ? tmp : v->p;
-		int64_t ms;
-		const char *why;
-		if (c->time && tm_parse_rfc3339(p, n, &ms, &why) == 0 && ms >= TM_MIN_MS &&
-		    ms <= TM_MAX_MS) {
-			char t[TM_RFC3339_LEN];
-			tm_format_rfc3339(ms, t);
-			t[10] = ' ';
-			my_put_str(b, t, TM_RFC3339_LEN - 1); /* no Z: the session is UTC */
-			return 0;
-		}
+	case JS_ARR: my_put_str(b, v->p, v->n); return;
+	case JS_STR:
+		n = str_value(c, v, tmp, &p);
 		my_put_str(b, p, n);
-		return 0;
+		return;
 	}
+}
+
+/* One value for a column, as a LOAD DATA field (never missing here). */
+static void
+put_field_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp)
+{
+	const char *p;
+	size_t n;
+
+	switch (v->type) {
+	case JS_MISSING:
+	case JS_NULL: PUT_LIT(b, "\\N"); return;
+	case JS_TRUE: PUT_LIT(b, "1"); return;
+	case JS_FALSE: PUT_LIT(b, "0"); return;
+	case JS_NUM: my_buf_put(b, v->p, v->n); return;
+	case JS_OBJ:
+	case JS_ARR: my_put_field(b, v->p, v->n); return;
+	case JS_STR:
+		n = str_value(c, v, tmp, &p);
+		my_put_field(b, p, n);
+		return;
 	}
-	return 0;
 }
 
 /* Names a field of the row that has no column. */
@@ -580,6 +614,16 @@ scan_batch(void)
 			}
 			rw->rejected = 1;
 		}
+	}
+	/* LOAD DATA cannot say DEFAULT: it is used only when every live row
+	 * carries every column the batch uses. */
+	uniform = 1;
+	for (size_t r = 0; r < nrows && uniform; r++) {
+		if (rows[r].dead || rows[r].rejected)
+			continue;
+		for (int c = 0; c < ncols; c++)
+			if (cols[c].used && vals[r * (size_t)ncols + c].type == JS_MISSING)
+				uniform = 0;
 	}
 	return 0;
 }
@@ -745,6 +789,149 @@ attempt_batch(void)
 	return AT_OK;
 }
 
+/* LOAD DATA LOCAL reads the batch through these: rows are turned into
+ * fields as the library asks for more, so building the data overlaps with
+ * the server loading what was sent. */
+struct infile {
+	size_t row;  /* next row to encode */
+	size_t pos;  /* bytes of tsv already handed out */
+};
+
+static void
+encode_row(size_t r)
+{
+	const js_val *v = &vals[r * (size_t)ncols];
+	int any = 0;
+
+	for (int c = 0; c < ncols; c++) {
+		if (!cols[c].used)
+			continue;
+		if (any)
+			PUT_LIT(&tsv, "\t");
+		put_field_value(&tsv, &cols[c], &v[c], tmpval);
+		any = 1;
+	}
+	PUT_LIT(&tsv, "\n");
+}
+
+static int inf_armed; /* our LOAD DATA is running: the only time data is served */
+
+static int
+inf_init(void **ptr, const char *name, void *userdata)
+{
+	struct infile *f = userdata;
+
+	*ptr = f;
+	if (!inf_armed)
+		return 1; /* a server asking for a file on its own gets nothing */
+
+	f->row = 0;
+	f->pos = 0;
+	tsv.len = 0;
+	return 0;
+}
+
+static int
+inf_read(void *ptr, char *buf, unsigned int n)
+{
+	struct infile *f = ptr;
+	size_t k;
+
+	if (f->pos == tsv.len) {
+		tsv.len = f->pos = 0;
+		while (f->row < nrows && tsv.len < n) {
+			if (!rows[f->row].dead && !rows[f->row].rejected)
+				encode_row(f->row);
+			f->row++;
+		}
+	}
+	k = tsv.len - f->pos;
+	if (k > n)
+		k = n;
+	memcpy(buf, tsv.p + f->pos, k);
+	f->pos += k;
+	return (int)k;
+}
+
+static void
+inf_end(void *ptr)
+{
+}
+
+static int
+inf_error(void *ptr, char *msg, unsigned int n)
+{
+	snprintf(msg, n, "cannot read the batch");
+	return 2000; /* CR_UNKNOWN_ERROR */
+}
+
+static enum attempt attempt_batch(void);
+static struct infile infile;
+
+/* Every connection gets our handler: LOCAL INFILE can only ever read the
+ * batch, never a file the server names. */
+static MYSQL *
+connect_db(char *err, size_t errlen)
+{
+	MYSQL *m = my_connect(&opt.my, err, errlen);
+
+	if (m)
+		mysql_set_local_infile_handler(m, inf_init, inf_read, inf_end, inf_error, &infile);
+	return m;
+}
+
+/*
+ * The batch as one LOAD DATA LOCAL ... REPLACE, the server's fastest load
+ * path, fed from memory. LOCAL turns data errors into warnings (the server
+ * cannot stop the client mid-file), so any warning sends the batch back,
+ * rolled back, to be found row by row with REPLACE statements, which fail
+ * properly.
+ */
+static enum attempt
+attempt_infile(void)
+{
+	enum attempt a;
+	int first = 1;
+
+	sql.len = 0;
+	PUT_LIT(&sql, "LOAD DATA LOCAL INFILE 'batch' REPLACE INTO TABLE ");
+	my_put_ident(&sql, opt.table, strlen(opt.table));
+	PUT_LIT(&sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+	              "LINES TERMINATED BY '\\n' (");
+	for (int c = 0; c < ncols; c++) {
+		if (!cols[c].used)
+			continue;
+		if (!first)
+			PUT_LIT(&sql, ",");
+		my_put_ident(&sql, cols[c].name, cols[c].nlen);
+		first = 0;
+	}
+	PUT_LIT(&sql, ")");
+	inf_armed = 1;
+	a = run(sql.p, sql.len);
+	inf_armed = 0;
+	if (a == AT_FATAL && (last_errno == ER_NOT_ALLOWED_COMMAND || last_errno == 4166)) {
+		diag_info("the server refuses LOAD DATA LOCAL (%s): using REPLACE statements",
+		          last_error);
+		use_infile = 0;
+		mysql_rollback(db);
+		return attempt_batch();
+	}
+	if (a == AT_OK && mysql_warning_count(db) > 0) {
+		snprintf(last_error, sizeof(last_error), "LOAD DATA reported %u warnings",
+		         mysql_warning_count(db));
+		a = AT_ROWERR;
+	}
+	if (a != AT_OK) {
+		if (db)
+			mysql_rollback(db);
+		return a;
+	}
+	if (mysql_commit(db) != 0)
+		return run("COMMIT", 6);
+	return AT_OK;
+}
+
 /*
  * Row by row, to find the rows the server refuses: each refused row follows
  * the policy (rejected, or the batch ends before it), the rest is committed.
@@ -800,7 +987,7 @@ ensure_db(int64_t *backoff, int *attempts)
 	char err[512];
 
 	while (!db) {
-		if ((db = my_connect(&opt.my, err, sizeof(err))) != NULL)
+		if ((db = connect_db(err, sizeof(err))) != NULL)
 			break;
 		if (*attempts >= opt.retries || sig_stop > 0) {
 			diag_error("cannot connect to MySQL: %s", err);
@@ -854,7 +1041,12 @@ flush_batch(void)
 			failed = 1;
 			break;
 		}
-		a = by_rows ? attempt_rows() : attempt_batch();
+		if (by_rows)
+			a = attempt_rows();
+		else if (use_infile && uniform && !opt.upsert && !opt.dry_run)
+			a = attempt_infile();
+		else
+			a = attempt_batch();
 		if (a == AT_OK)
 			break;
 		if (a == AT_ROWERR && !by_rows) {
@@ -993,7 +1185,7 @@ main(int argc, char **argv)
 		         strerror(errno));
 	if (!opt.dry_run) {
 		/* A wrong password or host is an error now, before reading input. */
-		if (!(db = my_connect(&opt.my, err, sizeof(err))))
+		if (!(db = connect_db(err, sizeof(err))))
 			diag_die(DIAG_EX_FAIL, "cannot connect to MySQL: %s", err);
 		int t = load_table();
 		if (t < 0)
@@ -1061,6 +1253,7 @@ main(int argc, char **argv)
 	free(tmpval);
 	my_buf_free(&arena);
 	my_buf_free(&sql);
+	my_buf_free(&tsv);
 	out_free();
 	return status;
 }

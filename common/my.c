@@ -26,6 +26,7 @@ my_connect(const struct my_opts *o, char *err, size_t errlen)
 	const char *host = o->host ? o->host : env("MYSQL_HOST");
 	const char *sock = o->socket ? o->socket : env("MYSQL_UNIX_PORT");
 	my_bool no = 0;
+	unsigned yes = 1;
 
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
@@ -41,6 +42,7 @@ my_connect(const struct my_opts *o, char *err, size_t errlen)
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io);
 	mysql_options(m, MYSQL_OPT_RECONNECT, &no);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &yes); /* only ever our own in-memory data */
 	if (!mysql_real_connect(m, host, o->user, env("MYSQL_PWD"), o->database, port, sock, 0) ||
 	    mysql_query(m, "SET SESSION time_zone = '+00:00', SESSION sql_mode = "
 	                   "CONCAT(REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), "
@@ -115,6 +117,28 @@ my_put_str(struct my_buf *b, const char *s, size_t n)
 	}
 	my_buf_put(b, s + run, n - run);
 	my_buf_put(b, "'", 1);
+}
+
+void
+my_put_field(struct my_buf *b, const char *s, size_t n)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e;
+		switch (s[i]) {
+		case '\0': e = "\\0"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		case '\\': e = "\\\\"; break;
+		default: continue;
+		}
+		my_buf_put(b, s + run, i - run);
+		my_buf_put(b, e, 2);
+		run = i + 1;
+	}
+	my_buf_put(b, s + run, n - run);
 }
 
 void

@@ -41,6 +41,8 @@ void my_buf_put(struct my_buf *b, const char *s, size_t n);
 void my_buf_free(struct my_buf *b);
 /* s as a quoted SQL string: ', ", \, NUL, LF, CR and ^Z backslash-escaped. */
 void my_put_str(struct my_buf *b, const char *s, size_t n);
+/* s as a LOAD DATA field: \\, TAB, LF, CR and NUL backslash-escaped. */
+void my_put_field(struct my_buf *b, const char *s, size_t n);
 /* s as a quoted identifier: `...` with ` doubled. */
 void my_put_ident(struct my_buf *b, const char *s, size_t n);
 

@@ -111,3 +111,6 @@ if [ -x "$KB" ] && command -v kcat >/dev/null 2>&1; then
 	exec 8>&-
 	wait "$kbpid"
 fi
+
+# MySQL: mysql-replace against LOAD DATA LOCAL INFILE and array-bound REPLACE
+bash tests/bench/mysql.sh "${BENCH_NMYSQL:-200000}"
