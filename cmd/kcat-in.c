@@ -480,7 +480,7 @@ main(int argc, char **argv)
 	nd_set_idle(rd, on_idle, rd);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
-	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next(rd, &rec)) != 0) {
+	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {
 		const char *val = rec.text, *why;
 		size_t vlen = rec.len, klen = 0;
 		int64_t ts = 0;
@@ -488,9 +488,6 @@ main(int argc, char **argv)
 		char msg[300];
 
 		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			diag_error("cannot read '%s': %s", nd_errfile(rd), strerror(errno));
 			status = DIAG_EX_FAIL;
 			break;
 		}
@@ -542,11 +539,8 @@ main(int argc, char **argv)
 		diag_error("cannot write to standard output: %s", strerror(out_failed()));
 		status = DIAG_EX_FAIL;
 	}
-	if (rej_close(&rejects) < 0) {
-		if (!rejects.failed)
-			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
+	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
-	}
 	diag_info("%llu lines read, %llu messages sent, %llu delivered, %llu not delivered, %llu "
 	          "rejected",
 	          (unsigned long long)n_read, (unsigned long long)n_sent,

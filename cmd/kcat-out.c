@@ -739,11 +739,8 @@ main(int argc, char **argv)
 	}
 	rd_kafka_queue_destroy(queue);
 	rd_kafka_consumer_close(rk);
-	if (rej_close(&rejects) < 0) {
-		if (!rejects.failed)
-			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
+	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
-	}
 	diag_info("%llu messages read, %llu lines written, %llu rejected",
 	          (unsigned long long)n_msgs, (unsigned long long)n_out,
 	          (unsigned long long)rejects.count);

@@ -747,6 +747,20 @@ run(const char *q, size_t n)
 	}
 }
 
+/* Ends an attempt: rolled back after a failure, else committed. */
+static enum attempt
+end_tx(enum attempt a)
+{
+	if (a != AT_OK) {
+		if (db)
+			mysql_rollback(db);
+		return a;
+	}
+	if (mysql_commit(db) != 0)
+		return run("COMMIT", 6); /* classify the failure the same way */
+	return AT_OK;
+}
+
 /* The whole batch in multi-row statements, then COMMIT. */
 static enum attempt
 attempt_batch(void)
@@ -774,19 +788,14 @@ attempt_batch(void)
 			out_write(";\n", 2);
 			continue;
 		}
-		if ((a = run(sql.p, sql.len)) != AT_OK) {
-			if (db)
-				mysql_rollback(db);
-			return a;
-		}
+		if ((a = run(sql.p, sql.len)) != AT_OK)
+			return end_tx(a);
 	}
 	if (opt.dry_run) {
 		out_write("COMMIT;\n", 8);
 		return AT_OK;
 	}
-	if (mysql_commit(db) != 0)
-		return run("COMMIT", 6); /* classify the failure the same way */
-	return AT_OK;
+	return end_tx(AT_OK);
 }
 
 /* LOAD DATA LOCAL reads the batch through these: rows are turned into
@@ -922,14 +931,7 @@ attempt_infile(void)
 		         mysql_warning_count(db));
 		a = AT_ROWERR;
 	}
-	if (a != AT_OK) {
-		if (db)
-			mysql_rollback(db);
-		return a;
-	}
-	if (mysql_commit(db) != 0)
-		return run("COMMIT", 6);
-	return AT_OK;
+	return end_tx(a);
 }
 
 /*
@@ -960,15 +962,10 @@ attempt_rows(void)
 			n_rejected_db++;
 			continue;
 		}
-		if (a != AT_OK) {
-			if (db)
-				mysql_rollback(db);
-			return a;
-		}
+		if (a != AT_OK)
+			return end_tx(a);
 	}
-	if (mysql_commit(db) != 0)
-		return run("COMMIT", 6);
-	return AT_OK;
+	return end_tx(AT_OK);
 }
 
 static size_t
@@ -1200,11 +1197,8 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	nd_set_idle(rd, on_idle, rd);
 
-	while (!sig_stop && !failed && !stop_bad && !out_failed() && (rc = nd_next(rd, &rec)) != 0) {
+	while (!sig_stop && !failed && !stop_bad && !out_failed() && (rc = nd_next_checked(rd, &rec)) != 0) {
 		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			diag_error("cannot read '%s': %s", nd_errfile(rd), strerror(errno));
 			status = DIAG_EX_FAIL;
 			break;
 		}
@@ -1227,11 +1221,8 @@ main(int argc, char **argv)
 		diag_error("cannot write to standard output: %s", strerror(out_failed()));
 		status = DIAG_EX_FAIL;
 	}
-	if (rej_close(&rejects) < 0) {
-		if (!rejects.failed)
-			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
+	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
-	}
 	diag_info("%llu rows read, %llu committed in %llu batches, %llu rejected, %llu retries",
 	          (unsigned long long)n_read, (unsigned long long)n_committed,
 	          (unsigned long long)n_batches, (unsigned long long)rejects.count,

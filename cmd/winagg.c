@@ -1041,11 +1041,8 @@ main(int argc, char **argv)
 	nd_set_idle(rd, on_idle, NULL);
 	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
-	while (!sig_stop && (rc = nd_next(rd, &rec)) != 0) {
+	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {
 		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			diag_error("cannot read '%s': %s", nd_errfile(rd), strerror(errno));
 			status = DIAG_EX_FAIL;
 			break;
 		}
@@ -1073,11 +1070,8 @@ main(int argc, char **argv)
 		status = DIAG_EX_FAIL;
 	if (out_failed())
 		diag_error("cannot write to standard output: %s", strerror(out_failed()));
-	if (rej_close(&rejects) < 0) {
-		if (!rejects.failed)
-			diag_error("cannot write rejects file '%s': %s", opt.cc.rejects, strerror(errno));
+	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
-	}
 	if (late_fp && fclose(late_fp) != 0) {
 		diag_error("cannot write late-rows file '%s': %s", opt.late_path, strerror(errno));
 		status = DIAG_EX_FAIL;

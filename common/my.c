@@ -93,12 +93,13 @@ my_buf_free(struct my_buf *b)
 	b->len = b->cap = 0;
 }
 
-void
-my_put_str(struct my_buf *b, const char *s, size_t n)
+/* Copies s with backslash escapes: sql for a quoted SQL string (quotes and
+ * ^Z too), else for a LOAD DATA field (TAB too). */
+static void
+put_escaped(struct my_buf *b, const char *s, size_t n, int sql)
 {
 	size_t run = 0;
 
-	my_buf_put(b, "'", 1);
 	for (size_t i = 0; i < n; i++) {
 		const char *e;
 		switch (s[i]) {
@@ -106,39 +107,33 @@ my_put_str(struct my_buf *b, const char *s, size_t n)
 		case '\n': e = "\\n"; break;
 		case '\r': e = "\\r"; break;
 		case '\\': e = "\\\\"; break;
-		case '\'': e = "\\'"; break;
-		case '"': e = "\\\""; break;
-		case '\032': e = "\\Z"; break;
-		default: continue;
+		case '\t': e = sql ? NULL : "\\t"; break;
+		case '\'': e = sql ? "\\'" : NULL; break;
+		case '"': e = sql ? "\\\"" : NULL; break;
+		case '\032': e = sql ? "\\Z" : NULL; break;
+		default: e = NULL; break;
 		}
+		if (!e)
+			continue;
 		my_buf_put(b, s + run, i - run);
 		my_buf_put(b, e, 2);
 		run = i + 1;
 	}
 	my_buf_put(b, s + run, n - run);
+}
+
+void
+my_put_str(struct my_buf *b, const char *s, size_t n)
+{
+	my_buf_put(b, "'", 1);
+	put_escaped(b, s, n, 1);
 	my_buf_put(b, "'", 1);
 }
 
 void
 my_put_field(struct my_buf *b, const char *s, size_t n)
 {
-	size_t run = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *e;
-		switch (s[i]) {
-		case '\0': e = "\\0"; break;
-		case '\n': e = "\\n"; break;
-		case '\r': e = "\\r"; break;
-		case '\t': e = "\\t"; break;
-		case '\\': e = "\\\\"; break;
-		default: continue;
-		}
-		my_buf_put(b, s + run, i - run);
-		my_buf_put(b, e, 2);
-		run = i + 1;
-	}
-	my_buf_put(b, s + run, n - run);
+	put_escaped(b, s, n, 0);
 }
 
 void

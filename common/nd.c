@@ -8,6 +8,7 @@
  */
 #include "nd.h"
 
+#include "diag.h"
 #include "sig.h"
 
 #include <errno.h>
@@ -231,5 +232,22 @@ nd_next(nd_reader *r, nd_rec *rec)
 			return -1;
 		if (rc == 0)
 			r->eof = 1;
+	}
+}
+
+int
+nd_next_checked(nd_reader *r, nd_rec *rec)
+{
+	for (;;) {
+		int rc = nd_next(r, rec);
+		if (rc >= 0)
+			return rc;
+		if (errno == EINTR) {
+			if (sig_stop)
+				return 0;
+			continue;
+		}
+		diag_error("cannot read '%s': %s", nd_errfile(r), strerror(errno));
+		return -1;
 	}
 }

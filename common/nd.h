@@ -37,6 +37,10 @@ void nd_set_idle(nd_reader *r, void (*fn)(void *), void *arg);
  * nd_errfile() names the file). Interrupted reads return -1 with EINTR. */
 int nd_next(nd_reader *r, nd_rec *rec);
 const char *nd_errfile(const nd_reader *r);
+/* nd_next for a program's main loop: retries interrupted reads unless a
+ * stop signal came (then 0, as at end of input); a read or open error is
+ * reported ("cannot read 'FILE': reason") and gives -1. */
+int nd_next_checked(nd_reader *r, nd_rec *rec);
 /* The descriptor being read, or -1 between files (for an idle hook that polls). */
 int nd_fd(const nd_reader *r);
 

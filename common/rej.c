@@ -119,3 +119,15 @@ rej_close(rej *r)
 		          r->count == 1 ? "" : "s", r->path);
 	return rc;
 }
+
+int
+rej_finish(rej *r)
+{
+	int failed_before = r->failed;
+
+	if (rej_close(r) == 0 && !failed_before)
+		return 0;
+	if (!failed_before)
+		diag_error("cannot write rejects file '%s': %s", r->path, strerror(errno));
+	return -1;
+}

@@ -34,6 +34,9 @@ int rej_bad_msg(rej *r, const char *topic, int32_t partition, int64_t offset, co
 /* Flushes and closes; -1 with errno if the file could not be written. */
 int rej_close(rej *r);
 
+/* rej_close for the end of a run: a failure is reported (once). 0 or -1. */
+int rej_finish(rej *r);
+
 /* Writes s as a JSON string (quotes included) to fp; see above for bad UTF-8. */
 void rej_put_jstr(FILE *fp, const char *s, size_t n);
 
