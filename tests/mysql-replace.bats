@@ -275,3 +275,19 @@ for i in range(1, 200001):
 		sort >"$BATS_TEST_TMPDIR/got"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
+
+@test "a lock wait timeout is retried until the lock is gone, then the batch commits" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
+	db_sql "INSERT INTO ordpipe.$T VALUES ('a', 1)"
+	db_sql "SET GLOBAL innodb_lock_wait_timeout = 1"
+	# Another session holds the row for 3 s.
+	db_sql "BEGIN; SELECT n FROM ordpipe.$T WHERE rowkey = 'a' FOR UPDATE; DO SLEEP(3); COMMIT" >/dev/null 3>&- &
+	local holder=$!
+	sleep 0.5
+	run_split mysql-replace -t "$T" --retry-backoff 500ms <<<'{"rowkey":"a","n":2}'
+	wait $holder
+	db_sql "SET GLOBAL innodb_lock_wait_timeout = 50"
+	assert_status 0
+	[[ "$stderr" == *"Lock wait timeout exceeded; try restarting transaction; retrying the batch in 500 ms"* ]]
+	[ "$(db_sql "SELECT n FROM ordpipe.$T")" = 2 ]
+}

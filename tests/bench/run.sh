@@ -87,15 +87,15 @@ best3() { # records cmd: the fastest of three runs
 }
 KB="$PWD/build/rel/tests/helpers/kbroker"
 if [ -x "$KB" ] && command -v kcat >/dev/null 2>&1; then
-	rm -f "$B/kb.cmd"
+	rm -f "$B/kb.cmd" "$B/kb.out"
 	mkfifo "$B/kb.cmd"
 	# 32 partitions: the test broker keeps about 5 MiB per partition, and
 	# the consumer's topic must hold all N orders.
 	"$KB" -n 1 -t bin:32 -t bout:32 <"$B/kb.cmd" >"$B/kb.out" 2>"$B/kb.err" &
 	kbpid=$!
 	exec 8>"$B/kb.cmd"
-	while [ ! -s "$B/kb.out" ]; do sleep 0.05; done
-	KAFKA_BROKERS=$(head -1 "$B/kb.out")
+	KAFKA_BROKERS=
+	while [ -z "$KAFKA_BROKERS" ]; do sleep 0.05; KAFKA_BROKERS=$(head -1 "$B/kb.out" 2>/dev/null); done
 	export KAFKA_BROKERS
 	PT="-X linger.ms=5 -X batch.num.messages=10000 -X batch.size=1000000 -X queue.buffering.max.messages=1000000 -X acks=all -X enable.idempotence=true -X partitioner=murmur2_random"
 	kc=$(best3 "$N" "kcat -b $KAFKA_BROKERS -P -t bin $PT <$B/orders.ndjson")
