@@ -348,11 +348,21 @@ produce(const nd_rec *r, const char *val, size_t vlen, const char *key, size_t k
 	char why[300];
 
 	for (;;) {
-		err = rd_kafka_producev(
-		    rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(opt.partition),
-		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)val, vlen),
-		    RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_OPAQUE((void *)op),
-		    RD_KAFKA_V_HEADERS(hdrs ? rd_kafka_headers_copy(hdrs) : NULL), RD_KAFKA_V_END);
+		if (ts == 0 && !hdrs) {
+			/* The plain call: no varargs to walk, a little faster. */
+			if (rd_kafka_produce(rkt, opt.partition, RD_KAFKA_MSG_F_COPY, (void *)val, vlen, key,
+			                     klen, (void *)op) == 0)
+				err = RD_KAFKA_RESP_ERR_NO_ERROR;
+			else
+				err = rd_kafka_last_error();
+		} else {
+			err = rd_kafka_producev(
+			    rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(opt.partition),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)val, vlen),
+			    RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_TIMESTAMP(ts),
+			    RD_KAFKA_V_OPAQUE((void *)op),
+			    RD_KAFKA_V_HEADERS(hdrs ? rd_kafka_headers_copy(hdrs) : NULL), RD_KAFKA_V_END);
+		}
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		rd_kafka_poll(rk, 100);
