@@ -144,8 +144,8 @@ kput() {
 		sleep 0.1
 	done
 	kill -TERM $a $b
-	wait $a
-	wait $b
+	wait $a || { cat "$BATS_TEST_TMPDIR/a.err" >&2; false; }
+	wait $b || { cat "$BATS_TEST_TMPDIR/b.err" >&2; false; }
 	[ -s "$BATS_TEST_TMPDIR/a" ]
 	[ -s "$BATS_TEST_TMPDIR/b" ]
 	[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | jq -r .n | sort -n | tr '\n' ' ')" = "$(seq 1 4000 | tr '\n' ' ')" ]
