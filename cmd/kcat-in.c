@@ -15,7 +15,6 @@
  * the -T output and the counters need no locking.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,10 +244,7 @@ on_idle(void *arg)
 	for (;;) {
 		rd_kafka_poll(rk, 0);
 		out_flush();
-		if (sig_stop || rd_kafka_outq_len(rk) == 0 || nd_fd(rd) < 0)
-			return;
-		struct pollfd pfd = {.fd = nd_fd(rd), .events = POLLIN};
-		if (poll(&pfd, 1, 10) != 0)
+		if (sig_stop || rd_kafka_outq_len(rk) == 0 || nd_wait(rd, 10))
 			return;
 	}
 }
@@ -266,21 +262,11 @@ bad(const nd_rec *r, const char *why)
 static size_t
 key_value(const js_val *v, char *buf, const char **p)
 {
-	switch (v->type) {
-	case JS_MISSING:
+	if (v->type == JS_MISSING) {
 		*p = "null";
 		return 4;
-	case JS_STR:
-		if (!v->esc) {
-			*p = v->p;
-			return v->n;
-		}
-		*p = buf;
-		return js_unescape(v->p, v->n, buf);
-	default:
-		*p = v->p;
-		return v->n;
 	}
+	return js_text(v, buf, p);
 }
 
 /* The key: one field's value as it is; several joined with '|', each with
@@ -316,8 +302,9 @@ parse_time(const js_val *v, int64_t *ms, const char **why)
 			*why = "not an RFC 3339 time";
 			return -1;
 		}
-		size_t n = v->esc ? js_unescape(v->p, v->n, buf) : v->n;
-		return tm_parse_rfc3339(v->esc ? buf : v->p, n, ms, why);
+		const char *p;
+		size_t n = js_text(v, buf, &p);
+		return tm_parse_rfc3339(p, n, ms, why);
 	}
 	if (v->type == JS_NUM && v->isint && js_to_i64(v, ms) == 0 && *ms >= 0)
 		return 0;
@@ -502,11 +489,7 @@ main(int argc, char **argv)
 			break;
 		}
 		n_read++;
-		if (rec.too_long) {
-			snprintf(msg, sizeof(msg), "line longer than %d bytes", ND_LINE_MAX);
-			rc = bad(&rec, msg);
-		} else if (js_scan(rec.text, rec.len, &want, vals, &jerr) < 0) {
-			snprintf(msg, sizeof(msg), "invalid JSON at byte %zu: %s", jerr.pos + 1, jerr.why);
+		if (nd_scan(&rec, &want, vals, &jerr, msg, sizeof(msg)) < 0) {
 			rc = bad(&rec, msg);
 		} else if (ts_idx >= 0 && event_time(&vals[ts_idx], &ts, &why) < 0) {
 			snprintf(msg, sizeof(msg), "time field '%s': %s", opt.ts_field, why);

@@ -67,6 +67,7 @@ static rd_kafka_t *rk;
 static rej rejects;
 static struct part *held;
 static int nheld, held_cap, held_ever; /* held_ever: an assignment has happened */
+static int nheld_eof;                  /* how many of them are at their end */
 static rd_kafka_topic_partition_list_t *pending; /* offsets written, not yet stored */
 static int pending_idx = -1;                      /* cache: the entry last used */
 static const rd_kafka_topic_t *pending_rkt;
@@ -255,6 +256,7 @@ held_remove(const rd_kafka_topic_partition_list_t *l)
 		struct part *p = held_find(l->elems[i].topic, l->elems[i].partition);
 		if (!p)
 			continue;
+		nheld_eof -= p->eof;
 		free(p->topic);
 		*p = held[--nheld];
 	}
@@ -263,12 +265,19 @@ held_remove(const rd_kafka_topic_partition_list_t *l)
 static int
 all_at_end(void)
 {
-	if (!held_ever || nheld == 0)
-		return 0;
-	for (int i = 0; i < nheld; i++)
-		if (!held[i].eof)
-			return 0;
-	return 1;
+	return held_ever && nheld > 0 && nheld_eof == nheld;
+}
+
+/* Marks a held partition at its end (eof 1) or not (0). */
+static void
+held_set_eof(const char *topic, int32_t partition, int eof)
+{
+	struct part *p = held_find(topic, partition);
+
+	if (p && p->eof != eof) {
+		nheld_eof += eof ? 1 : -1;
+		p->eof = eof;
+	}
 }
 
 /* ---- offsets: written, then stored ---- */
@@ -537,12 +546,9 @@ event(const rd_kafka_message_t *m)
 	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
 
 	switch (m->err) {
-	case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
-		struct part *p = held_find(topic, m->partition);
-		if (p)
-			p->eof = 1;
+	case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+		held_set_eof(topic, m->partition, 1);
 		return 0;
-	}
 	case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
 	case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
 		diag_error("%s [%d]: data loss: %s%s", topic, (int)m->partition,
@@ -718,10 +724,9 @@ main(int argc, char **argv)
 					if (event(m) < 0)
 						status = DIAG_EX_FAIL;
 				} else {
-					struct part *p;
-					if (opt.exit_eof &&
-					    (p = held_find(rd_kafka_topic_name(m->rkt), m->partition)))
-						p->eof = 0;
+					/* Only a partition at its end needs looking up. */
+					if (nheld_eof > 0)
+						held_set_eof(rd_kafka_topic_name(m->rkt), m->partition, 0);
 					if (message(m) < 0)
 						status = rejects.failed ? DIAG_EX_FAIL : DIAG_EX_BADINPUT;
 				}

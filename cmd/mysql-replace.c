@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <mysqld_error.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,11 +497,10 @@ bad_row(const struct row *r, const char *why)
 static size_t
 str_value(const struct col *c, const js_val *v, char *tmp, const char **p)
 {
-	size_t n = v->esc ? js_unescape(v->p, v->n, tmp) : v->n;
+	size_t n = js_text(v, tmp, p);
 	int64_t ms;
 	const char *why;
 
-	*p = v->esc ? tmp : v->p;
 	if (c->time && tm_parse_rfc3339(*p, n, &ms, &why) == 0 && ms >= TM_MIN_MS && ms <= TM_MAX_MS) {
 		tm_format_rfc3339(ms, tmp);
 		tmp[10] = ' ';
@@ -512,48 +510,35 @@ str_value(const struct col *c, const js_val *v, char *tmp, const char **p)
 	return n;
 }
 
-/* One value for a column, as SQL. */
+/* One value for a column: as SQL, or (field) as a LOAD DATA field, where a
+ * missing value cannot occur (the batch is uniform) and null is \N. */
 static void
-put_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp)
+put_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp, int field)
 {
-	const char *p;
-	size_t n;
-
-	switch (v->type) {
-	case JS_MISSING: PUT_LIT(b, "DEFAULT"); return;
-	case JS_NULL: PUT_LIT(b, "NULL"); return;
-	case JS_TRUE: PUT_LIT(b, "1"); return;
-	case JS_FALSE: PUT_LIT(b, "0"); return;
-	case JS_NUM: my_buf_put(b, v->p, v->n); return; /* validated number grammar */
-	case JS_OBJ:
-	case JS_ARR: my_put_str(b, v->p, v->n); return;
-	case JS_STR:
-		n = str_value(c, v, tmp, &p);
-		my_put_str(b, p, n);
-		return;
-	}
-}
-
-/* One value for a column, as a LOAD DATA field (never missing here). */
-static void
-put_field_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp)
-{
-	const char *p;
-	size_t n;
+	const char *p = v->p;
+	size_t n = v->n;
 
 	switch (v->type) {
 	case JS_MISSING:
-	case JS_NULL: PUT_LIT(b, "\\N"); return;
+	case JS_NULL:
+		if (field)
+			PUT_LIT(b, "\\N");
+		else if (v->type == JS_MISSING)
+			PUT_LIT(b, "DEFAULT");
+		else
+			PUT_LIT(b, "NULL");
+		return;
 	case JS_TRUE: PUT_LIT(b, "1"); return;
 	case JS_FALSE: PUT_LIT(b, "0"); return;
-	case JS_NUM: my_buf_put(b, v->p, v->n); return;
+	case JS_NUM: my_buf_put(b, p, n); return; /* validated number grammar */
+	case JS_STR: n = str_value(c, v, tmp, &p); break;
 	case JS_OBJ:
-	case JS_ARR: my_put_field(b, v->p, v->n); return;
-	case JS_STR:
-		n = str_value(c, v, tmp, &p);
-		my_put_field(b, p, n);
-		return;
+	case JS_ARR: break;
 	}
+	if (field)
+		my_put_field(b, p, n);
+	else
+		my_put_str(b, p, n);
 }
 
 /* Names a field of the row that has no column. */
@@ -691,7 +676,7 @@ put_tuple(struct my_buf *b, size_t r)
 			continue;
 		if (!first)
 			PUT_LIT(b, ",");
-		put_value(b, &cols[c], &v[c], tmpval);
+		put_value(b, &cols[c], &v[c], tmpval, 0);
 		first = 0;
 	}
 	PUT_LIT(b, ")");
@@ -817,7 +802,7 @@ encode_row(size_t r)
 			continue;
 		if (any)
 			PUT_LIT(&tsv, "\t");
-		put_field_value(&tsv, &cols[c], &v[c], tmpval);
+		put_value(&tsv, &cols[c], &v[c], tmpval, 1);
 		any = 1;
 	}
 	PUT_LIT(&tsv, "\n");
@@ -1098,12 +1083,11 @@ on_idle(void *arg)
 	out_flush();
 	while (nrows > 0 && !failed && !sig_stop) {
 		double waited_ms = (tm_mono_s() - first_row_at) * 1000.0;
-		if (waited_ms >= (double)opt.flush_ms || nd_fd(rd) < 0) {
+		if (waited_ms >= (double)opt.flush_ms) {
 			flush_batch();
 			return;
 		}
-		struct pollfd pfd = {.fd = nd_fd(rd), .events = POLLIN};
-		if (poll(&pfd, 1, (int)((double)opt.flush_ms - waited_ms) + 1) != 0)
+		if (nd_wait(rd, (int)((double)opt.flush_ms - waited_ms) + 1))
 			return;
 	}
 }
@@ -1117,14 +1101,8 @@ take(const nd_rec *rec, js_want *keywant)
 	char why[300];
 	struct row *r;
 
-	if (rec->too_long) {
-		snprintf(why, sizeof(why), "line longer than %d bytes", ND_LINE_MAX);
+	if (nd_scan(rec, keywant, &kv, &err, why, sizeof(why)) < 0)
 		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, why);
-	}
-	if (js_scan(rec->text, rec->len, keywant, &kv, &err) < 0) {
-		snprintf(why, sizeof(why), "invalid JSON at byte %zu: %s", err.pos + 1, err.why);
-		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, why);
-	}
 	if (kv.type != JS_STR && kv.type != JS_NUM) {
 		snprintf(why, sizeof(why), "key field '%s' is %s", opt.key,
 		         kv.type == JS_MISSING ? "missing" : "not a string or number");
@@ -1143,12 +1121,10 @@ take(const nd_rec *rec, js_want *keywant)
 	r->len = rec->len;
 	my_buf_put(&arena, rec->text, rec->len);
 	r->koff = arena.len;
-	if (kv.type == JS_STR && kv.esc) {
-		r->klen = js_unescape(kv.p, kv.n, tmpval);
-		my_buf_put(&arena, tmpval, r->klen);
-	} else {
-		r->klen = kv.n;
-		my_buf_put(&arena, kv.p, kv.n);
+	{
+		const char *k;
+		r->klen = js_text(&kv, tmpval, &k);
+		my_buf_put(&arena, k, r->klen);
 	}
 	r->file = rec->file;
 	r->lineno = rec->lineno;

@@ -901,14 +901,8 @@ process(const nd_rec *r, js_val *vals, char *key)
 	int nw = 0, late = 0;
 
 	n_read++;
-	if (r->too_long) {
-		snprintf(msg, sizeof(msg), "line longer than %d bytes", ND_LINE_MAX);
+	if (nd_scan(r, want_ptr, vals, &err, msg, sizeof(msg)) < 0)
 		return bad(r, msg);
-	}
-	if (js_scan(r->text, r->len, want_ptr, vals, &err) < 0) {
-		snprintf(msg, sizeof(msg), "invalid JSON at byte %zu: %s", err.pos + 1, err.why);
-		return bad(r, msg);
-	}
 	if ((why = row_time(&vals[0], &t)) != NULL)
 		return bad(r, why);
 	for (int i = 0; i < opt.naggs; i++) {

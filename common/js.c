@@ -732,3 +732,14 @@ js_each(const char *s, size_t n, void (*fn)(void *arg, const js_val *name, const
 		skip_ws(&sc);
 	}
 }
+
+size_t
+js_text(const js_val *v, char *buf, const char **p)
+{
+	if (v->type == JS_STR && v->esc) {
+		*p = buf;
+		return js_unescape(v->p, v->n, buf);
+	}
+	*p = v->p;
+	return v->n;
+}

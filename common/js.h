@@ -52,6 +52,11 @@ int js_scan(const char *s, size_t n, const js_want *w, js_val *vals, js_err *err
 void js_each(const char *s, size_t n, void (*fn)(void *arg, const js_val *name, const js_val *val),
              void *arg);
 
+/* A value as text: a string's content (escapes decoded into buf, which needs
+ * v->n bytes), else its JSON text as written. Returns the length; *p is
+ * where the text is (in the line or in buf). Not for JS_MISSING. */
+size_t js_text(const js_val *v, char *buf, const char **p);
+
 /* Integer value of an isint number; -1 if it does not fit in int64. */
 int js_to_i64(const js_val *v, int64_t *out);
 double js_to_double(const js_val *v);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,9 +67,25 @@ nd_free(nd_reader *r)
 }
 
 int
-nd_fd(const nd_reader *r)
+nd_wait(const nd_reader *r, int ms)
 {
-	return r->fd;
+	struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+
+	return r->fd < 0 || poll(&pfd, 1, ms) != 0;
+}
+
+int
+nd_scan(const nd_rec *rec, const js_want *w, js_val *vals, js_err *err, char *why, size_t whylen)
+{
+	if (rec->too_long) {
+		snprintf(why, whylen, "line longer than %d bytes", ND_LINE_MAX);
+		return -1;
+	}
+	if (js_scan(rec->text, rec->len, w, vals, err) < 0) {
+		snprintf(why, whylen, "invalid JSON at byte %zu: %s", err->pos + 1, err->why);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -137,8 +154,7 @@ fill(nd_reader *r)
 		r->pos = 0;
 	}
 	if (r->idle) {
-		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
-		if (poll(&pfd, 1, 0) == 0)
+		if (!nd_wait(r, 0))
 			r->idle(r->idle_arg);
 		/* A signal the hook's own waiting swallowed must not be followed by
 		 * a read that blocks forever. */

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "js.h"
+
 #define ND_LINE_MAX (1024 * 1024) /* bytes, the longest line accepted */
 #define ND_TOO_LONG_KEEP 256      /* bytes kept of a too-long line */
 
@@ -41,7 +43,13 @@ const char *nd_errfile(const nd_reader *r);
  * stop signal came (then 0, as at end of input); a read or open error is
  * reported ("cannot read 'FILE': reason") and gives -1. */
 int nd_next_checked(nd_reader *r, nd_rec *rec);
-/* The descriptor being read, or -1 between files (for an idle hook that polls). */
-int nd_fd(const nd_reader *r);
+/* For an idle hook: waits up to ms for input; 1 when input (or its end, or
+ * a signal) came or there is no file to wait on, 0 when the time ran out. */
+int nd_wait(const nd_reader *r, int ms);
+/* Checks that rec is one JSON object within the line limit and picks out w's
+ * members (js_scan). 0 ok; -1 with the reason, as every program words it, in
+ * why: "line longer than N bytes", "invalid JSON at byte N: ...". */
+int nd_scan(const nd_rec *rec, const js_want *w, js_val *vals, js_err *err, char *why,
+            size_t whylen);
 
 #endif
