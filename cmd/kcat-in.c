@@ -28,6 +28,7 @@
 #include "out.h"
 #include "rej.h"
 #include "sig.h"
+#include "st.h"
 #include "tm.h"
 
 #define USAGE "[-b BROKERS] [-t TOPIC] [-k FIELD[,FIELD]...] [OPTION]... [FILE]..."
@@ -84,6 +85,7 @@ help(void)
 	       "  -T, --tee            write each line to stdout once its delivery is confirmed\n"
 	       "      --flush-timeout DUR  how long to wait for deliveries at the end (default " DEFAULT_FLUSH_TIMEOUT ")\n"
 	       "      --rejects FILE   append bad lines and failed deliveries to FILE and go on\n"
+	       "      --stats DUR      a JSON line of counters and queue depth on stderr every DUR\n"
 	       "  -q, --quiet          no warnings\n"
 	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
 	       "  -u, --unbuffered     with -T, flush each line\n"
@@ -233,9 +235,23 @@ dr_cb(rd_kafka_t *h, const rd_kafka_message_t *m, void *opaque)
 	}
 }
 
+/* --stats: lines in, messages delivered, failures and the local queue. */
+static void
+stats(void)
+{
+	if (!st_due())
+		return;
+	st_begin(n_read, n_acked, rejects.count);
+	st_u64("sent", n_sent);
+	st_u64("delivery_failures", n_failed);
+	st_i64("queue_depth", rd_kafka_outq_len(rk));
+	st_end();
+}
+
 /* Input is idle: serve delivery reports (and write -T lines) until input
  * comes or nothing is in flight, so a slow producer's lines are confirmed
- * promptly instead of at the next input. */
+ * promptly instead of at the next input. With --stats, keep waiting here
+ * so that lines keep coming while the input is quiet. */
 static void
 on_idle(void *arg)
 {
@@ -244,8 +260,15 @@ on_idle(void *arg)
 	for (;;) {
 		rd_kafka_poll(rk, 0);
 		out_flush();
-		if (sig_stop || rd_kafka_outq_len(rk) == 0 || nd_wait(rd, 10))
+		stats();
+		if (sig_stop)
 			return;
+		if (rd_kafka_outq_len(rk) > 0) {
+			if (nd_wait(rd, 10))
+				return;
+		} else if (!opt.cc.stats_ms || nd_wait(rd, st_wait_ms())) {
+			return;
+		}
 	}
 }
 
@@ -475,6 +498,7 @@ main(int argc, char **argv)
 	if (!rkt || !rd || !compact || (opt.nkeys && (!key || !tmp)))
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	nd_set_idle(rd, on_idle, rd);
+	st_init(opt.cc.stats_ms);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
 	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {
@@ -509,8 +533,10 @@ main(int argc, char **argv)
 		}
 		if (rc == -2)
 			break;
-		if ((n_sent & (POLL_EVERY - 1)) == 0)
+		if ((n_sent & (POLL_EVERY - 1)) == 0) {
 			rd_kafka_poll(rk, 0);
+			stats();
+		}
 		if (out_failed())
 			stop_reading = 1;
 	}
@@ -554,5 +580,6 @@ main(int argc, char **argv)
 	kc_opts_free(&opt.kc);
 	js_want_free(&want);
 	out_free();
+	st_free();
 	return status;
 }

@@ -29,6 +29,7 @@
 #include "out.h"
 #include "rej.h"
 #include "sig.h"
+#include "st.h"
 
 #define USAGE "[-b BROKERS] [-t TOPIC]... [-p LIST | -G GROUP] [-o OFFSET] [OPTION]..."
 #define DEFAULT_TOPIC "orders"
@@ -100,6 +101,8 @@ help(void)
 	       "      --no-fail-on-data-loss  restart such a partition at its earliest offset\n"
 	       "      --rejects FILE   append messages that are not JSON objects to FILE and go on\n"
 	       "  -q, --quiet          no warnings\n"
+	       "      --stats DUR      a JSON line of counters and lag per partition on stderr\n"
+	       "                       every DUR\n"
 	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
 	       "  -u, --unbuffered     flush each line\n"
 	       "  -h, --help           this help\n"
@@ -637,6 +640,45 @@ start_consuming(void)
 	return 0;
 }
 
+/* --stats: messages, lines, and lag per held partition ("TOPIC/P": the
+ * high watermark last seen by the fetcher minus the consumer's position;
+ * -1 while either is unknown). */
+static void
+stats(void)
+{
+	rd_kafka_topic_partition_list_t *l;
+	int64_t total = 0;
+
+	if (!st_due())
+		return;
+	st_begin(n_msgs, n_out, rejects.count);
+	l = rd_kafka_topic_partition_list_new(nheld > 0 ? nheld : 1);
+	for (int i = 0; i < nheld; i++)
+		rd_kafka_topic_partition_list_add(l, held[i].topic, held[i].partition);
+	rd_kafka_position(rk, l);
+	st_obj_begin("lag");
+	for (int i = 0; i < l->cnt; i++) {
+		rd_kafka_topic_partition_t *e = &l->elems[i];
+		int64_t lo, hi, lag = -1;
+		char name[300];
+		if (rd_kafka_get_watermark_offsets(rk, e->topic, e->partition, &lo, &hi) == 0 &&
+		    hi >= 0 && e->offset >= 0)
+			lag = hi > e->offset ? hi - e->offset : 0;
+		else if (rd_kafka_get_watermark_offsets(rk, e->topic, e->partition, &lo, &hi) == 0 &&
+		         hi >= 0 && lo >= 0 && e->offset < 0)
+			lag = hi - lo; /* nothing consumed yet */
+		if (lag > 0)
+			total += lag;
+		snprintf(name, sizeof(name), "%s/%d", e->topic, (int)e->partition);
+		st_obj_i64(name, lag);
+	}
+	st_obj_end();
+	st_i64("lag_total", total);
+	st_i64("partitions", nheld);
+	st_end();
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* -c reached, or -e and every partition at its end. */
 static int
 done(void)
@@ -696,6 +738,7 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot create the consumer: %s", errstr);
 	rd_kafka_poll_set_consumer(rk);
 	pending = rd_kafka_topic_partition_list_new(16);
+	st_init(opt.cc.stats_ms);
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
 	if (start_consuming() < 0)
@@ -737,6 +780,8 @@ main(int argc, char **argv)
 			break;
 		if ((n_since_store += (uint64_t)got) >= STORE_EVERY && flush_and_store() < 0)
 			break;
+		if (opt.cc.stats_ms)
+			stats();
 	}
 	if (failed || opt.kc.fatal)
 		status = DIAG_EX_FAIL;
@@ -785,5 +830,6 @@ main(int argc, char **argv)
 	free(opt.parts);
 	kc_opts_free(&opt.kc);
 	out_free();
+	st_free();
 	return status;
 }

@@ -30,6 +30,7 @@
 #include "out.h"
 #include "rej.h"
 #include "sig.h"
+#include "st.h"
 #include "tm.h"
 
 #define USAGE "[-h HOST] [-P PORT] [-S SOCKET] [-u USER] [-D DATABASE] [-t TABLE] [OPTION]... [FILE]..."
@@ -105,6 +106,10 @@ static double first_row_at; /* monotonic s when the batch's first row came */
 static int stop_bad;        /* a bad row under the stop policy */
 static int failed;          /* a failure that ends the run with status 1 */
 static uint64_t n_read, n_committed, n_rejected_db, n_batches, n_retries;
+/* Commit latency of batches since the last --stats line: from the first
+ * attempt to the COMMIT's answer, ms. */
+static double commit_ms_sum, commit_ms_max;
+static uint64_t commit_n;
 
 static void
 help(void)
@@ -130,6 +135,7 @@ help(void)
 	       "      --dry-run        print the SQL instead of running it\n"
 	       "      --rejects FILE   append bad rows to FILE and go on\n"
 	       "  -q, --quiet          no notices or warnings\n"
+	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
 	       "  -v, --verbose        counters at exit\n"
 	       "      --unbuffered     with -T, flush each row\n"
 	       "      --help           this help\n"
@@ -149,6 +155,7 @@ parse_opts(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"unbuffered", no_argument, NULL, OPT_UNBUFFERED},
 	    {"rejects", required_argument, NULL, CLI_OPT_REJECTS},
+	    {"stats", required_argument, NULL, CLI_OPT_STATS},
 	    {"host", required_argument, NULL, 'h'},
 	    {"port", required_argument, NULL, 'P'},
 	    {"socket", required_argument, NULL, 'S'},
@@ -1012,6 +1019,7 @@ flush_batch(void)
 			}
 		}
 	}
+	double t0 = tm_mono_s();
 	vcap = nrows * (size_t)ncols;
 	vals = realloc(vals, (vcap ? vcap : 1) * sizeof(*vals));
 	if (!vals)
@@ -1059,6 +1067,13 @@ flush_batch(void)
 	}
 	n_batches++;
 	n_committed += live_rows();
+	{
+		double ms = (tm_mono_s() - t0) * 1000.0;
+		commit_ms_sum += ms;
+		commit_n++;
+		if (ms > commit_ms_max)
+			commit_ms_max = ms;
+	}
 	if (opt.tee) {
 		for (size_t r = 0; r < nrows; r++) {
 			if (rows[r].rejected)
@@ -1073,21 +1088,50 @@ flush_batch(void)
 	batch_clear();
 }
 
+/* --stats: rows in, committed, the batch held and commit latency. */
+static void
+stats(void)
+{
+	if (!st_due())
+		return;
+	st_begin(n_read, n_committed, rejects.count);
+	st_u64("batches", n_batches);
+	st_u64("retries", n_retries);
+	st_u64("pending", nrows);
+	st_double("oldest_pending_ms", nrows ? (tm_mono_s() - first_row_at) * 1000.0 : 0.0);
+	st_double("commit_ms_avg", commit_n ? commit_ms_sum / (double)commit_n : 0.0);
+	st_double("commit_ms_max", commit_ms_max);
+	st_end();
+	commit_ms_sum = commit_ms_max = 0;
+	commit_n = 0;
+}
+
 /* Input is idle: commit when the oldest row has waited long enough, else
- * wait for input at most until then. */
+ * wait for input at most until then (or until the next --stats line). */
 static void
 on_idle(void *arg)
 {
 	nd_reader *rd = arg;
 
 	out_flush();
-	while (nrows > 0 && !failed && !sig_stop) {
-		double waited_ms = (tm_mono_s() - first_row_at) * 1000.0;
-		if (waited_ms >= (double)opt.flush_ms) {
-			flush_batch();
+	for (;;) {
+		int wait_ms = st_wait_ms();
+		stats();
+		if (failed || sig_stop)
 			return;
+		if (nrows > 0) {
+			double waited_ms = (tm_mono_s() - first_row_at) * 1000.0;
+			if (waited_ms >= (double)opt.flush_ms) {
+				flush_batch();
+				continue;
+			}
+			int left = (int)((double)opt.flush_ms - waited_ms) + 1;
+			if (wait_ms < 0 || left < wait_ms)
+				wait_ms = left;
+		} else if (wait_ms < 0) {
+			return; /* nothing held, no statistics: block on input */
 		}
-		if (nd_wait(rd, (int)((double)opt.flush_ms - waited_ms) + 1))
+		if (nd_wait(rd, wait_ms))
 			return;
 	}
 }
@@ -1172,6 +1216,7 @@ main(int argc, char **argv)
 	if (!rd)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	nd_set_idle(rd, on_idle, rd);
+	st_init(opt.cc.stats_ms);
 
 	while (!sig_stop && !failed && !stop_bad && !out_failed() && (rc = nd_next_checked(rd, &rec)) != 0) {
 		if (rc < 0) {
@@ -1186,6 +1231,8 @@ main(int argc, char **argv)
 		if ((long long)nrows >= opt.batch ||
 		    (tm_mono_s() - first_row_at) * 1000.0 >= (double)opt.flush_ms)
 			flush_batch();
+		if (opt.cc.stats_ms && (n_read & 1023) == 0)
+			stats();
 	}
 	/* End of input, a signal, a bad row or a closed stdout: commit what is held. */
 	flush_batch();
@@ -1222,5 +1269,6 @@ main(int argc, char **argv)
 	my_buf_free(&sql);
 	my_buf_free(&tsv);
 	out_free();
+	st_free();
 	return status;
 }

@@ -25,6 +25,7 @@
 #include "js.h"
 #include "out.h"
 #include "sig.h"
+#include "st.h"
 #include "tm.h"
 
 #define USAGE "[-n COUNT] [-r RATE] [--seed N] [--start TIME] [--step DUR] [OPTION]..."
@@ -45,6 +46,7 @@ struct opts {
 	uint32_t nregions;
 	char *regions_buf;
 	int unbuffered;
+	int64_t stats_ms; /* --stats, 0 off */
 };
 
 static void
@@ -66,6 +68,7 @@ help(void)
 	       "      --disorder DUR   each ts lags the clock by a random 0..DUR (default 0)\n"
 	       "  -u, --unbuffered     flush after every order\n"
 	       "  -q, --quiet          no progress line, no warnings\n"
+	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
 	       "  -v, --verbose        counters on stderr at exit\n"
 	       "  -h, --help           this help\n"
 	       "  -V, --version        version of ordgen and its libraries\n\n"
@@ -159,6 +162,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 		o->has_start = 1;
 	}
 	o->unbuffered = cc.unbuffered;
+	o->stats_ms = cc.stats_ms;
 }
 
 /* xoshiro256**: fast, 256 bits of state, good enough for mock data. */
@@ -219,6 +223,16 @@ put_u32(char *p, uint32_t v)
 	return p + js_fmt_u64(v, p);
 }
 
+/* --stats: orders written so far. */
+static void
+stats(long long written)
+{
+	if (!st_due())
+		return;
+	st_begin(0, (uint64_t)written, 0);
+	st_end();
+}
+
 /* Sleeps until order i is due under --rate, flushing first so nothing waits. */
 static void
 pace(const struct opts *o, long long i, double t0)
@@ -229,6 +243,7 @@ pace(const struct opts *o, long long i, double t0)
 		return;
 	out_flush();
 	out_check();
+	stats(i);
 	while (now < due && !sig_stop) {
 		double d = due - now;
 		struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
@@ -273,6 +288,7 @@ main(int argc, char **argv)
 	t0 = last_prog = tm_mono_s();
 	pace_every = o.rate ? (o.rate / 1000 > 0 ? o.rate / 1000 : 1) : 0;
 	show_progress = o.count > 0 && diag_verbosity >= 0 && isatty(2);
+	st_init(o.stats_ms);
 
 	for (i = 0; o.count < 0 || i < o.count; i++) {
 		uint64_t r1, r2, id;
@@ -330,6 +346,8 @@ main(int argc, char **argv)
 		out_end_record();
 		if (o.has_start)
 			clock += o.step;
+		if (o.stats_ms && (i & 1023) == 0)
+			stats(i);
 		if ((i & 0xffff) == 0) {
 			out_check();
 			if (show_progress && tm_mono_s() - last_prog >= 0.5) {
@@ -343,6 +361,7 @@ main(int argc, char **argv)
 	out_flush();
 	out_check();
 	out_free();
+	st_free();
 	free(o.regions_buf);
 	diag_info("%lld orders written", i);
 	return DIAG_EX_OK;

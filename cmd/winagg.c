@@ -31,6 +31,7 @@
 #include "out.h"
 #include "rej.h"
 #include "sig.h"
+#include "st.h"
 #include "tm.h"
 
 #define USAGE "[-w DUR] [-s DUR] [-W DUR] [-m MODE] [-g LIST] [-a NAME=FUNC(FIELD)]... [FILE]..."
@@ -155,6 +156,7 @@ help(void)
 	       "      --rejects FILE        append bad records to FILE and go on\n"
 	       "  -u, --unbuffered          flush after every output row\n"
 	       "  -q, --quiet               no warnings\n"
+	       "      --stats DUR           a JSON line of counters on stderr every DUR\n"
 	       "  -v, --verbose             counters on stderr at exit\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             version of winagg and its libraries\n\n"
@@ -685,13 +687,37 @@ end_batch(void)
 	out_check();
 }
 
+/* --stats: rows, late rows, live state and the watermark (ordpipe(7)). */
+static void
+stats(void)
+{
+	if (!st_due())
+		return;
+	st_begin(n_read, n_written, rejects.count);
+	st_u64("late_rows", n_late_rows);
+	st_u64("late_windows", n_late_pairs);
+	st_u64("live_groups", tcount);
+	st_u64("live_windows", nwins);
+	st_time("watermark", wm_set, wm);
+	st_time("max_event_time", have_max, max_seen);
+	st_u64("batches", n_batches);
+	st_u64("evicted", n_evicted);
+	st_end();
+}
+
+/* Input is idle: the batch ends; with --stats, wait here so that lines
+ * keep coming while the input is quiet. */
 static void
 on_idle(void *arg)
 {
-	(void)arg;
+	const nd_reader *rd = arg;
+
 	end_batch();
 	out_flush();
 	out_check();
+	stats();
+	while (opt.cc.stats_ms && !sig_stop && !nd_wait(rd, st_wait_ms()))
+		stats();
 }
 
 /* ---- one input row ---- */
@@ -1032,7 +1058,8 @@ main(int argc, char **argv)
 	if (!vals || !key || !rd)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	table_resize(1024);
-	nd_set_idle(rd, on_idle, NULL);
+	nd_set_idle(rd, on_idle, rd);
+	st_init(opt.cc.stats_ms);
 	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
 	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {
@@ -1050,6 +1077,8 @@ main(int argc, char **argv)
 		else if (opt.trigger_interval && (rows_in_batch & 63) == 0 &&
 		         (tm_mono_s() - batch_t0) * 1000 >= (double)opt.trigger_interval)
 			end_batch();
+		if (opt.cc.stats_ms && (n_read & 1023) == 0)
+			stats();
 		out_check();
 	}
 	if (status == DIAG_EX_OK) {
@@ -1079,6 +1108,7 @@ main(int argc, char **argv)
 	if (sig_stop)
 		diag_info("stopped by signal %d", (int)sig_stop);
 	nd_free(rd);
+	st_free();
 	free(vals);
 	free(key);
 	free_state();

@@ -51,6 +51,11 @@ cli_common(int c, char **argv, struct cli_common *cc, void (*help)(void), const 
 	case CLI_OPT_REJECTS:
 		cc->rejects = optarg;
 		return 1;
+	case CLI_OPT_STATS:
+		cc->stats_ms = cli_dur(usage, "--stats", optarg, 0);
+		if (cc->stats_ms == 0)
+			cli_usage_error(usage, "--stats: must be more than 0");
+		return 1;
 	case ':':
 		if (strncmp(argv[optind - 1], "--", 2) == 0)
 			cli_usage_error(usage, "option '%s' needs a value", argv[optind - 1]);

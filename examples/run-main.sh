@@ -36,7 +36,7 @@ trap 'say stopping; stopped=1' INT TERM
 say "starting a private MariaDB and the test Kafka broker under $RUN"
 db_start || exit 1
 mkfifo "$RUN/kbroker.cmd"
-"$ORDPIPE_HELPERS/kbroker" -n 1 -t orders:4 <"$RUN/kbroker.cmd" >"$RUN/kbroker.out" 2>"$RUN/kbroker.err" &
+"$ORDPIPE_HELPERS/kbroker" -n 1 -t orders:6 <"$RUN/kbroker.cmd" >"$RUN/kbroker.out" 2>"$RUN/kbroker.err" &
 KB=$!
 exec 7>"$RUN/kbroker.cmd"
 for _ in $(seq 100); do [ -s "$RUN/kbroker.out" ] && break; sleep 0.05; done
@@ -44,14 +44,28 @@ KAFKA_BROKERS=$(head -1 "$RUN/kbroker.out")
 export KAFKA_BROKERS
 [ -n "$KAFKA_BROKERS" ] || { say "the test broker did not start"; exit 1; }
 
-say "producer: ordgen --rate $RATE | kcat-in -t orders -k shopid --ts-field ts"
-ordgen --rate "$RATE" --disorder 2s --shops 12 --regions SG,MY,TH,ID,VN,PH 2>/dev/null |
-	kcat-in -t orders -k shopid --ts-field ts -q &
+# The same scripts and settings a deployment uses (ordpipe.env), pointed at
+# the private servers.
+cat >"$RUN/ordpipe.env" <<EOC
+TOPIC=orders
+GROUP=etl
+WINDOW=10s
+WATERMARK=5s
+TABLE=order_agg
+MYSQL_DEFAULTS_FILE=$RUN/my.cnf
+RATE=$RATE
+ORDGEN_OPTS="--disorder 2s --shops 12 --regions SG,MY,TH,ID,VN,PH"
+KCAT_OUT_OPTS="-X session.timeout.ms=6000 -q"
+KCAT_IN_OPTS=-q
+MYSQL_REPLACE_OPTS=-q
+EOC
+printf '[client]\nuser=root\nsocket=%s\n' "$DB_SOCK" >"$RUN/my.cnf"
+unset MYSQL_UNIX_PORT
+say "producer: examples/producer.sh (ordgen --rate $RATE | kcat-in -t orders --key-field shopid)"
+examples/producer.sh -c "$RUN/ordpipe.env" 2>"$RUN/producer.err" &
 pids+=($!)
-say "ETL: kcat-out -G etl | winagg --window 10s --watermark 5s | mysql-replace -t order_agg"
-kcat-out -t orders -G etl -q -X session.timeout.ms=6000 |
-	winagg --window 10s --watermark 5s |
-	mysql-replace -t order_agg -q &
+say "ETL: examples/etl.sh prod (kcat-out -G etl | winagg --window 10s --watermark 5s | mysql-replace)"
+examples/etl.sh -c "$RUN/ordpipe.env" prod 2>"$RUN/etl.err" &
 etl=$!
 pids+=($etl)
 
@@ -65,15 +79,23 @@ else
 	while [ "$stopped" -eq 0 ]; do sleep 0.5; done
 fi
 
-# Stop the producer, let the ETL drain what is in Kafka, then stop it: winagg
-# sees the end of its input and closes every window, mysql-replace commits.
-kill -INT "${pids[0]}" 2>/dev/null
-pkill -INT -P "$$" ordgen 2>/dev/null
+# Stop the producer, let the ETL drain what is in Kafka (the table stops
+# changing), then stop it: kcat-out ends, winagg sees the end of its input
+# and closes every window, mysql-replace commits.
+kill -TERM "${pids[0]}" 2>/dev/null
 wait "${pids[0]}" 2>/dev/null
-sleep 2
-pkill -TERM -f "kcat-out -t orders -G etl" 2>/dev/null
-wait "$etl" 2>/dev/null
+last=-1
+for _ in $(seq 30); do
+	sleep 1
+	now=$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.order_agg" 2>/dev/null || echo 0)
+	[ "$now" = "$last" ] && break
+	last=$now
+done
+kill -TERM "$etl" 2>/dev/null
+wait "$etl"
+etl_status=$?
 pids=()
+[ "$etl_status" -eq 0 ] || { say "the ETL failed (status $etl_status):"; tail -5 "$RUN/etl.err" >&2; }
 
 q() { db_sql "$@"; }
 rows=$(q "SELECT COUNT(*) FROM ordpipe.order_agg" 2>/dev/null || echo 0)
@@ -86,6 +108,12 @@ q "SELECT shopid, SUM(items) AS items, SUM(orders) AS orders FROM ordpipe.order_
    WHERE window_start >= (SELECT MAX(window_start) FROM ordpipe.order_agg) - INTERVAL 20 SECOND
    GROUP BY shopid ORDER BY items DESC LIMIT 5" |
 	awk -F'\t' 'BEGIN { printf "%-6s %8s %8s\n", "shop", "items", "orders" } { printf "%-6s %8s %8s\n", $1, $2, $3 }'
+echo
+echo "-- regions by items sold, last 3 windows --"
+q "SELECT region, SUM(items) AS items, SUM(orders) AS orders FROM ordpipe.order_agg
+   WHERE window_start >= (SELECT MAX(window_start) FROM ordpipe.order_agg) - INTERVAL 20 SECOND
+   GROUP BY region ORDER BY items DESC" |
+	awk -F'\t' 'BEGIN { printf "%-6s %8s %8s\n", "region", "items", "orders" } { printf "%-6s %8s %8s\n", $1, $2, $3 }'
 echo
 echo "-- items sold per window and region --"
 q "SELECT DATE_FORMAT(window_start, '%H:%i:%s'), region, SUM(items) FROM ordpipe.order_agg

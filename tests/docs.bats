@@ -48,7 +48,9 @@ options_documented() {
 	RUN_DIR="$BATS_TEST_TMPDIR/run" DURATION=4 RATE=1000 run --separate-stderr bash "$EX/run-main.sh"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"== ordpipe.order_agg: "*" rows, "*" orders in 10 s windows =="* ]]
+	[[ "$output" == *"-- regions by items sold, last 3 windows --"* ]]
 	[[ "$output" == *"-- items sold per window and region --"* ]]
+	[[ "$stderr" != *"the ETL failed"* ]]
 	echo "$output" | grep -Eq '^[0-9:]{8} [A-Z]{2} +[0-9]+ #+$'
 	# Nothing it started is left running.
 	! pgrep -f "$BATS_TEST_TMPDIR/run" >/dev/null

@@ -1,0 +1,227 @@
+/*
+ * st: periodic statistics lines on stderr (see st.h).
+ */
+#include "st.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "js.h"
+#include "tm.h"
+
+static struct {
+	int64_t every_ms;    /* 0: off */
+	double t0, last, next; /* monotonic s: start, previous line, next line */
+	uint64_t last_in, last_out;
+	char *buf;
+	size_t len, cap;  /* bytes */
+	int nobj;         /* members written in the open nested object */
+} st;
+
+void
+st_init(int64_t every_ms)
+{
+	st.every_ms = every_ms;
+	st.t0 = st.last = tm_mono_s();
+	st.next = st.t0 + (double)every_ms / 1000.0;
+}
+
+void
+st_free(void)
+{
+	free(st.buf);
+	st.buf = NULL;
+	st.len = st.cap = 0;
+}
+
+int
+st_due(void)
+{
+	return st.every_ms > 0 && tm_mono_s() >= st.next;
+}
+
+int
+st_wait_ms(void)
+{
+	double left;
+
+	if (st.every_ms <= 0)
+		return -1;
+	left = (st.next - tm_mono_s()) * 1000.0;
+	return left <= 0 ? 0 : (int)left + 1;
+}
+
+static void
+put(const char *s, size_t n)
+{
+	if (st.len + n > st.cap) {
+		size_t cap = st.cap ? st.cap : 512;
+		while (cap < st.len + n)
+			cap *= 2;
+		char *p = realloc(st.buf, cap);
+		if (!p)
+			return; /* statistics are best effort */
+		st.buf = p;
+		st.cap = cap;
+	}
+	memcpy(st.buf + st.len, s, n);
+	st.len += n;
+}
+
+static void
+put_str(const char *s)
+{
+	put(s, strlen(s));
+}
+
+static void
+name(const char *n)
+{
+	put(",\"", 2);
+	put_str(n);
+	put("\":", 2);
+}
+
+static void
+put_rate(const char *n, uint64_t now, uint64_t before, double dt)
+{
+	st_double(n, dt > 0 ? (double)(now - before) / dt : 0.0);
+}
+
+void
+st_begin(uint64_t in, uint64_t out, uint64_t rejected)
+{
+	double now = tm_mono_s(), dt = now - st.last;
+	char ts[TM_RFC3339_LEN];
+
+	st.len = 0;
+	put("{\"prog\":\"", 9);
+	put_str(diag_prog);
+	put("\",\"time\":\"", 10);
+	tm_format_rfc3339(tm_wall_ms(), ts);
+	put(ts, TM_RFC3339_LEN);
+	put("\"", 1);
+	st_double("uptime_s", now - st.t0);
+	st_u64("in", in);
+	st_u64("out", out);
+	st_u64("rejected", rejected);
+	put_rate("in_rate", in, st.last_in, dt);
+	put_rate("out_rate", out, st.last_out, dt);
+	st.last_in = in;
+	st.last_out = out;
+	st.last = now;
+	/* The next line is due one period later, without drifting: a slow
+	 * caller skips periods rather than bunching lines. */
+	while (st.next <= now)
+		st.next += (double)st.every_ms / 1000.0;
+}
+
+void
+st_u64(const char *n, uint64_t v)
+{
+	char b[24];
+
+	name(n);
+	put(b, js_fmt_u64(v, b));
+}
+
+void
+st_i64(const char *n, int64_t v)
+{
+	char b[24];
+
+	name(n);
+	put(b, js_fmt_i64(v, b));
+}
+
+void
+st_double(const char *n, double v)
+{
+	char b[32];
+	/* Three decimals are plenty for rates and latencies. */
+	int64_t k = (int64_t)(v * 1000.0 + (v < 0 ? -0.5 : 0.5));
+	size_t len;
+
+	name(n);
+	if (k < 0) {
+		put("-", 1);
+		k = -k;
+	}
+	len = js_fmt_i64(k / 1000, b);
+	b[len++] = '.';
+	b[len++] = (char)('0' + k / 100 % 10);
+	b[len++] = (char)('0' + k / 10 % 10);
+	b[len++] = (char)('0' + k % 10);
+	put(b, len);
+}
+
+void
+st_time(const char *n, int have, int64_t ms)
+{
+	char ts[TM_RFC3339_LEN];
+
+	name(n);
+	if (!have || ms < TM_MIN_MS || ms > TM_MAX_MS) {
+		put("null", 4);
+		return;
+	}
+	tm_format_rfc3339(ms, ts);
+	put("\"", 1);
+	put(ts, TM_RFC3339_LEN);
+	put("\"", 1);
+}
+
+void
+st_obj_begin(const char *n)
+{
+	name(n);
+	put("{", 1);
+	st.nobj = 0;
+}
+
+void
+st_obj_i64(const char *key, int64_t v)
+{
+	char b[24];
+
+	if (st.nobj++)
+		put(",", 1);
+	put("\"", 1);
+	/* keys are topic/partition names: escape what JSON needs */
+	for (const char *p = key; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == '"' || c == '\\') {
+			char e[8];
+			put(e, js_escape_ascii(c, e));
+		} else {
+			put(p, 1);
+		}
+	}
+	put("\":", 2);
+	put(b, js_fmt_i64(v, b));
+}
+
+void
+st_obj_end(void)
+{
+	put("}", 1);
+}
+
+void
+st_end(void)
+{
+	size_t off = 0;
+
+	put("}\n", 2);
+	if (!st.buf)
+		return;
+	while (off < st.len) {
+		ssize_t w = write(2, st.buf + off, st.len - off);
+		if (w <= 0)
+			break; /* best effort, never fatal */
+		off += (size_t)w;
+	}
+	st.len = 0;
+}

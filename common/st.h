@@ -1,0 +1,43 @@
+/*
+ * st: --stats DUR, one JSON line of counters on stderr every DUR.
+ *
+ * A program checks st_due() at its natural points (between records, when
+ * idle, between polls) and, when it is due, writes one line:
+ *
+ *   st_begin(in, out, rejected);      {"prog":…,"time":…,"uptime_s":…,"in":…,
+ *                                      "out":…,"rejected":…,"in_rate":…,"out_rate":…
+ *   st_u64("late_rows", n); …          its own fields
+ *   st_end();                          "}\n", written with one write(2)
+ *
+ * Rates are records per second since the previous line. The line goes out
+ * in one write so that the lines of several programs sharing a terminal or
+ * a log pipe do not interleave (up to PIPE_BUF bytes). A failed write is
+ * ignored: statistics must never stop the data.
+ */
+#ifndef ST_H
+#define ST_H
+
+#include <stdint.h>
+
+/* every_ms 0: statistics off (st_due() is always 0). */
+void st_init(int64_t every_ms);
+void st_free(void);
+/* 1 when a line is due now; cheap (a clock read), but call it every few
+ * hundred records rather than per record on a hot path. */
+int st_due(void);
+/* Milliseconds until the next line is due (0 if due, -1 when off). */
+int st_wait_ms(void);
+
+void st_begin(uint64_t in, uint64_t out, uint64_t rejected);
+void st_u64(const char *name, uint64_t v);
+void st_i64(const char *name, int64_t v);
+void st_double(const char *name, double v);
+/* A time in ms since the epoch as RFC 3339, or null when have is 0. */
+void st_time(const char *name, int have, int64_t ms);
+/* A nested object of counters: st_obj_begin, st_obj_u64..., st_obj_end. */
+void st_obj_begin(const char *name);
+void st_obj_i64(const char *key, int64_t v);
+void st_obj_end(void);
+void st_end(void);
+
+#endif

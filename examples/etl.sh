@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The ETL job, with its source and sink chosen by the flow (the shell is the
+# dependency injection; the core, winagg, is the same in both):
+#
+#   etl.sh [-c CONFIG] test [DEV_EMAIL]   FIXTURE (file of orders) -> winagg -> stdout
+#   etl.sh [-c CONFIG] prod [DEV_EMAIL]   kcat-out | winagg | mysql-replace
+#
+# Configuration: CONFIG (default $ORDPIPE_CONF), a file of shell assignments
+# (see ordpipe.env); a variable set in the environment wins over it. Every
+# stage's exit status is checked; a failing stage stops the others and the
+# script exits with its status, naming it. With DEV_EMAIL, a failure is also mailed to it when a
+# mailer (mail, or sendmail) is installed; under cron, MAILTO does the same
+# for anything the job prints.
+set -u -o pipefail
+PROG=etl
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/stages.sh"
+
+usage() {
+	echo "usage: etl.sh [-c CONFIG] test|prod [DEV_EMAIL]" >&2
+	exit 2
+}
+
+CONF=${ORDPIPE_CONF:-}
+while getopts c: o; do
+	case $o in
+	c) CONF=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+FLOW=$1
+DEV_EMAIL=${2:-}
+case $FLOW in test | prod) ;; *) echo "etl: unknown flow '$FLOW' (test or prod)" >&2; usage ;; esac
+if [ -n "$CONF" ]; then
+	conf_load "$CONF" || exit 2
+fi
+
+# Settings and their defaults (ordpipe(7), FLOWS).
+TOPIC=${TOPIC:-orders}
+GROUP=${GROUP:-etl}
+PARTITIONS=${PARTITIONS:-}          # static partitions (e.g. 0,2,4) instead of the group
+WINDOW=${WINDOW:-60s}
+WATERMARK=${WATERMARK:-}            # empty: no watermark (windows close at end of input)
+MODE=${MODE:-update}
+TABLE=${TABLE:-order_agg}
+DATABASE=${DATABASE:-ordpipe}
+MYSQL_DEFAULTS_FILE=${MYSQL_DEFAULTS_FILE:-}
+FIXTURE=${FIXTURE:-}
+STATS=${STATS:-}                    # e.g. 10s: a JSON line of counters per stage
+END_AT_EOF=${END_AT_EOF:-0}         # 1: kcat-out stops at the end of the partitions
+KCAT_OUT_OPTS=${KCAT_OUT_OPTS:-}
+WINAGG_OPTS=${WINAGG_OPTS:-}
+MYSQL_REPLACE_OPTS=${MYSQL_REPLACE_OPTS:-}
+
+stats=()
+[ -n "$STATS" ] && stats=(--stats "$STATS")
+winagg_args=(--window "$WINDOW" -m "$MODE" "${stats[@]}")
+[ -n "$WATERMARK" ] && winagg_args+=(--watermark "$WATERMARK")
+# shellcheck disable=SC2206 # the *_OPTS are word lists by design
+winagg_args+=($WINAGG_OPTS)
+
+notify() {
+	local what=$1
+	[ -n "$DEV_EMAIL" ] || return 0
+	local body="ordpipe ETL ($FLOW) on $(hostname) at $(date -u +%FT%TZ): $what"
+	if command -v mail >/dev/null 2>&1; then
+		echo "$body" | mail -s "ordpipe ETL failed: $what" "$DEV_EMAIL"
+	elif command -v sendmail >/dev/null 2>&1; then
+		printf 'To: %s\nSubject: ordpipe ETL failed: %s\n\n%s\n' "$DEV_EMAIL" "$what" "$body" |
+			sendmail -t
+	else
+		echo "etl: no mailer (mail or sendmail) to tell $DEV_EMAIL; see cron's MAILTO" >&2
+	fi
+}
+
+if [ "$FLOW" = test ]; then
+	[ -n "$FIXTURE" ] || { echo "etl: the test flow needs FIXTURE (a file of orders)" >&2; exit 2; }
+	STAGE_0=(winagg "${winagg_args[@]}" "$FIXTURE")
+	stages_run winagg
+	st=$?
+else
+	src=(kcat-out -t "$TOPIC" "${stats[@]}")
+	if [ -n "$PARTITIONS" ]; then src+=(-p "$PARTITIONS"); else src+=(-G "$GROUP"); fi
+	[ "$END_AT_EOF" = 1 ] && src+=(-e)
+	sink=(mysql-replace -D "$DATABASE" -t "$TABLE" "${stats[@]}")
+	[ -n "$MYSQL_DEFAULTS_FILE" ] && sink+=(--defaults-file "$MYSQL_DEFAULTS_FILE")
+	# shellcheck disable=SC2206
+	src+=($KCAT_OUT_OPTS)
+	# shellcheck disable=SC2206
+	sink+=($MYSQL_REPLACE_OPTS)
+	STAGE_0=("${src[@]}")
+	STAGE_1=(winagg "${winagg_args[@]}")
+	STAGE_2=("${sink[@]}")
+	stages_run kcat-out winagg mysql-replace
+	st=$?
+fi
+[ "$st" -ne 0 ] && notify "stage '$STAGE_FAILED' exited with status $st"
+exit "$st"

@@ -1,0 +1,112 @@
+# Sourced by etl.sh and producer.sh: runs a pipeline of stages so that every
+# stage's exit status is checked and none is left running.
+#
+#   stages_run NAME...      for each NAME, the array STAGE_<i> (i = 0, 1, ...)
+#                           holds that stage's command and arguments
+#
+# The stages are connected by FIFOs in a private directory (bash's own pipe
+# only reports the last PID). When a stage exits non-zero, the others are
+# stopped (SIGTERM, then SIGKILL after STAGE_GRACE seconds) and the failure
+# is reported by name: the stage that failed first in pipeline order, not
+# counting a stage that only died of the closed pipe (status 141) or of our
+# SIGTERM (143). SIGINT or SIGTERM to the script stops the first stage only,
+# so the rest drain what is in flight and end at their end of input; a
+# second signal stops every stage. Returns the failed stage's status, 0 if
+# all succeeded; sets STAGE_FAILED to its name.
+
+STAGE_GRACE=${STAGE_GRACE:-10}
+
+# conf_load FILE: reads a config file of shell assignments. A variable
+# already set in the environment wins over the file, so that
+# "TABLE=x etl.sh -c FILE prod" does what it says.
+conf_load() {
+	local file=$1 v
+	local -A env=()
+	[ -r "$file" ] || { _stages_say "cannot read config '$file'"; return 2; }
+	for v in $(compgen -e); do env[$v]=${!v}; done
+	# shellcheck disable=SC1090
+	. "$file" || return 2
+	for v in "${!env[@]}"; do
+		[ "${!v-}" = "${env[$v]}" ] || printf -v "$v" '%s' "${env[$v]}"
+	done
+}
+
+_stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
+
+stages_run() {
+	local names=("$@") n=$# dir i
+	local -a pids=() status=()
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/ordpipe-stages.XXXXXX") || return 1
+	for ((i = 1; i < n; i++)); do mkfifo "$dir/$i" || return 1; done
+
+	for ((i = 0; i < n; i++)); do
+		local -n cmd="STAGE_$i"
+		local in=/dev/stdin out=/dev/stdout
+		((i > 0)) && in=$dir/$i
+		((i < n - 1)) && out=$dir/$((i + 1))
+		"${cmd[@]}" <"$in" >"$out" &
+		pids[i]=$!
+		status[i]=
+		unset -n cmd
+	done
+
+	_stages_sigs=0
+	trap '_stages_sigs=$((_stages_sigs + 1)); if [ $_stages_sigs -eq 1 ]; then kill -TERM ${pids[0]} 2>/dev/null; else kill -TERM ${pids[*]} 2>/dev/null; fi' INT TERM
+
+	# Poll rather than "wait -n": bash forgets a finished job once it has
+	# reported it, and "wait -n" then fails, while "wait PID" always works.
+	local failed_at=-1 running=$n tick
+	mkfifo "$dir/tick" && exec {tick}<>"$dir/tick"
+	while ((running > 0)); do
+		for ((i = 0; i < n; i++)); do
+			[ -n "${status[i]}" ] && continue
+			_stages_alive "${pids[i]}" && continue
+			wait "${pids[i]}"
+			status[i]=$?
+			running=$((running - 1))
+			if [ "${status[i]}" -ne 0 ] && [ "$failed_at" -lt 0 ]; then
+				failed_at=$i
+				_stages_stop_rest "${pids[@]}"
+			fi
+		done
+		# a sleep without a process: nothing is ever written to the FIFO
+		((running > 0)) && read -r -t 0.1 -u "$tick" _
+	done
+	exec {tick}>&-
+	trap - INT TERM
+	rm -rf "$dir"
+
+	STAGE_FAILED=
+	[ "$failed_at" -lt 0 ] && return 0
+	# The cause: the first stage, in pipeline order, that failed on its own.
+	local cause=-1
+	for ((i = 0; i < n; i++)); do
+		case ${status[i]} in 0 | 141 | 143) ;; *) cause=$i; break ;; esac
+	done
+	[ "$cause" -lt 0 ] && cause=$failed_at
+	STAGE_FAILED=${names[cause]}
+	local all=""
+	for ((i = 0; i < n; i++)); do all="$all ${names[i]}=${status[i]}"; done
+	_stages_say "stage '${names[cause]}' failed with status ${status[cause]}; pipeline stopped (exit statuses:$all)"
+	return "${status[cause]}"
+}
+
+# Is PID running? (An exited stage not yet waited for is a zombie: not running.)
+_stages_alive() {
+	local st
+	read -r _ _ st _ 2>/dev/null <"/proc/$1/stat" || return 1
+	[ "$st" != Z ]
+}
+
+# Stops every stage still running: SIGTERM, then SIGKILL after STAGE_GRACE s.
+_stages_stop_rest() {
+	local p t alive
+	kill -TERM "$@" 2>/dev/null
+	for ((t = 0; t < STAGE_GRACE * 10; t++)); do
+		alive=0
+		for p in "$@"; do _stages_alive "$p" && alive=1; done
+		[ "$alive" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	kill -KILL "$@" 2>/dev/null
+}

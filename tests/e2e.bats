@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# The whole pipeline through the ETL and producer scripts of examples/: the
+# production flow (test broker, private MariaDB) against the test flow on the
+# same orders, scale-out, faults during a run, and a failing stage.
+
+load helpers/common
+
+EX="$BATS_TEST_DIRNAME/../examples"
+
+setup_file() {
+	load helpers/common
+	load helpers/mysqldb
+	db_start
+	broker_start -n 1
+	printf '[client]\nuser=root\nsocket=%s\n' "$DB_SOCK" >"$BATS_FILE_TMPDIR/my.cnf"
+}
+
+teardown_file() {
+	broker_stop
+	db_stop
+}
+
+setup() {
+	load helpers/mysqldb
+	unset MYSQL_UNIX_PORT # the stages find the server through the config's option file
+	T=e$BATS_TEST_NUMBER
+	CONF=$BATS_TEST_TMPDIR/conf
+	# one set of orders, reproducible: the producer and the fixture share the flags
+	ORDERS="--seed $BATS_TEST_NUMBER --start 2026-01-01T00:00:00Z --step 7ms --shops 20"
+	cat >"$CONF" <<-EOC
+		TOPIC=$T
+		TABLE=$T
+		GROUP=g$T
+		MYSQL_DEFAULTS_FILE=$BATS_FILE_TMPDIR/my.cnf
+		KCAT_OUT_OPTS="-X session.timeout.ms=6000 -q"
+		MYSQL_REPLACE_OPTS=-q
+		RATE=0
+		ORDGEN_OPTS="$ORDERS"
+	EOC
+}
+
+# conf LINE...: adds settings to this test's config.
+conf() { printf '%s\n' "$@" >>"$CONF"; }
+
+# The table as "rowkey TAB orders TAB items" lines, sorted bytewise.
+table() {
+	db_sql "SELECT rowkey, orders, items FROM ordpipe.$1" | LC_ALL=C sort
+}
+
+# What the test flow gives for N of this test's orders, upserted by rowkey
+# (the last row of each rowkey wins, as REPLACE does), in table()'s form.
+test_flow_table() {
+	# shellcheck disable=SC2086
+	ordgen -n "$1" $ORDERS >"$BATS_TEST_TMPDIR/orders"
+	FIXTURE=$BATS_TEST_TMPDIR/orders "$EX/etl.sh" -c "$CONF" test >"$BATS_TEST_TMPDIR/rows"
+	jq -s -r 'reduce .[] as $r ({}; .[$r.rowkey] = $r) | .[] | [.rowkey, .orders, .items] | @tsv' \
+		"$BATS_TEST_TMPDIR/rows" | LC_ALL=C sort
+}
+
+# wait_orders TABLE N: waits up to 60 s until the table counts N orders.
+wait_orders() {
+	local got
+	for _ in $(seq 600); do
+		got=$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$1" 2>/dev/null)
+		[ "$got" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "table $1 has $got orders, expected $2" >&2
+	return 1
+}
+
+@test "the test flow is winagg on the fixture file, nothing else" {
+	ordgen -n 3000 --seed 4 >"$BATS_TEST_TMPDIR/orders"
+	conf WINDOW=30s WATERMARK=5s MODE=append
+	FIXTURE=$BATS_TEST_TMPDIR/orders run --separate-stderr "$EX/etl.sh" -c "$CONF" test
+	assert_status 0
+	[ "$output" = "$(winagg --window 30s --watermark 5s -m append "$BATS_TEST_TMPDIR/orders")" ]
+	[ "$(echo "$output" | jq -s 'map(.orders) | add')" -eq 3000 ]
+}
+
+@test "equivalence: the prod flow through Kafka and a consumer group leaves exactly the test flow's rows in MySQL" {
+	broker_cmd topic "$T" 4
+	conf COUNT=20000 END_AT_EOF=1
+	run --separate-stderr "$EX/producer.sh" -c "$CONF"
+	assert_status 0
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 20000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# an independent total: every order counted once
+	[ "$(db_sql "SELECT SUM(orders) FROM ordpipe.$T")" -eq 20000 ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/got")" -gt 100 ]
+}
+
+@test "scale-out: 6 partitions keyed by shop, 2 pipelines with 3 partitions each, give the table of 1 pipeline" {
+	broker_cmd topic "$T" 6
+	conf COUNT=30000 END_AT_EOF=1
+	run "$EX/producer.sh" -c "$CONF"
+	assert_status 0
+	TABLE=${T}_one PARTITIONS=0,1,2,3,4,5 "$EX/etl.sh" -c "$CONF" prod
+	TABLE=${T}_two PARTITIONS=0,2,4 "$EX/etl.sh" -c "$CONF" prod &
+	a=$!
+	TABLE=${T}_two PARTITIONS=1,3,5 "$EX/etl.sh" -c "$CONF" prod &
+	b=$!
+	wait "$a"
+	wait "$b"
+	table "${T}_one" >"$BATS_TEST_TMPDIR/one"
+	table "${T}_two" >"$BATS_TEST_TMPDIR/two"
+	assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+	test_flow_table 30000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/two"
+}
+
+@test "scale-out keyed by a field outside the group-by loses counts: why the key must be a subset" {
+	broker_cmd topic "$T" 6
+	conf COUNT=30000 END_AT_EOF=1 KEY=orderid
+	run "$EX/producer.sh" -c "$CONF"
+	assert_status 0
+	PARTITIONS=0,2,4 "$EX/etl.sh" -c "$CONF" prod &
+	a=$!
+	PARTITIONS=1,3,5 "$EX/etl.sh" -c "$CONF" prod &
+	b=$!
+	wait "$a"
+	wait "$b"
+	# both pipelines hold partial counts of the same (window, shop, region);
+	# the last REPLACE wins, so orders go missing
+	[ "$(db_sql "SELECT SUM(orders) FROM ordpipe.$T")" -lt 30000 ]
+}
+
+@test "faults: MariaDB killed and restarted during a live run, the table ends as the test flow's" {
+	broker_cmd topic "$T" 4
+	conf COUNT=25000 RATE=5000 PARTITIONS=0,1,2,3 MYSQL_REPLACE_OPTS=
+	"$EX/producer.sh" -c "$CONF" 3>&- &
+	prod=$!
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
+	etl=$!
+	sleep 2
+	db_restart
+	wait "$prod"
+	wait_orders "$T" 25000
+	kill -TERM "$etl"
+	wait "$etl"
+	# the sink saw the server go and came back to it
+	grep -q 'mysql-replace: .*retrying' "$BATS_TEST_TMPDIR/etl.err"
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "faults: the broker down for 4 seconds during a live run, the table ends as the test flow's" {
+	broker_cmd topic "$T" 4
+	conf COUNT=25000 RATE=5000 PARTITIONS=0,1,2,3
+	"$EX/producer.sh" -c "$CONF" 3>&- &
+	prod=$!
+	"$EX/etl.sh" -c "$CONF" prod 3>&- &
+	etl=$!
+	sleep 1.5
+	broker_cmd down 1
+	sleep 4
+	broker_cmd up 1
+	wait "$prod"
+	wait_orders "$T" 25000
+	kill -TERM "$etl"
+	wait "$etl"
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "a sink that cannot connect stops the ETL with status 1, names the stage and leaves nothing running" {
+	broker_cmd topic "$T" 2
+	printf '[client]\nuser=root\nsocket=%s\n' "$BATS_TEST_TMPDIR/nosock" >"$BATS_TEST_TMPDIR/bad.cnf"
+	conf "MYSQL_DEFAULTS_FILE=$BATS_TEST_TMPDIR/bad.cnf" PARTITIONS=0,1
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 1
+	[[ "$stderr" == *"mysql-replace: cannot connect to MySQL"* ]]
+	[[ "$stderr" == *"etl: stage 'mysql-replace' failed with status 1; pipeline stopped"* ]]
+	! pgrep -f "kcat-out -t $T" >/dev/null
+}
+
+@test "a bad order stops winagg with status 3: the ETL exits 3 naming winagg, and mails the developer" {
+	broker_cmd topic "$T" 1
+	printf '%s\n' '{"shopid":1,"region":"SG","count":1,"ts":"2026-01-01T00:00:01Z"}' '{"shopid":1}' |
+		kcat -b "$KAFKA_BROKERS" -P -t "$T"
+	# a stand-in mailer that records what it was asked to send
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\n{ echo "to: $*"; cat; } >%s\n' "$BATS_TEST_TMPDIR/mail" >"$BATS_TEST_TMPDIR/bin/mail"
+	chmod +x "$BATS_TEST_TMPDIR/bin/mail"
+	conf PARTITIONS=0
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" run --separate-stderr "$EX/etl.sh" -c "$CONF" prod dev@example.invalid
+	assert_status 3
+	[[ "$stderr" == *"winagg: <stdin>:2: no time field 'ts'"* ]]
+	[[ "$stderr" == *"etl: stage 'winagg' failed with status 3"* ]]
+	grep -q 'to: -s ordpipe ETL failed: stage .winagg. exited with status 3 dev@example.invalid' "$BATS_TEST_TMPDIR/mail"
+	! pgrep -f "kcat-out -t $T" >/dev/null
+	# the good order before it was committed, nothing after it invented
+	[ "$(db_sql "SELECT SUM(orders) FROM ordpipe.$T")" = 1 ]
+}
+
+@test "bad usage of the scripts exits 2 before anything runs" {
+	run "$EX/etl.sh" nonsense
+	assert_status 2
+	run "$EX/etl.sh" -c /nonexistent prod
+	assert_status 2
+	run "$EX/etl.sh" test
+	assert_status 2
+	[[ "$output" == *"the test flow needs FIXTURE"* ]]
+	run "$EX/producer.sh" extra
+	assert_status 2
+}
+
+@test "--stats: every stage of a live run writes JSON counter lines that add up" {
+	broker_cmd topic "$T" 2
+	conf COUNT=3000 RATE=3000 STATS=300ms PARTITIONS=0,1
+	run --separate-stderr "$EX/producer.sh" -c "$CONF"
+	assert_status 0
+	echo "$stderr" | grep '^{' >"$BATS_TEST_TMPDIR/pstats"
+	# the last line of each producer stage: 3000 orders out, 3000 delivered
+	[ "$(jq -s 'map(select(.prog == "ordgen")) | last | .out' "$BATS_TEST_TMPDIR/pstats")" -le 3000 ]
+	jq -se 'map(select(.prog == "kcat-in")) | length > 0 and (last | has("queue_depth") and has("delivery_failures"))' \
+		"$BATS_TEST_TMPDIR/pstats"
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	etl=$!
+	wait_orders "$T" 3000 || { cat "$BATS_TEST_TMPDIR/err" >&2; false; }
+	sleep 1 # one more period: lines after the last row
+	kill -TERM "$etl"
+	wait "$etl"
+	grep '^{' "$BATS_TEST_TMPDIR/err" >"$BATS_TEST_TMPDIR/stats"
+	last() { jq -sc --arg p "$1" 'map(select(.prog == $p)) | last' "$BATS_TEST_TMPDIR/stats"; }
+	# kcat-out: every message read, no lag left on either partition
+	last kcat-out | jq -e --arg t "$T" '.in == 3000 and .out == 3000 and .lag_total == 0 and
+		(.lag | keys) == [($t + "/0"), ($t + "/1")]'
+	# winagg: every order in, live groups held (no watermark), no watermark
+	last winagg | jq -e '.in == 3000 and .live_groups > 0 and .watermark == null and .late_rows == 0'
+	# mysql-replace: everything winagg wrote was committed; latency measured
+	w=$(last winagg | jq .out)
+	last mysql-replace | jq -e --argjson w "$w" '.in == $w and .out <= $w and .pending == 0 and .batches > 0'
+	# every line is one JSON object with the common fields
+	jq -e 'has("prog") and has("time") and has("in_rate") and has("out_rate")' "$BATS_TEST_TMPDIR/stats" >/dev/null
+}
