@@ -6,6 +6,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+EXDIR ?= $(PREFIX)/share/ordpipe/examples
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
@@ -86,10 +87,16 @@ install: all
 	for p in $(PROGS); do install -m 755 $(B)/bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	for p in $(PROGS); do install -m 644 man/$$p.1 $(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	install -m 644 man/ordpipe.7 $(DESTDIR)$(MANDIR)/man7/ordpipe.7
+	mkdir -p $(DESTDIR)$(EXDIR)/systemd
+	install -m 755 examples/etl.sh examples/producer.sh $(DESTDIR)$(EXDIR)/
+	install -m 644 examples/stages.sh examples/ordpipe.env examples/crontab $(DESTDIR)$(EXDIR)/
+	install -m 644 examples/systemd/*.service $(DESTDIR)$(EXDIR)/systemd/
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	rm -f $(DESTDIR)$(MANDIR)/man7/ordpipe.7
+	rm -rf $(DESTDIR)$(EXDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/share/ordpipe 2>/dev/null
 
 format:
 	clang-format -i cmd/*.c common/*.c common/*.h tests/unit/*.c

@@ -65,6 +65,12 @@ options_documented() {
 		[ -f "$d/opt/op/share/man/man1/$p.1" ]
 	done
 	[ -f "$d/opt/op/share/man/man7/ordpipe.7" ]
+	[ -x "$d/opt/op/share/ordpipe/examples/etl.sh" ]
+	[ -f "$d/opt/op/share/ordpipe/examples/systemd/ordpipe-etl@.service" ]
+	# the installed ETL script runs its test flow with the installed programs
+	"$d/opt/op/bin/ordgen" -n 50 >"$BATS_TEST_TMPDIR/o.ndjson"
+	PATH="$d/opt/op/bin:$PATH" FIXTURE="$BATS_TEST_TMPDIR/o.ndjson" \
+		"$d/opt/op/share/ordpipe/examples/etl.sh" test | jq -s -e 'map(.orders) | add == 50'
 	"$d/opt/op/bin/ordgen" -n 1 | jq -e .orderid >/dev/null
 	make -s uninstall DESTDIR="$d" PREFIX=/opt/op >/dev/null
 	[ -z "$(find "$d" -type f)" ]

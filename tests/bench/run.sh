@@ -114,3 +114,6 @@ fi
 
 # MySQL: mysql-replace against LOAD DATA LOCAL INFILE and array-bound REPLACE
 bash tests/bench/mysql.sh "${BENCH_NMYSQL:-200000}"
+
+# The full production flow: sustained rate and event-to-MySQL latency
+bash tests/bench/pipeline.sh

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "diag.h"
 #include "js.h"
+#include "st.h"
 #include "tm.h"
 
 static int ntest, nfail;
@@ -254,9 +258,73 @@ scan_fields(void)
 	js_want_free(&w);
 }
 
+/* st: one --stats line, read back through a pipe and parsed by json-c. */
+static void
+test_stats_line(void)
+{
+	int fds[2], saved = dup(2);
+	char buf[4096];
+	ssize_t n;
+	json_object *o, *v, *lag;
+
+	diag_init("unit");
+	if (pipe(fds) < 0 || saved < 0) {
+		ok(0, "stats: pipe");
+		return;
+	}
+	dup2(fds[1], 2);
+	st_init(1000);
+	ok(!st_due(), "stats: not due right after start");
+	ok(st_wait_ms() > 900 && st_wait_ms() <= 1001, "stats: next line due in about a period");
+	st_begin(10, 5, 1);
+	st_u64("groups", 3);
+	st_obj_begin("lag");
+	st_obj_i64("orders/0", 7);
+	st_obj_i64("q\"t/1", -1);
+	st_obj_end();
+	st_double("half", 2.5);
+	st_double("neg", -0.25);
+	st_time("wm", 0, 0);
+	st_time("at", 1, 1795514401123LL);
+	st_end();
+	dup2(saved, 2);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	ok(n > 0 && buf[n - 1] == '\n' && strchr(buf, '\n') == buf + n - 1, "stats: one line");
+	o = json_tokener_parse(buf);
+	ok(o != NULL, "stats: the line is JSON: %s", buf);
+	if (!o)
+		return;
+	ok(json_object_object_get_ex(o, "prog", &v) && strcmp(json_object_get_string(v), "unit") == 0,
+	   "stats: prog");
+	ok(json_object_object_get_ex(o, "in", &v) && json_object_get_int64(v) == 10, "stats: in");
+	ok(json_object_object_get_ex(o, "out", &v) && json_object_get_int64(v) == 5, "stats: out");
+	ok(json_object_object_get_ex(o, "rejected", &v) && json_object_get_int64(v) == 1,
+	   "stats: rejected");
+	ok(json_object_object_get_ex(o, "groups", &v) && json_object_get_int64(v) == 3, "stats: u64");
+	ok(json_object_object_get_ex(o, "lag", &lag) &&
+	       json_object_object_get_ex(lag, "orders/0", &v) && json_object_get_int64(v) == 7 &&
+	       json_object_object_get_ex(lag, "q\"t/1", &v) && json_object_get_int64(v) == -1,
+	   "stats: nested object, keys escaped");
+	ok(json_object_object_get_ex(o, "half", &v) && json_object_get_double(v) == 2.5 &&
+	       json_object_object_get_ex(o, "neg", &v) && json_object_get_double(v) == -0.25,
+	   "stats: fractions");
+	ok(json_object_object_get_ex(o, "wm", &v) && v == NULL, "stats: no time is null");
+	ok(json_object_object_get_ex(o, "at", &v) &&
+	       strcmp(json_object_get_string(v), "2026-11-24T10:00:01.123Z") == 0,
+	   "stats: a time in RFC 3339");
+	json_object_put(o);
+	st_free();
+}
+
 int
 main(void)
 {
+	test_stats_line();
+
 	/* durations */
 	dur_ok("60", 60000);
 	dur_ok("500ms", 500);

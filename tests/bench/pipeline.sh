@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Part of make bench: the full production flow on this machine, test broker
+# and private MariaDB included, through examples/producer.sh and
+# examples/etl.sh prod:
+#   1. the highest sustained order rate: a ladder of rates, each run live for
+#      STEP_S seconds; a rate is sustained when the producer keeps it and the
+#      consumer's lag (kcat-out --stats) stays under one second of orders
+#   2. event-to-MySQL latency at 20 k orders/s: a poller reads SUM(orders)
+#      from the table every 50 ms; the order counted last at time t has
+#      event time t0 + n/rate (ordgen paces by the wall clock and stamps
+#      each order with it), so t minus that is how long the n-th order took
+#      to be visible in MySQL (an upper bound, within the 50 ms poll).
+set -u
+cd "$(dirname "$0")/../.."
+: "${ORDPIPE_BIN:=$PWD/build/rel/bin}"
+PATH="$ORDPIPE_BIN:$PATH"
+B=$PWD/build/bench/pipeline
+STEP_S=${BENCH_STEP_S:-10}
+RATES=${BENCH_RATES:-50000 100000 150000 200000 250000 300000 400000}
+LAT_RATE=${BENCH_LAT_RATE:-20000}
+LAT_S=${BENCH_LAT_S:-20}
+rm -rf "$B"
+mkdir -p "$B"
+BATS_FILE_TMPDIR=$B
+bats_require_minimum_version() { :; }
+. tests/helpers/mysqldb.bash
+
+cleanup() {
+	exec 8>&- 2>/dev/null
+	[ -n "${kbpid:-}" ] && { kill -TERM "$kbpid" 2>/dev/null; wait "$kbpid" 2>/dev/null; }
+	db_stop 2>/dev/null
+}
+trap cleanup EXIT
+db_start >/dev/null || exit 1
+unset MYSQL_UNIX_PORT
+printf '[client]\nuser=root\nsocket=%s\n' "$DB_SOCK" >"$B/my.cnf"
+mkfifo "$B/kb.cmd"
+build/rel/tests/helpers/kbroker -n 1 <"$B/kb.cmd" >"$B/kb.out" 2>"$B/kb.err" &
+kbpid=$!
+exec 8>"$B/kb.cmd"
+KAFKA_BROKERS=
+while [ -z "$KAFKA_BROKERS" ]; do sleep 0.05; KAFKA_BROKERS=$(head -1 "$B/kb.out" 2>/dev/null); done
+export KAFKA_BROKERS
+P=32
+parts=$(seq -s, 0 $((P - 1)))
+kb() { # a command to the broker, waiting for its answer
+	local before
+	before=$(wc -l <"$B/kb.out")
+	echo "$*" >&8
+	while [ "$(wc -l <"$B/kb.out")" -le "$before" ]; do sleep 0.02; done
+}
+
+# run_live NAME RATE SECONDS: producer and ETL live on a new topic; leaves
+# the stages' --stats lines in $B/NAME.{prod,etl}.err
+run_live() {
+	local name=$1 rate=$2 secs=$3 prod etl
+	kb topic "$name" "$P"
+	cat >"$B/$name.env" <<-EOC
+		TOPIC=$name
+		TABLE=$name
+		PARTITIONS=$parts
+		MYSQL_DEFAULTS_FILE=$B/my.cnf
+		STATS=1s
+		RATE=$rate
+		KCAT_OUT_OPTS=-q
+		KCAT_IN_OPTS=-q
+	EOC
+	examples/etl.sh -c "$B/$name.env" prod 2>"$B/$name.etl.err" &
+	etl=$!
+	sleep 1 # the consumer is assigned before the first order
+	t0=$(date +%s.%N)
+	examples/producer.sh -c "$B/$name.env" 2>"$B/$name.prod.err" &
+	prod=$!
+	"${WHILE_LIVE[@]}"
+	sleep "$secs"
+	kill -TERM "$prod"
+	wait "$prod"
+	kill -TERM "$etl"
+	wait "$etl"
+}
+
+# 1. the rate ladder
+printf '%-10s %12s %12s %12s  %s\n' offered produced/s consumed/s "end lag" verdict
+sustained=0
+WHILE_LIVE=(true)
+for r in $RATES; do
+	run_live "r$r" "$r" "$STEP_S"
+	# the producer's pace over the whole step, the consumer's over its last
+	# 5 s of lines, and its lag at the end (before the stop)
+	prod=$(grep '"prog":"ordgen"' "$B/r$r.prod.err" | tail -1 | jq '.out / .uptime_s')
+	cons=$(grep '"prog":"kcat-out"' "$B/r$r.etl.err" | tail -6 | jq -s 'if length > 1 then (last.in - first.in) / (last.uptime_s - first.uptime_s) else 0 end')
+	lag=$(grep '"prog":"kcat-out"' "$B/r$r.etl.err" | tail -2 | head -1 | jq .lag_total)
+	ok=$(awk -v r="$r" -v p="$prod" -v c="$cons" -v l="$lag" 'BEGIN { print (p >= 0.95 * r && c >= 0.95 * r && l <= r) ? "sustained" : "not sustained" }')
+	printf '%-10s %12.0f %12.0f %12s  %s\n' "$r" "$prod" "$cons" "$lag" "$ok"
+	[ "$ok" = sustained ] || break
+	sustained=$r
+done
+echo "pipeline: highest sustained rate: $sustained orders/s (goal >= 250000; producer, broker, ETL and MariaDB on $(nproc) cores)"
+
+# 2. latency at LAT_RATE
+poll() {
+	python3 - "$DB_SOCK" "$B/lat.samples" <<-'PY' &
+		import subprocess, sys, time
+		sock, out = sys.argv[1], sys.argv[2]
+		with open(out, "w") as f:
+		    while True:
+		        r = subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", sock, "-N", "-B", "-e",
+		                            "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.lat"],
+		                           capture_output=True, text=True)
+		        t = time.time()
+		        if r.returncode == 0 and r.stdout.strip():
+		            f.write("%.3f %s\n" % (t, r.stdout.strip())); f.flush()
+		        time.sleep(0.05)
+	PY
+	pollpid=$!
+}
+WHILE_LIVE=(poll)
+db_sql "CREATE TABLE ordpipe.lat (rowkey VARCHAR(255) NOT NULL PRIMARY KEY, window_start DATETIME(3), window_end DATETIME(3), shopid BIGINT, region VARCHAR(255), orders BIGINT, items BIGINT)"
+run_live lat "$LAT_RATE" "$LAT_S"
+kill "$pollpid"
+wait "$pollpid" 2>/dev/null
+# samples after the first 2 s, while orders were still being produced
+awk -v t0="$t0" -v r="$LAT_RATE" -v s="$LAT_S" '
+	$1 > t0 + 2 && $1 < t0 + s && $2 > 0 { print $1 - (t0 + $2 / r) }' "$B/lat.samples" | sort -n >"$B/lat.ms"
+n=$(wc -l <"$B/lat.ms")
+if [ "$n" -gt 10 ]; then
+	p50=$(awk -v n="$n" 'NR == int(n * 0.50) + 1 { printf "%.3f", $1 }' "$B/lat.ms")
+	p99=$(awk -v n="$n" 'NR == int(n * 0.99) + 1 { printf "%.3f", $1 }' "$B/lat.ms")
+	echo "pipeline: event-to-MySQL latency at $LAT_RATE orders/s: p50 ${p50}s, p99 ${p99}s over $n samples (goal p99 <= 2s, default flush settings)"
+else
+	echo "pipeline: latency: too few samples ($n)" >&2
+fi
