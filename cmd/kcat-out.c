@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 #include "diag.h"
 #include "js.h"
@@ -37,7 +39,8 @@
 #define POLL_MS 100       /* ms, how long one poll waits when input is idle */
 #define BATCH_MAX 1024    /* messages taken from the queue at once */
 
-enum { OPT_FAIL_ON_DATA_LOSS = CLI_OPT_FIRST_PRIVATE, OPT_NO_FAIL_ON_DATA_LOSS };
+enum { OPT_FAIL_ON_DATA_LOSS = CLI_OPT_FIRST_PRIVATE, OPT_NO_FAIL_ON_DATA_LOSS, OPT_POSITIONS,
+       OPT_START_FROM };
 
 enum start { START_BEGINNING, START_END, START_STORED, START_ABS, START_TAIL, START_TIME };
 
@@ -55,6 +58,11 @@ static struct opts {
 	long long count;   /* -c, -1 endless */
 	int envelope;      /* -J */
 	int fail_on_data_loss;
+	int positions;     /* --positions: "_pos":"TOPIC/P/OFFSET" in each line */
+	/* --start-from FILE: per partition, the next offset to read */
+	char **from_names; /* "TOPIC/P" */
+	int64_t *from_offsets;
+	int nfrom;
 } opt;
 
 /* A partition this consumer holds, for -e. */
@@ -93,6 +101,10 @@ help(void)
 	       "  -c N                 stop after N messages\n"
 	       "  -J                   a JSON envelope per message: topic, partition, offset,\n"
 	       "                       timestamp, key, headers, payload\n"
+	       "      --positions      add \"_pos\":\"TOPIC/PARTITION/OFFSET\" to each line (for\n"
+	       "                       winagg --checkpoint)\n"
+	       "      --start-from FILE  start each partition named in FILE's \"positions\" there\n"
+	       "                       (a checkpoint record: {\"id\":N,\"positions\":{\"T/P\":OFFSET}})\n"
 	       "  -X NAME=VALUE        librdkafka property (repeatable; wins over -F)\n"
 	       "  -F FILE              librdkafka properties file (NAME=VALUE lines)\n"
 	       "  -m DUR               wait at most DUR for the cluster at start (default 10s)\n"
@@ -162,6 +174,55 @@ parse_parts(const char *s)
 	}
 }
 
+/* --start-from: the checkpoint record's positions, read before anything
+ * connects; an unreadable or malformed file is a usage error. */
+static void
+read_start_from(const char *path)
+{
+	json_object *o, *pos, *id;
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		cli_usage_error(USAGE, "--start-from: cannot read '%s': %s", path, strerror(errno));
+	fclose(f);
+	if (!(o = json_object_from_file(path)))
+		cli_usage_error(USAGE, "--start-from: '%s' is not JSON", path);
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "id", &id) ||
+	    !json_object_object_get_ex(o, "positions", &pos) ||
+	    !json_object_is_type(pos, json_type_object))
+		cli_usage_error(USAGE, "--start-from: '%s' is not {\"id\":N,\"positions\":{...}}", path);
+	opt.nfrom = json_object_object_length(pos);
+	opt.from_names = calloc((size_t)opt.nfrom + 1, sizeof(*opt.from_names));
+	opt.from_offsets = calloc((size_t)opt.nfrom + 1, sizeof(*opt.from_offsets));
+	if (!opt.from_names || !opt.from_offsets)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	json_object_object_foreach(pos, key, val) {
+		const char *slash = strrchr(key, '/');
+		if (!slash || slash == key || !json_object_is_type(val, json_type_int) ||
+		    json_object_get_int64(val) < 0)
+			cli_usage_error(USAGE, "--start-from: '%s': bad position '%s'", path, key);
+		opt.from_names[n] = strdup(key);
+		if (!opt.from_names[n])
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		opt.from_offsets[n++] = json_object_get_int64(val);
+	}
+	json_object_put(o);
+}
+
+/* The --start-from offset of a partition, or -1. */
+static int64_t
+start_from(const char *topic, int32_t partition)
+{
+	char name[300];
+
+	snprintf(name, sizeof(name), "%s/%d", topic, (int)partition);
+	for (int i = 0; i < opt.nfrom; i++)
+		if (strcmp(opt.from_names[i], name) == 0)
+			return opt.from_offsets[i];
+	return -1;
+}
+
 static void
 parse_opts(int argc, char **argv)
 {
@@ -169,6 +230,8 @@ parse_opts(int argc, char **argv)
 	    CLI_LONGOPTS,
 	    {"fail-on-data-loss", no_argument, NULL, OPT_FAIL_ON_DATA_LOSS},
 	    {"no-fail-on-data-loss", no_argument, NULL, OPT_NO_FAIL_ON_DATA_LOSS},
+	    {"positions", no_argument, NULL, OPT_POSITIONS},
+	    {"start-from", required_argument, NULL, OPT_START_FROM},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, has_start = 0;
@@ -204,6 +267,8 @@ parse_opts(int argc, char **argv)
 		case 'J': opt.envelope = 1; break;
 		case OPT_FAIL_ON_DATA_LOSS: opt.fail_on_data_loss = 1; break;
 		case OPT_NO_FAIL_ON_DATA_LOSS: opt.fail_on_data_loss = 0; break;
+		case OPT_POSITIONS: opt.positions = 1; break;
+		case OPT_START_FROM: read_start_from(optarg); break;
 		default:
 			if (!cli_common(c, argv, &opt.cc, help, USAGE))
 				cli_usage_error(USAGE, "unexpected option");
@@ -215,6 +280,8 @@ parse_opts(int argc, char **argv)
 		opt.topics[opt.ntopics++] = DEFAULT_TOPIC;
 	if (opt.start == START_STORED && !opt.group)
 		cli_usage_error(USAGE, "-o stored needs a consumer group (-G)");
+	if (opt.positions && opt.envelope)
+		cli_usage_error(USAGE, "--positions and -J do not go together (-J names each position)");
 	if (!has_start)
 		opt.start = START_BEGINNING;
 }
@@ -367,6 +434,13 @@ resolve_starts(rd_kafka_topic_partition_list_t *l)
 	}
 	for (int i = 0; i < l->cnt; i++) {
 		rd_kafka_topic_partition_t *e = &l->elems[i];
+		int64_t from = start_from(e->topic, e->partition);
+		if (from >= 0) {
+			e->offset = from;
+			diag_info("%s [%d]: starting at offset %" PRId64 " (--start-from)", e->topic,
+			          (int)e->partition, from);
+			continue;
+		}
 		if (opt.group && e->offset >= 0) {
 			diag_info("%s [%d]: resuming at committed offset %" PRId64, e->topic,
 			          (int)e->partition, e->offset);
@@ -511,6 +585,38 @@ put_envelope(const rd_kafka_message_t *m, int spaced)
 	out_byte('}');
 }
 
+/* The payload with "_pos":"TOPIC/P/OFFSET" as its last member, so that it
+ * wins over a member of that name in the payload (the last one wins). */
+static void
+put_with_position(const rd_kafka_message_t *m, int spaced)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt), *pl = m->payload;
+	size_t n = m->len;
+	char *tmp = NULL, *p;
+
+	if (spaced) {
+		if (!(tmp = malloc(n)))
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		n = js_compact(pl, n, tmp);
+		pl = tmp;
+	}
+	/* The compact object ends in '}' and is "{}" when empty. */
+	out_write(pl, n - 1);
+	if (n > 2)
+		out_byte(',');
+	out_write("\"_pos\":\"", 8);
+	out_write(topic, strlen(topic));
+	p = out_reserve(48);
+	*p++ = '/';
+	p += js_fmt_i64(m->partition, p);
+	*p++ = '/';
+	p += js_fmt_i64(m->offset, p);
+	*p++ = '"';
+	*p++ = '}';
+	out_commit((size_t)(p - (out_st.buf + out_st.len)));
+	free(tmp);
+}
+
 /* One message: -1 when the bad-input policy says stop. */
 static int
 message(const rd_kafka_message_t *m)
@@ -527,6 +633,8 @@ message(const rd_kafka_message_t *m)
 	} else {
 		if (opt.envelope)
 			put_envelope(m, jerr.spaced);
+		else if (opt.positions)
+			put_with_position(m, jerr.spaced);
 		else
 			put_payload(m->payload, m->len, jerr.spaced);
 		out_byte('\n');
@@ -828,6 +936,10 @@ main(int argc, char **argv)
 	free(held);
 	free(opt.topics);
 	free(opt.parts);
+	for (int i = 0; i < opt.nfrom; i++)
+		free(opt.from_names[i]);
+	free(opt.from_names);
+	free(opt.from_offsets);
 	kc_opts_free(&opt.kc);
 	out_free();
 	st_free();

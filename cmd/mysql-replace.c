@@ -45,6 +45,7 @@
 #define STMT_MAX (4u << 20)   /* bytes of SQL per statement (max_allowed_packet is 16 MiB) */
 #define NAME_MAX_LEN 64       /* bytes, MySQL's longest identifier */
 #define PUT_LIT(b, s) my_buf_put((b), (s), sizeof(s) - 1)
+#define PROGRESS_TABLE "ordpipe_progress" /* checkpoints committed, one row per pipeline */
 
 enum {
 	OPT_HELP = CLI_OPT_FIRST_PRIVATE,
@@ -58,6 +59,8 @@ enum {
 	OPT_DRY_RUN,
 	OPT_RETRIES,
 	OPT_RETRY_BACKOFF,
+	OPT_PIPELINE,
+	OPT_LAST_CHECKPOINT,
 };
 
 static struct opts {
@@ -68,6 +71,8 @@ static struct opts {
 	long long batch;
 	int64_t flush_ms, backoff_ms;
 	int retries;
+	const char *pipeline; /* --pipeline: checkpoint barriers recorded under this name */
+	int last_checkpoint;  /* --last-checkpoint: print the pipeline's last one and exit */
 } opt;
 
 /* A column of the table. */
@@ -111,6 +116,18 @@ static uint64_t n_read, n_committed, n_rejected_db, n_batches, n_retries;
 static double commit_ms_sum, commit_ms_max;
 static uint64_t commit_n;
 
+/*
+ * The checkpoint barrier (--pipeline): a {"_checkpoint":{"id":N,
+ * "positions":{...}}} record from winagg commits every row before it and, in
+ * the same transaction, the checkpoint's id and positions in
+ * PROGRESS_TABLE. So a committed checkpoint always covers exactly the rows
+ * committed with or before it: the consistent cut a restart resumes from.
+ */
+static int ck_pending;        /* a barrier waits for its transaction */
+static int64_t ck_id;         /* its id */
+static struct my_buf ck_pos;  /* its positions, JSON text */
+static uint64_t n_checkpoints;
+
 static void
 help(void)
 {
@@ -133,6 +150,9 @@ help(void)
 	       "      --retry-backoff DUR   first wait between attempts, doubling (default " DEFAULT_BACKOFF ")\n"
 	       "  -T, --tee            write each row to stdout once committed\n"
 	       "      --dry-run        print the SQL instead of running it\n"
+	       "      --pipeline NAME  commit each {\"_checkpoint\":...} record with the rows before it,\n"
+	       "                       recording it in table " PROGRESS_TABLE " under NAME\n"
+	       "      --last-checkpoint  print NAME's last committed checkpoint and exit\n"
 	       "      --rejects FILE   append bad rows to FILE and go on\n"
 	       "  -q, --quiet          no notices or warnings\n"
 	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
@@ -173,6 +193,8 @@ parse_opts(int argc, char **argv)
 	    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
 	    {"tee", no_argument, NULL, 'T'},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"pipeline", required_argument, NULL, OPT_PIPELINE},
+	    {"last-checkpoint", no_argument, NULL, OPT_LAST_CHECKPOINT},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -217,6 +239,12 @@ parse_opts(int argc, char **argv)
 			break;
 		case 'T': opt.tee = 1; break;
 		case OPT_DRY_RUN: opt.dry_run = 1; break;
+		case OPT_PIPELINE:
+			if (!*optarg || strlen(optarg) > 255)
+				cli_usage_error(USAGE, "--pipeline: a name is 1 to 255 bytes");
+			opt.pipeline = optarg;
+			break;
+		case OPT_LAST_CHECKPOINT: opt.last_checkpoint = 1; break;
 		case OPT_HELP: cli_common('h', argv, &opt.cc, help, USAGE); break;
 		case OPT_UNBUFFERED: opt.cc.unbuffered = 1; break;
 		default:
@@ -230,6 +258,10 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "-k: a key name is 1 to %d bytes", NAME_MAX_LEN);
 	if (opt.dry_run && opt.tee)
 		cli_usage_error(USAGE, "--dry-run and --tee do not go together");
+	if (opt.last_checkpoint && !opt.pipeline)
+		cli_usage_error(USAGE, "--last-checkpoint needs --pipeline NAME");
+	if (opt.last_checkpoint && opt.dry_run)
+		cli_usage_error(USAGE, "--last-checkpoint and --dry-run do not go together");
 }
 
 /* ---- the table ---- */
@@ -739,10 +771,34 @@ run(const char *q, size_t n)
 	}
 }
 
-/* Ends an attempt: rolled back after a failure, else committed. */
+/* The statement that records the pending checkpoint. */
+static void
+put_progress(struct my_buf *b)
+{
+	char num[24];
+
+	b->len = 0;
+	PUT_LIT(b, "REPLACE INTO " PROGRESS_TABLE " (pipeline, checkpoint_id, positions, committed_at) "
+	           "VALUES (");
+	my_put_str(b, opt.pipeline, strlen(opt.pipeline));
+	PUT_LIT(b, ",");
+	my_buf_put(b, num, js_fmt_i64(ck_id, num));
+	PUT_LIT(b, ",");
+	my_put_str(b, ck_pos.p, ck_pos.len);
+	PUT_LIT(b, ",NOW(3))");
+}
+
+/* Ends an attempt: rolled back after a failure, else committed, with the
+ * pending checkpoint recorded in the same transaction. */
 static enum attempt
 end_tx(enum attempt a)
 {
+	if (a == AT_OK && ck_pending) {
+		put_progress(&sql);
+		a = run(sql.p, sql.len);
+		if (a == AT_ROWERR)
+			a = AT_FATAL; /* not a row's fault: the progress table is wrong */
+	}
 	if (a != AT_OK) {
 		if (db)
 			mysql_rollback(db);
@@ -784,6 +840,11 @@ attempt_batch(void)
 			return end_tx(a);
 	}
 	if (opt.dry_run) {
+		if (ck_pending) {
+			put_progress(&sql);
+			out_write(sql.p, sql.len);
+			out_write(";\n", 2);
+		}
 		out_write("COMMIT;\n", 8);
 		return AT_OK;
 	}
@@ -999,9 +1060,9 @@ flush_batch(void)
 	int attempts = 0, by_rows = 0;
 	size_t vcap;
 
-	if (nrows == 0 || failed)
+	if ((nrows == 0 && !ck_pending) || failed)
 		return;
-	if (!have_table) {
+	if (!have_table && nrows > 0) {
 		int t = opt.dry_run ? 0 : load_table();
 		if (t < 0) {
 			failed = 1;
@@ -1033,7 +1094,7 @@ flush_batch(void)
 		}
 		if (by_rows)
 			a = attempt_rows();
-		else if (use_infile && uniform && !opt.upsert && !opt.dry_run)
+		else if (use_infile && uniform && !opt.upsert && !opt.dry_run && nrows > 0)
 			a = attempt_infile();
 		else
 			a = attempt_batch();
@@ -1086,6 +1147,10 @@ flush_batch(void)
 	}
 	n_rejected_db = 0;
 	batch_clear();
+	if (ck_pending) {
+		ck_pending = 0;
+		n_checkpoints++;
+	}
 }
 
 /* --stats: rows in, committed, the batch held and commit latency. */
@@ -1097,6 +1162,7 @@ stats(void)
 	st_begin(n_read, n_committed, rejects.count);
 	st_u64("batches", n_batches);
 	st_u64("retries", n_retries);
+	st_u64("checkpoints", n_checkpoints);
 	st_u64("pending", nrows);
 	st_double("oldest_pending_ms", nrows ? (tm_mono_s() - first_row_at) * 1000.0 : 0.0);
 	st_double("commit_ms_avg", commit_n ? commit_ms_sum / (double)commit_n : 0.0);
@@ -1136,17 +1202,64 @@ on_idle(void *arg)
 	}
 }
 
+/* A {"_checkpoint":{...}} record: with --pipeline, commits the batch and
+ * the checkpoint together, then passes the record on under -T; without, it
+ * is only passed on under -T (it is not a row). -1: a malformed record
+ * under the stop policy. */
+static int
+barrier(const nd_rec *rec, const js_val *ck)
+{
+	static const char *names[] = {"id", "positions"};
+	js_want w;
+	js_val v[2];
+	js_err err;
+	int64_t id;
+	int bad = 0;
+
+	if (!opt.pipeline) {
+		if (opt.tee) {
+			out_write(rec->text, rec->len);
+			out_byte('\n');
+			out_end_record();
+		}
+		return 0;
+	}
+	js_want_init(&w, names, 2);
+	if (ck->type != JS_OBJ || js_scan(ck->p, ck->n, &w, v, &err) < 0 || v[0].type != JS_NUM ||
+	    !v[0].isint || js_to_i64(&v[0], &id) < 0 || v[1].type != JS_OBJ)
+		bad = 1;
+	js_want_free(&w);
+	if (bad)
+		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len,
+		               "'_checkpoint' is not {\"id\":N,\"positions\":{...}}");
+	ck_pending = 1;
+	ck_id = id;
+	ck_pos.len = 0;
+	my_buf_put(&ck_pos, v[1].p, v[1].n);
+	flush_batch();
+	if (opt.tee && !failed) {
+		out_write(rec->text, rec->len);
+		out_byte('\n');
+		out_end_record();
+		out_flush();
+	}
+	return 0;
+}
+
 /* Reads one line into the batch; -1 when the policy says stop. */
 static int
 take(const nd_rec *rec, js_want *keywant)
 {
-	js_val kv;
+	js_val kvs[2], kv;
 	js_err err;
 	char why[300];
 	struct row *r;
 
-	if (nd_scan(rec, keywant, &kv, &err, why, sizeof(why)) < 0)
+	if (nd_scan(rec, keywant, kvs, &err, why, sizeof(why)) < 0)
 		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, why);
+	kv = kvs[0];
+	if (keywant->n > 1 && kvs[1].type != JS_MISSING && kv.type == JS_MISSING)
+		return barrier(rec, &kvs[1]);
 	if (kv.type != JS_STR && kv.type != JS_NUM) {
 		snprintf(why, sizeof(why), "key field '%s' is %s", opt.key,
 		         kv.type == JS_MISSING ? "missing" : "not a string or number");
@@ -1177,10 +1290,45 @@ take(const nd_rec *rec, js_want *keywant)
 	return 0;
 }
 
+/* --last-checkpoint: {"id":N,"positions":{...}} of the pipeline, or
+ * nothing when it has none. */
+static int
+print_last_checkpoint(void)
+{
+	struct my_buf q = {0};
+	MYSQL_RES *res;
+	MYSQL_ROW r;
+	int status = DIAG_EX_OK;
+
+	PUT_LIT(&q, "SELECT checkpoint_id, positions FROM " PROGRESS_TABLE " WHERE pipeline = ");
+	my_put_str(&q, opt.pipeline, strlen(opt.pipeline));
+	if (mysql_real_query(db, q.p, q.len) != 0) {
+		if (mysql_errno(db) != ER_NO_SUCH_TABLE) {
+			diag_error("cannot read table '" PROGRESS_TABLE "': %s", mysql_error(db));
+			status = DIAG_EX_FAIL;
+		}
+	} else if ((res = mysql_store_result(db)) != NULL) {
+		if ((r = mysql_fetch_row(res)) != NULL)
+			printf("{\"id\":%s,\"positions\":%s}\n", r[0], r[1]);
+		mysql_free_result(res);
+	} else {
+		diag_error("cannot read table '" PROGRESS_TABLE "': %s", mysql_error(db));
+		status = DIAG_EX_FAIL;
+	}
+	my_buf_free(&q);
+	mysql_close(db);
+	mysql_library_end();
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		diag_error("cannot write to standard output: %s", strerror(errno));
+		status = DIAG_EX_FAIL;
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *keyname;
+	const char *keynames[2] = {NULL, "_checkpoint"};
 	js_want keywant;
 	nd_reader *rd;
 	nd_rec rec;
@@ -1189,8 +1337,8 @@ main(int argc, char **argv)
 
 	diag_init(argv[0]);
 	parse_opts(argc, argv);
-	keyname = opt.key;
-	js_want_init(&keywant, &keyname, 1);
+	keynames[0] = opt.key;
+	js_want_init(&keywant, keynames, strcmp(opt.key, "_checkpoint") == 0 ? 1 : 2);
 	for (nslots = 16; nslots < 2 * (size_t)opt.batch; nslots *= 2)
 		;
 	slots = calloc(nslots, sizeof(*slots));
@@ -1204,6 +1352,21 @@ main(int argc, char **argv)
 		/* A wrong password or host is an error now, before reading input. */
 		if (!(db = connect_db(err, sizeof(err))))
 			diag_die(DIAG_EX_FAIL, "cannot connect to MySQL: %s", err);
+		if (opt.last_checkpoint) {
+			int st = print_last_checkpoint();
+			js_want_free(&keywant);
+			rej_close(&rejects);
+			free(slots);
+			free(tmpval);
+			return st;
+		}
+		if (opt.pipeline && mysql_query(db, "CREATE TABLE IF NOT EXISTS " PROGRESS_TABLE
+		                                    " (pipeline VARCHAR(255) NOT NULL PRIMARY KEY,"
+		                                    " checkpoint_id BIGINT NOT NULL, positions LONGTEXT"
+		                                    " NOT NULL, committed_at DATETIME(3) NOT NULL)"
+		                                    " ENGINE=InnoDB") != 0)
+			diag_die(DIAG_EX_FAIL, "cannot create table '" PROGRESS_TABLE "': %s",
+			         mysql_error(db));
 		int t = load_table();
 		if (t < 0)
 			diag_die(DIAG_EX_FAIL, "cannot use table '%s'", opt.table);
@@ -1246,10 +1409,11 @@ main(int argc, char **argv)
 	}
 	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
-	diag_info("%llu rows read, %llu committed in %llu batches, %llu rejected, %llu retries",
+	diag_info("%llu rows read, %llu committed in %llu batches, %llu rejected, %llu retries, "
+	          "%llu checkpoints",
 	          (unsigned long long)n_read, (unsigned long long)n_committed,
 	          (unsigned long long)n_batches, (unsigned long long)rejects.count,
-	          (unsigned long long)n_retries);
+	          (unsigned long long)n_retries, (unsigned long long)n_checkpoints);
 	if (db)
 		mysql_close(db);
 	mysql_library_end();
@@ -1268,6 +1432,7 @@ main(int argc, char **argv)
 	my_buf_free(&arena);
 	my_buf_free(&sql);
 	my_buf_free(&tsv);
+	my_buf_free(&ck_pos);
 	out_free();
 	st_free();
 	return status;

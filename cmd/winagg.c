@@ -23,6 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ck.h"
 #include "cli.h"
 #include "diag.h"
 #include "hs.h"
@@ -44,6 +49,10 @@
  * maxOffsetsPerTrigger): a producer faster than winagg never lets the input
  * drain, and state could then not be evicted until end of input. */
 #define BATCH_MAX_ROWS 100000
+#define CKPT_MAGIC "ORDPCKP1"
+#define CKPT_VERSION 1
+#define CKPT_KEEP 10 /* snapshots kept: the sink may commit a few behind the newest */
+#define PATH_MAX_CKPT 4096 /* bytes of a snapshot's path */
 
 enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
 enum func { F_COUNT, F_SUM, F_MIN, F_MAX, F_AVG };
@@ -75,6 +84,12 @@ struct opts {
 	long long trigger_rows;   /* 0: off */
 	int64_t trigger_interval; /* ms, 0: off */
 	const char *late_path;
+	const char *ckpt_dir;   /* --checkpoint DIR */
+	int64_t ckpt_interval;  /* ms */
+	long long ckpt_keep;
+	const char *restore;    /* --restore ID or "latest" */
+	int restore_info;
+	int pos_want;           /* index of "_pos" in the wanted list */
 	struct cli_common cc;
 };
 
@@ -134,6 +149,20 @@ static uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches, n_evict
 static rej rejects;
 static FILE *late_fp;
 
+/* Checkpoints: the input positions the state covers, per "TOPIC/P" the
+ * next offset to read, as kcat-out --positions tells them. */
+struct pos {
+	char *name;
+	size_t len; /* bytes of name */
+	int64_t next;
+};
+static struct pos *poss;
+static size_t nposs, poscap, pos_last;
+static char *cfg_text;            /* the configuration a snapshot must match */
+static int64_t ckpt_next_id = 1;
+static double ckpt_t0;            /* monotonic s of the last snapshot */
+static uint64_t rows_since_ckpt, n_ckpts;
+
 static void
 help(void)
 {
@@ -153,6 +182,13 @@ help(void)
 	       "      --trigger-rows N      end a micro-batch every N input rows\n"
 	       "      --trigger-interval DUR  end a micro-batch at least every DUR of wall time\n"
 	       "      --late FILE           append late rows (their original line) to FILE\n"
+	       "      --checkpoint DIR      snapshot the state and input positions into DIR at batch\n"
+	       "                            ends, then write {\"_checkpoint\":{\"id\":N,...}} on stdout\n"
+	       "      --checkpoint-interval DUR  at most one snapshot per DUR (default 1s)\n"
+	       "      --checkpoint-keep N   snapshots kept in DIR (default 10)\n"
+	       "      --restore ID|latest   start from snapshot ID of DIR (or an older one if it is\n"
+	       "                            unusable)\n"
+	       "      --restore-info        print the snapshot --restore would use and exit\n"
 	       "      --rejects FILE        append bad records to FILE and go on\n"
 	       "  -u, --unbuffered          flush after every output row\n"
 	       "  -q, --quiet               no warnings\n"
@@ -165,7 +201,8 @@ help(void)
 }
 
 enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_TRIGGER_INTERVAL,
-       OPT_LATE };
+       OPT_LATE, OPT_CHECKPOINT, OPT_CHECKPOINT_INTERVAL, OPT_CHECKPOINT_KEEP, OPT_RESTORE,
+       OPT_RESTORE_INFO };
 
 /* ,"name": as JSON, for the output rows. */
 static char *
@@ -254,6 +291,11 @@ parse_opts(int argc, char **argv)
 	    {"trigger-rows", required_argument, NULL, OPT_TRIGGER_ROWS},
 	    {"trigger-interval", required_argument, NULL, OPT_TRIGGER_INTERVAL},
 	    {"late", required_argument, NULL, OPT_LATE},
+	    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+	    {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
+	    {"checkpoint-keep", required_argument, NULL, OPT_CHECKPOINT_KEEP},
+	    {"restore", required_argument, NULL, OPT_RESTORE},
+	    {"restore-info", no_argument, NULL, OPT_RESTORE_INFO},
 	    CLI_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	const char *group = "shopid,region", *mode = "update";
@@ -261,6 +303,8 @@ parse_opts(int argc, char **argv)
 	int c, slide_set = 0;
 
 	opt.size = 60000;
+	opt.ckpt_interval = 1000;
+	opt.ckpt_keep = CKPT_KEEP;
 	opt.time_field = "ts";
 	opt.unit_num = opt.unit_den = 1;
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "w:s:t:g:a:W:m:", longopts, NULL)) != -1) {
@@ -298,6 +342,19 @@ parse_opts(int argc, char **argv)
 				cli_usage_error(USAGE, "--trigger-interval: must be more than 0");
 			break;
 		case OPT_LATE: opt.late_path = optarg; break;
+		case OPT_CHECKPOINT: opt.ckpt_dir = optarg; break;
+		case OPT_CHECKPOINT_INTERVAL:
+			opt.ckpt_interval = cli_dur(USAGE, "--checkpoint-interval", optarg, 0);
+			break;
+		case OPT_CHECKPOINT_KEEP:
+			opt.ckpt_keep = cli_num(USAGE, "--checkpoint-keep", optarg, 1, 1000000);
+			break;
+		case OPT_RESTORE:
+			if (strcmp(optarg, "latest") != 0)
+				cli_num(USAGE, "--restore", optarg, 1, INT64_MAX);
+			opt.restore = optarg;
+			break;
+		case OPT_RESTORE_INFO: opt.restore_info = 1; break;
 		default:
 			if (!cli_common(c, argv, &opt.cc, help, USAGE))
 				cli_usage_error(USAGE, "unexpected option");
@@ -328,6 +385,10 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--mode: '%s' is not update, append or complete", mode);
 	if (opt.mode == MODE_APPEND && !opt.has_wm)
 		cli_usage_error(USAGE, "--mode append needs --watermark (windows must be able to close)");
+	if ((opt.restore || opt.restore_info) && !opt.ckpt_dir)
+		cli_usage_error(USAGE, "--restore and --restore-info need --checkpoint DIR");
+	if (opt.restore_info && !opt.restore)
+		cli_usage_error(USAGE, "--restore-info needs --restore ID|latest");
 
 	opt.group_buf = strdup(group);
 	if (!opt.group_buf)
@@ -659,6 +720,9 @@ evict(int64_t limit, int all)
 		table_resize(tcap / 2); /* memory follows live state */
 }
 
+static void checkpoint(void);
+static void pos_note(const js_val *v);
+
 static void
 end_batch(void)
 {
@@ -679,6 +743,9 @@ end_batch(void)
 		wm = max_seen - opt.delay;
 		wm_set = 1;
 	}
+	if (opt.ckpt_dir && rows_since_ckpt &&
+	    (tm_mono_s() - ckpt_t0) * 1000.0 >= (double)opt.ckpt_interval)
+		checkpoint();
 	batch_no++;
 	n_batches++;
 	rows_in_batch = 0;
@@ -927,8 +994,11 @@ process(const nd_rec *r, js_val *vals, char *key)
 	int nw = 0, late = 0;
 
 	n_read++;
+	rows_since_ckpt++;
 	if (nd_scan(r, want_ptr, vals, &err, msg, sizeof(msg)) < 0)
 		return bad(r, msg);
+	if (opt.ckpt_dir)
+		pos_note(&vals[opt.pos_want]);
 	if ((why = row_time(&vals[0], &t)) != NULL)
 		return bad(r, why);
 	for (int i = 0; i < opt.naggs; i++) {
@@ -1016,12 +1086,422 @@ free_state(void)
 	free(wins);
 	free(table);
 	free(dirty);
+	wins = NULL;
+	table = NULL;
+	dirty = NULL;
+	nwins = wcap = tcap = tcount = ndirty = dcap = 0;
+}
+
+/* ---- checkpoints (ordpipe(7), CRASH-SAFE RESTART) ----
+ *
+ * A snapshot holds everything the stream's future depends on: the
+ * watermark, the latest event time, every live (window, group) with its
+ * aggregates, and the input positions that state covers. It is written at
+ * a batch end, after the batch's rows, and made durable before the control
+ * record {"_checkpoint":{"id":N,"positions":{...}}} goes out behind those
+ * rows; so when the sink commits the record, snapshot N exists. Layout (host
+ * byte order): magic, version, configuration text, id, watermark, latest
+ * event time, positions, entries; then ck's checksum.
+ */
+
+/* The configuration a snapshot depends on, as text: restoring into another
+ * window, grouping or aggregate would give wrong rows, so it is refused. */
+static void
+make_cfg_text(void)
+{
+	struct my_text {
+		char *p;
+		size_t len, cap;
+	} t = {0};
+	char buf[256];
+	int n;
+
+#define CFG_PUT(...)                                                                               \
+	do {                                                                                       \
+		n = snprintf(buf, sizeof(buf), __VA_ARGS__);                                       \
+		if (t.len + (size_t)n + 1 > t.cap) {                                               \
+			t.cap = (t.len + (size_t)n + 1) * 2;                                       \
+			if (!(t.p = realloc(t.p, t.cap)))                                          \
+				diag_die(DIAG_EX_FAIL, "out of memory");                           \
+		}                                                                                  \
+		memcpy(t.p + t.len, buf, (size_t)n + 1);                                           \
+		t.len += (size_t)n;                                                                \
+	} while (0)
+	CFG_PUT("window=%lldms slide=%lldms offset=%lldms time=%.100s unit=%lld/%lld", (long long)opt.size,
+	        (long long)opt.slide, (long long)opt.offset, opt.time_field,
+	        (long long)opt.unit_num, (long long)opt.unit_den);
+	if (opt.has_wm)
+		CFG_PUT(" watermark=%lldms", (long long)opt.delay);
+	else
+		CFG_PUT(" watermark=none");
+	CFG_PUT(" mode=%s group=", opt.mode == MODE_UPDATE   ? "update"
+	                           : opt.mode == MODE_APPEND ? "append"
+	                                                     : "complete");
+	for (int g = 0; g < opt.ngroup; g++)
+		CFG_PUT("%s%.200s", g ? "," : "", opt.group[g]);
+	CFG_PUT(" aggs=");
+	for (int i = 0; i < opt.naggs; i++)
+		CFG_PUT("%s%.100s=%d(%.100s)", i ? "," : "", opt.aggs[i].name, (int)opt.aggs[i].fn,
+		        opt.aggs[i].field ? opt.aggs[i].field : "");
+#undef CFG_PUT
+	cfg_text = t.p;
+}
+
+/* The index of position NAME, added (next offset 0) when new. */
+static size_t
+pos_find(const char *name, size_t nlen)
+{
+	if (pos_last < nposs && poss[pos_last].len == nlen &&
+	    memcmp(poss[pos_last].name, name, nlen) == 0)
+		return pos_last; /* rows of one partition come in runs */
+	for (pos_last = 0; pos_last < nposs; pos_last++)
+		if (poss[pos_last].len == nlen && memcmp(poss[pos_last].name, name, nlen) == 0)
+			return pos_last;
+	if (nposs == poscap) {
+		poscap = poscap ? poscap * 2 : 16;
+		if (!(poss = realloc(poss, poscap * sizeof(*poss))))
+			diag_die(DIAG_EX_FAIL, "out of memory");
+	}
+	if (!(poss[nposs].name = strndup(name, nlen)))
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	poss[nposs].len = nlen;
+	poss[nposs].next = 0;
+	return pos_last = nposs++;
+}
+
+/* A row's "_pos":"TOPIC/P/OFFSET": the partition's next offset to read is
+ * past it. A row without one (the test flow) changes nothing. */
+static void
+pos_note(const js_val *v)
+{
+	const char *s = v->p, *slash = NULL;
+	int64_t off = 0;
+	size_t i;
+
+	if (v->type != JS_STR || v->esc)
+		return;
+	for (i = 0; i < v->n; i++)
+		if (s[i] == '/')
+			slash = s + i;
+	if (!slash || slash == s || slash + 1 == s + v->n)
+		return;
+	for (const char *d = slash + 1; d < s + v->n; d++) {
+		if (*d < '0' || *d > '9' || off > (INT64_MAX - 9) / 10)
+			return;
+		off = off * 10 + (*d - '0');
+	}
+	i = pos_find(s, (size_t)(slash - s));
+	if (off + 1 > poss[i].next)
+		poss[i].next = off + 1;
+}
+
+/* {"id":N,"positions":{...}} through the out buffer. */
+static void
+put_ckpt_body(int64_t id)
+{
+	out_write("{\"id\":", 6);
+	js_out_i64(id);
+	out_write(",\"positions\":{", 14);
+	for (size_t i = 0; i < nposs; i++) {
+		if (i)
+			out_byte(',');
+		js_out_str(poss[i].name, poss[i].len);
+		out_byte(':');
+		js_out_i64(poss[i].next);
+	}
+	out_write("}}", 2);
+}
+
+static void
+ckpt_name(char *buf, size_t n, int64_t id)
+{
+	snprintf(buf, n, "ckpt-%020lld", (long long)id);
+}
+
+static void
+put_u32(ck_writer *w, uint32_t v)
+{
+	ck_put(w, &v, sizeof(v));
+}
+
+static void
+put_i64(ck_writer *w, int64_t v)
+{
+	ck_put(w, &v, sizeof(v));
+}
+
+/* Writes snapshot ckpt_next_id, then its control record; prunes old ones.
+ * A failure (a full disk) stops winagg: the previous snapshots are intact. */
+static void
+checkpoint(void)
+{
+	char name[48], old[48];
+	ck_writer w;
+	uint64_t nents = tcount;
+
+	ckpt_name(name, sizeof(name), ckpt_next_id);
+	if (ck_begin(&w, opt.ckpt_dir, name) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot write checkpoint '%s/%s.tmp': %s", opt.ckpt_dir, name,
+		         strerror(errno));
+	ck_put(&w, CKPT_MAGIC, 8);
+	put_u32(&w, CKPT_VERSION);
+	put_u32(&w, (uint32_t)strlen(cfg_text));
+	ck_put(&w, cfg_text, strlen(cfg_text));
+	put_i64(&w, ckpt_next_id);
+	put_i64(&w, wm_set);
+	put_i64(&w, wm);
+	put_i64(&w, have_max);
+	put_i64(&w, max_seen);
+	put_u32(&w, (uint32_t)nposs);
+	for (size_t i = 0; i < nposs; i++) {
+		put_u32(&w, (uint32_t)poss[i].len);
+		ck_put(&w, poss[i].name, poss[i].len);
+		put_i64(&w, poss[i].next);
+	}
+	ck_put(&w, &nents, sizeof(nents));
+	for (size_t k = 0; k < nwins; k++)
+		for (struct ent *e = wins[k].head; e; e = e->next) {
+			put_i64(&w, e->wstart);
+			put_u32(&w, e->klen);
+			ck_put(&w, ent_key(e), e->klen);
+			ck_put(&w, e->a, sizeof(struct aggst) * (size_t)opt.naggs);
+		}
+	if (ck_commit(&w) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot write checkpoint '%s/%s': %s", opt.ckpt_dir, name,
+		         strerror(errno));
+	/* Durable: now the record may follow the rows it covers. */
+	out_write("{\"_checkpoint\":", 15);
+	put_ckpt_body(ckpt_next_id);
+	out_write("}\n", 2);
+	out_end_record();
+	out_flush();
+	out_check();
+	if (ckpt_next_id > opt.ckpt_keep) {
+		ckpt_name(old, sizeof(old), ckpt_next_id - opt.ckpt_keep);
+		char path[PATH_MAX_CKPT];
+		snprintf(path, sizeof(path), "%s/%s", opt.ckpt_dir, old);
+		unlink(path);
+	}
+	ckpt_next_id++;
+	n_ckpts++;
+	rows_since_ckpt = 0;
+	ckpt_t0 = tm_mono_s();
+}
+
+static int
+cmp_desc(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The snapshot ids in DIR, newest first; removes stale .tmp files. */
+static int64_t *
+ckpt_list(size_t *n)
+{
+	DIR *d = opendir(opt.ckpt_dir);
+	struct dirent *de;
+	int64_t *ids = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		diag_die(DIAG_EX_FAIL, "cannot read checkpoint directory '%s': %s", opt.ckpt_dir,
+		         strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
+		if (strncmp(nm, "ckpt-", 5) != 0)
+			continue;
+		if (len == 29 && strcmp(nm + 25, ".tmp") == 0) {
+			char path[PATH_MAX_CKPT];
+			snprintf(path, sizeof(path), "%s/%s", opt.ckpt_dir, nm);
+			unlink(path); /* a snapshot a crash interrupted */
+			continue;
+		}
+		if (len != 25 || strspn(nm + 5, "0123456789") != 20)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (!(ids = realloc(ids, cap * sizeof(*ids))))
+				diag_die(DIAG_EX_FAIL, "out of memory");
+		}
+		ids[(*n)++] = strtoll(nm + 5, NULL, 10);
+	}
+	closedir(d);
+	qsort(ids, *n, sizeof(*ids), cmp_desc);
+	return ids;
+}
+
+/* Bounds-checked reading of a loaded snapshot. */
+struct rd {
+	const char *p;
+	size_t len, off;
+	int bad;
+};
+
+static const void *
+take_bytes(struct rd *r, size_t n)
+{
+	const void *p;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = 1;
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+static int64_t
+take_i64(struct rd *r)
+{
+	int64_t v = 0;
+	const void *p = take_bytes(r, 8);
+	if (p)
+		memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t
+take_u32(struct rd *r)
+{
+	uint32_t v = 0;
+	const void *p = take_bytes(r, 4);
+	if (p)
+		memcpy(&v, p, 4);
+	return v;
+}
+
+/* Loads snapshot id into the (empty) state. 0 ok; -1 unusable (why set);
+ * a snapshot of another configuration is fatal (exit 2). */
+static int
+ckpt_load(int64_t id, const char **why)
+{
+	char name[48], path[PATH_MAX_CKPT];
+	size_t len;
+	char *buf;
+	struct rd r;
+	uint32_t clen, np;
+	uint64_t nents = 0;
+	const char *c;
+
+	ckpt_name(name, sizeof(name), id);
+	snprintf(path, sizeof(path), "%s/%s", opt.ckpt_dir, name);
+	if (!(buf = ck_load(path, &len, why)))
+		return -1;
+	r = (struct rd){buf, len, 0, 0};
+	c = take_bytes(&r, 8);
+	if (!c || memcmp(c, CKPT_MAGIC, 8) != 0 || take_u32(&r) != CKPT_VERSION) {
+		*why = "not an ordpipe winagg snapshot of this version";
+		free(buf);
+		return -1;
+	}
+	clen = take_u32(&r);
+	c = take_bytes(&r, clen);
+	if (c && (clen != strlen(cfg_text) || memcmp(c, cfg_text, clen) != 0))
+		diag_die(DIAG_EX_USAGE,
+		         "checkpoint '%s' was made with another configuration: %.*s; this run: %s", path,
+		         (int)clen, c, cfg_text);
+	if (take_i64(&r) != id)
+		r.bad = 1;
+	wm_set = (int)take_i64(&r);
+	wm = take_i64(&r);
+	have_max = (int)take_i64(&r);
+	max_seen = take_i64(&r);
+	np = take_u32(&r);
+	for (uint32_t i = 0; i < np && !r.bad; i++) {
+		uint32_t nl = take_u32(&r);
+		const char *nm = take_bytes(&r, nl);
+		int64_t next = take_i64(&r);
+		if (nm) {
+			size_t k = pos_find(nm, nl); /* may move poss */
+			poss[k].next = next;
+		}
+	}
+	c = take_bytes(&r, 8);
+	if (c)
+		memcpy(&nents, c, 8);
+	for (uint64_t i = 0; i < nents && !r.bad; i++) {
+		int64_t ws = take_i64(&r);
+		uint32_t kl = take_u32(&r);
+		const char *key = take_bytes(&r, kl);
+		const void *a = take_bytes(&r, sizeof(struct aggst) * (size_t)opt.naggs);
+		if (!key || !a)
+			break;
+		struct ent *e = ent_new(slot_hash(hs_hash(key, kl, 0), ws), ws, key, kl);
+		memcpy(e->a, a, sizeof(struct aggst) * (size_t)opt.naggs);
+	}
+	free(buf);
+	if (r.bad || r.off != r.len) {
+		*why = "malformed";
+		return -1;
+	}
+	return 0;
+}
+
+/* --restore: the newest usable snapshot at or before the one asked for;
+ * the state is loaded and its id returned. */
+static int64_t
+restore(int64_t *ids, size_t n)
+{
+	int64_t want = strcmp(opt.restore, "latest") == 0 ? INT64_MAX : strtoll(opt.restore, NULL, 10);
+	const char *why;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] > want)
+			continue;
+		if (ckpt_load(ids[i], &why) == 0) {
+			if (ids[i] != want && want != INT64_MAX)
+				diag_warn("restored checkpoint %lld instead of %lld", (long long)ids[i],
+				          (long long)want);
+			return ids[i];
+		}
+		diag_warn("checkpoint %lld in '%s' is unusable (%s); trying an older one",
+		          (long long)ids[i], opt.ckpt_dir, why);
+		free_state();
+		for (size_t k = 0; k < nposs; k++)
+			free(poss[k].name);
+		nposs = 0;
+		table_resize(1024);
+		wm_set = have_max = 0;
+	}
+	diag_die(DIAG_EX_FAIL, "no usable checkpoint %s %s in '%s'",
+	         want == INT64_MAX ? "at all" : "at or before", want == INT64_MAX ? "" : opt.restore,
+	         opt.ckpt_dir);
+}
+
+/* --checkpoint at start: the directory, the next id, and --restore. */
+static void
+ckpt_start(void)
+{
+	size_t n;
+	int64_t *ids, id;
+
+	if (mkdir(opt.ckpt_dir, 0755) != 0 && errno != EEXIST)
+		diag_die(DIAG_EX_FAIL, "cannot create checkpoint directory '%s': %s", opt.ckpt_dir,
+		         strerror(errno));
+	make_cfg_text();
+	ids = ckpt_list(&n);
+	if (n > 0)
+		ckpt_next_id = ids[0] + 1; /* never reuse an id a sink may have seen */
+	if (opt.restore) {
+		id = restore(ids, n);
+		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, tcount);
+		if (opt.restore_info) {
+			put_ckpt_body(id);
+			out_byte('\n');
+		}
+	}
+	free(ids);
+	ckpt_t0 = tm_mono_s();
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *names[1 + MAX_GROUP_FIELDS + MAX_AGGS];
+	const char *names[2 + MAX_GROUP_FIELDS + MAX_AGGS];
 	int nnames = 0, status = DIAG_EX_OK;
 	js_want want;
 	js_val *vals;
@@ -1041,6 +1521,8 @@ main(int argc, char **argv)
 	for (int i = 0; i < opt.naggs; i++)
 		if (opt.aggs[i].field)
 			opt.aggs[i].want = want_index(names, &nnames, opt.aggs[i].field);
+	if (opt.ckpt_dir)
+		opt.pos_want = want_index(names, &nnames, "_pos");
 	js_want_init(&want, names, nnames);
 	want_ptr = &want;
 
@@ -1058,6 +1540,11 @@ main(int argc, char **argv)
 	if (!vals || !key || !rd)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	table_resize(1024);
+	if (opt.ckpt_dir) {
+		ckpt_start();
+		if (opt.restore_info)
+			goto done;
+	}
 	nd_set_idle(rd, on_idle, rd);
 	st_init(opt.cc.stats_ms);
 	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
@@ -1082,8 +1569,12 @@ main(int argc, char **argv)
 		out_check();
 	}
 	if (status == DIAG_EX_OK) {
-		/* End of input (or a stop signal): the last batch, then every window closes. */
+		/* End of input (or a stop signal): the last batch, a last snapshot
+		 * with the windows still open (a restart resumes them: the input may
+		 * only have paused), then every window closes. */
 		end_batch();
+		if (opt.ckpt_dir && rows_since_ckpt)
+			checkpoint();
 		if (!sig_stop && opt.mode != MODE_COMPLETE)
 			evict(0, 1);
 	} else if (status == DIAG_EX_BADINPUT) {
@@ -1105,10 +1596,19 @@ main(int argc, char **argv)
 	          (unsigned long long)rejects.count, (unsigned long long)n_late_rows,
 	          (unsigned long long)n_late_pairs, (unsigned long long)n_batches,
 	          (unsigned long long)n_evicted, tcount, (unsigned long long)peak_groups);
+	if (opt.ckpt_dir)
+		diag_info("%llu checkpoints written", (unsigned long long)n_ckpts);
 	if (sig_stop)
 		diag_info("stopped by signal %d", (int)sig_stop);
+done:
+	if (opt.restore_info && out_flush() < 0)
+		status = DIAG_EX_FAIL;
 	nd_free(rd);
 	st_free();
+	for (size_t i = 0; i < nposs; i++)
+		free(poss[i].name);
+	free(poss);
+	free(cfg_text);
 	free(vals);
 	free(key);
 	free_state();
