@@ -35,9 +35,9 @@ COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/common/%.o)
 LIB = $(B)/libordpipe.a
 BINS = $(PROGS:%=$(B)/bin/%)
 UNIT = $(B)/tests/unit/test_common
-HELPERS = $(B)/tests/helpers/kbroker
+HELPERS = $(B)/tests/helpers/kbroker $(B)/tests/helpers/enospc.so
 
-.PHONY: all check run bench install uninstall clean deps format unit
+.PHONY: all check run bench chaos install uninstall clean deps format unit
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT) $(HELPERS)
@@ -62,6 +62,11 @@ $(UNIT): tests/unit/test_common.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The shim is preloaded into sanitized programs too: built plain.
+$(B)/tests/helpers/enospc.so: tests/helpers/enospc.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+
 $(B)/tests/helpers/%: tests/helpers/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -77,6 +82,13 @@ check: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_HELPERS=$(abspath $(B)/tests/helpers) bash examples/run-main.sh
+
+# make chaos ROUNDS=50 [SEED=N]: the long chaos test of crash-safe restart
+ROUNDS ?= 50
+chaos: deps
+	@$(MAKE) --no-print-directory all
+	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_HELPERS=$(abspath $(B)/tests/helpers) \
+	    bash tests/helpers/chaos.sh $(ROUNDS) $(SEED)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -50,6 +50,9 @@ MYSQL_DEFAULTS_FILE=${MYSQL_DEFAULTS_FILE:-}
 FIXTURE=${FIXTURE:-}
 STATS=${STATS:-}                    # e.g. 10s: a JSON line of counters per stage
 END_AT_EOF=${END_AT_EOF:-0}         # 1: kcat-out stops at the end of the partitions
+CHECKPOINT_DIR=${CHECKPOINT_DIR:-}  # set: crash-safe restart (ordpipe(7), CRASH-SAFE RESTART)
+CHECKPOINT_INTERVAL=${CHECKPOINT_INTERVAL:-1s}
+PIPELINE=${PIPELINE:-$GROUP}        # this pipeline's name in the sink's progress table
 KCAT_OUT_OPTS=${KCAT_OUT_OPTS:-}
 WINAGG_OPTS=${WINAGG_OPTS:-}
 MYSQL_REPLACE_OPTS=${MYSQL_REPLACE_OPTS:-}
@@ -82,10 +85,35 @@ if [ "$FLOW" = test ]; then
 	st=$?
 else
 	src=(kcat-out -t "$TOPIC" "${stats[@]}")
-	if [ -n "$PARTITIONS" ]; then src+=(-p "$PARTITIONS"); else src+=(-G "$GROUP"); fi
-	[ "$END_AT_EOF" = 1 ] && src+=(-e)
-	sink=(mysql-replace -D "$DATABASE" -t "$TABLE" "${stats[@]}")
+	sink=(mysql-replace -D "$DATABASE" "${stats[@]}")
 	[ -n "$MYSQL_DEFAULTS_FILE" ] && sink+=(--defaults-file "$MYSQL_DEFAULTS_FILE")
+	if [ -n "$CHECKPOINT_DIR" ]; then
+		# Resume from the cut the sink committed last: winagg's snapshot of
+		# it (or an older usable one) and kcat-out at its positions. Static
+		# partitions: a group could move a partition away from its state.
+		last=$("${sink[@]}" --pipeline "$PIPELINE" --last-checkpoint) ||
+			{ echo "etl: cannot read the last checkpoint of pipeline '$PIPELINE'" >&2; exit 1; }
+		winagg_args+=(--checkpoint "$CHECKPOINT_DIR" --checkpoint-interval "$CHECKPOINT_INTERVAL")
+		src+=(--positions)
+		[ -n "$PARTITIONS" ] && src+=(-p "$PARTITIONS")
+		if [ -n "$last" ]; then
+			id=${last#'{"id":'}
+			id=${id%%,*}
+			start=$CHECKPOINT_DIR/start.json
+			winagg "${winagg_args[@]}" --restore "$id" --restore-info >"$start.tmp" &&
+				mv "$start.tmp" "$start" ||
+				{ echo "etl: cannot restore checkpoint $id from '$CHECKPOINT_DIR'" >&2; exit 1; }
+			src+=(--start-from "$start")
+			winagg_args+=(--restore "$id")
+		fi
+		sink+=(--pipeline "$PIPELINE")
+	elif [ -n "$PARTITIONS" ]; then
+		src+=(-p "$PARTITIONS")
+	else
+		src+=(-G "$GROUP")
+	fi
+	[ "$END_AT_EOF" = 1 ] && src+=(-e)
+	sink+=(-t "$TABLE")
 	# shellcheck disable=SC2206
 	src+=($KCAT_OUT_OPTS)
 	# shellcheck disable=SC2206

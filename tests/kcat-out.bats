@@ -254,3 +254,32 @@ kput() {
 	winagg --window 60 "$BATS_TEST_TMPDIR/orders" | sort >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
+
+@test "--positions adds \"_pos\":\"TOPIC/P/OFFSET\" last, after any member of that name; not with -J" {
+	broker_cmd topic pos 2
+	printf '%s\n' '{"a":1}' '{ "b" : 2 }' '{}' '{"_pos":"fake"}' | kput pos 1
+	run --separate-stderr kcat-out -t pos -p 1 -e --positions
+	assert_status 0
+	[ "$output" = "$(printf '%s\n' '{"a":1,"_pos":"pos/1/0"}' '{"b":2,"_pos":"pos/1/1"}' '{"_pos":"pos/1/2"}' '{"_pos":"fake","_pos":"pos/1/3"}')" ]
+	# the last member wins, as for json-c and winagg
+	[ "$(echo "${lines[3]}" | jq -r ._pos)" = pos/1/3 ]
+	run --separate-stderr kcat-out -t pos --positions -J
+	assert_status 2
+}
+
+@test "--start-from starts the partitions it names at its offsets, the others at -o" {
+	broker_cmd topic sf 2
+	seq 0 9 | sed 's/.*/{"n":&}/' | kput sf 0
+	seq 10 14 | sed 's/.*/{"n":&}/' | kput sf 1
+	echo '{"id":7,"positions":{"sf/0":8}}' >"$BATS_TEST_TMPDIR/from"
+	run --separate-stderr kcat-out -t sf -e --start-from "$BATS_TEST_TMPDIR/from"
+	assert_status 0
+	[ "$(echo "$output" | jq .n | sort -n | tr '\n' ' ')" = "8 9 10 11 12 13 14 " ]
+	echo '{"positions":{}}' >"$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr kcat-out -t sf --start-from "$BATS_TEST_TMPDIR/bad"
+	assert_status 2
+	[[ "$stderr" == *"is not {\"id\":N,\"positions\":{...}}"* ]]
+	run --separate-stderr kcat-out -t sf --start-from "$BATS_TEST_TMPDIR/none"
+	assert_status 2
+	[[ "$stderr" == *"cannot read '$BATS_TEST_TMPDIR/none': No such file or directory"* ]]
+}

@@ -291,3 +291,40 @@ for i in range(1, 200001):
 	[[ "$stderr" == *"Lock wait timeout exceeded; try restarting transaction; retrying the batch in 500 ms"* ]]
 	[ "$(db_sql "SELECT n FROM ordpipe.$T")" = 2 ]
 }
+
+@test "--pipeline: a checkpoint record commits the rows before it and itself in one transaction" {
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}' \
+		'{"_checkpoint":{"id":7,"positions":{"orders/0":12,"orders/1":3}}}' '{"rowkey":"a","n":3}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" --pipeline "p$T" -T -q "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	# -T passes every row and the record on, in order, once committed
+	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/in")" ]
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t3\nb\t2')" ]
+	[ "$(db_sql "SELECT checkpoint_id, positions FROM ordpipe.ordpipe_progress WHERE pipeline = 'p$T'")" = \
+		"$(printf '7\t{"orders/0":12,"orders/1":3}')" ]
+	run_split mysql-replace --pipeline "p$T" --last-checkpoint
+	assert_status 0
+	[ "$output" = '{"id":7,"positions":{"orders/0":12,"orders/1":3}}' ]
+	# a pipeline without a checkpoint prints nothing
+	run_split mysql-replace --pipeline "none$T" --last-checkpoint
+	assert_status 0
+	[ -z "$output" ]
+}
+
+@test "--pipeline: the record's transaction is all or nothing (dry run shows it), a bad record is bad input" {
+	run_split mysql-replace -t "$T" --pipeline p --dry-run < <(printf '%s\n' '{"rowkey":"a","n":1}' '{"_checkpoint":{"id":8,"positions":{}}}')
+	assert_status 0
+	[[ "$output" == *"REPLACE INTO \`$T\` (\`rowkey\`,\`n\`) VALUES ('a',1);"$'\n'"REPLACE INTO ordpipe_progress (pipeline, checkpoint_id, positions, committed_at) VALUES ('p',8,'{}',NOW(3));"$'\n'"COMMIT;"* ]]
+	run_split mysql-replace -t "$T" --pipeline p < <(echo '{"_checkpoint":{"id":"x"}}')
+	assert_status 3
+	[[ "$stderr" == *"<stdin>:1: '_checkpoint' is not {\"id\":N,\"positions\":{...}}"* ]]
+	run_split mysql-replace --last-checkpoint
+	assert_status 2
+}
+
+@test "without --pipeline a checkpoint record is not a row: skipped, passed on with -T" {
+	run_split mysql-replace -t "$T" -T -q < <(printf '%s\n' '{"rowkey":"a","n":1}' '{"_checkpoint":{"id":1,"positions":{}}}')
+	assert_status 0
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1 ]
+}

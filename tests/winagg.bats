@@ -252,3 +252,84 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 	assert_status 0
 	[ "$(echo "$output" | jq -c '[.ts, .count, .n, .s]')" = "[5,2,1,2]" ]
 }
+
+# ---- checkpoints (crash-safe restart) ----
+
+ckpt_rows_a() {
+	printf '%s\n' '{"ts":65,"count":1,"shop":1,"_pos":"o/0/0"}' '{"ts":70,"count":2,"shop":1,"_pos":"o/0/1"}' \
+		'{"ts":130,"count":4,"shop":2,"_pos":"o/1/0"}'
+}
+CK="--time-unit s -g shop --checkpoint"
+
+@test "--checkpoint: rows, then a durable snapshot and its record; --restore continues the open windows" {
+	d=$BATS_TEST_TMPDIR/ck
+	run --separate-stderr bash -c "$(declare -f ckpt_rows_a); ckpt_rows_a | winagg $CK $d"
+	assert_status 0
+	[ "${#lines[@]}" -eq 3 ] # two windows' rows, then the record
+	[ "${lines[2]}" = '{"_checkpoint":{"id":1,"positions":{"o/0":2,"o/1":1}}}' ]
+	[ -f "$d/ckpt-00000000000000000001" ]
+	# the next row of window [60,120) of shop 1 adds to the restored 2 orders, 3 items
+	run --separate-stderr bash -c "echo '{\"ts\":80,\"count\":8,\"shop\":1,\"_pos\":\"o/0/2\"}' | winagg $CK $d --restore 1"
+	assert_status 0
+	[ "$(echo "${lines[0]}" | jq -c '[.window_start[14:19], .shop, .orders, .items]')" = '["01:00",1,3,11]' ]
+	[ "${lines[1]}" = '{"_checkpoint":{"id":2,"positions":{"o/0":3,"o/1":1}}}' ]
+}
+
+@test "a torn or truncated snapshot fails its checksum and the one before it is used" {
+	d=$BATS_TEST_TMPDIR/ck
+	ckpt_rows_a | winagg $CK "$d" >/dev/null
+	echo '{"ts":80,"count":8,"shop":1,"_pos":"o/0/2"}' | winagg $CK "$d" --restore 1 >/dev/null
+	f2=$d/ckpt-00000000000000000002
+	size=$(stat -c %s "$f2")
+	truncate -s $((size - 3)) "$f2"
+	run --separate-stderr winagg $CK "$d" --restore 2 --restore-info
+	assert_status 0
+	[ "$output" = '{"id":1,"positions":{"o/0":2,"o/1":1}}' ]
+	[[ "$stderr" == *"checkpoint 2 in '$d' is unusable (checksum mismatch"* ]]
+	# one flipped byte inside is found too
+	cp "$d/ckpt-00000000000000000001" "$f2"
+	printf 'X' | dd of="$f2" bs=1 seek=40 conv=notrunc 2>/dev/null
+	run --separate-stderr winagg $CK "$d" --restore 2 --restore-info
+	[ "$output" = '{"id":1,"positions":{"o/0":2,"o/1":1}}' ]
+	# nothing usable at all is an error
+	cp "$f2" "$d/ckpt-00000000000000000001"
+	run --separate-stderr winagg $CK "$d" --restore 2 --restore-info
+	assert_status 1
+	[[ "$stderr" == *"no usable checkpoint at or before 2 in '$d'"* ]]
+}
+
+@test "a snapshot of another window, grouping or aggregate is refused with status 2" {
+	d=$BATS_TEST_TMPDIR/ck
+	ckpt_rows_a | winagg $CK "$d" >/dev/null
+	run --separate-stderr winagg $CK "$d" --restore latest -w 30s </dev/null
+	assert_status 2
+	[[ "$stderr" == *"was made with another configuration: window=60000ms"*"this run: window=30000ms"* ]]
+	run --separate-stderr winagg --time-unit s -g shop,region --checkpoint "$d" --restore latest </dev/null
+	assert_status 2
+	run --separate-stderr winagg $CK "$d" --restore latest -a n=count </dev/null
+	assert_status 2
+}
+
+@test "a full disk while checkpointing stops winagg with status 1 and leaves the last good snapshot intact" {
+	d=$BATS_TEST_TMPDIR/ck
+	ckpt_rows_a | winagg $CK "$d" >/dev/null
+	cp "$d/ckpt-00000000000000000001" "$BATS_TEST_TMPDIR/before"
+	ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD="$ORDPIPE_HELPERS/enospc.so" ENOSPC_MATCH=ckpt- \
+		run --separate-stderr bash -c "echo '{\"ts\":80,\"count\":8,\"shop\":1,\"_pos\":\"o/0/2\"}' | winagg $CK $d --restore 1"
+	assert_status 1
+	[[ "$stderr" == *"cannot write checkpoint '$d/ckpt-00000000000000000002"*"No space left on device"* ]]
+	# no record for a snapshot that does not exist, no half file left
+	[[ "$output" != *'"_checkpoint"'* ]]
+	[ "$(ls "$d")" = ckpt-00000000000000000001 ]
+	cmp "$BATS_TEST_TMPDIR/before" "$d/ckpt-00000000000000000001"
+}
+
+@test "checkpoint options: --restore needs --checkpoint, --restore-info needs --restore" {
+	run --separate-stderr winagg --restore 1
+	assert_status 2
+	[[ "$stderr" == *"--restore and --restore-info need --checkpoint DIR"* ]]
+	run --separate-stderr winagg --checkpoint "$BATS_TEST_TMPDIR/d" --restore-info
+	assert_status 2
+	run --separate-stderr winagg --checkpoint "$BATS_TEST_TMPDIR/d" --restore x
+	assert_status 2
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The chaos test of crash-safe restart: N orders (default 200000) in a topic
+# of 16 partitions; the checkpointed prod flow (examples/etl.sh) is run, and
+# in each of ROUNDS rounds a random stage (or all of them) is killed with
+# SIGKILL at a random moment, then the ETL is started again with the same
+# command. A last run goes to the end of the input; the MySQL table must
+# then be exactly the test flow's rows for the same orders.
+#   chaos.sh [ROUNDS] [SEED]      (also ORDERS=N; prints the seed to replay)
+# Uses the servers of the environment when KAFKA_BROKERS and DB_SOCK are set
+# (the bats suite), else starts a private MariaDB and test broker.
+set -u
+cd "$(dirname "$0")/../.."
+: "${ORDPIPE_BIN:=$PWD/build/rel/bin}"
+: "${ORDPIPE_HELPERS:=$(dirname "$ORDPIPE_BIN")/tests/helpers}"
+PATH="$ORDPIPE_BIN:$PATH"
+ROUNDS=${1:-5}
+SEED=${2:-$RANDOM}
+ORDERS=${ORDERS:-200000}
+RANDOM=$SEED
+W=${CHAOS_DIR:-$(mktemp -d)}
+T=chaos$SEED
+say() { echo "chaos: $*" >&2; }
+say "seed $SEED, $ROUNDS rounds, $ORDERS orders (replay: make chaos ROUNDS=$ROUNDS SEED=$SEED)"
+
+if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${DB_SOCK:-}" ]; then
+	BATS_FILE_TMPDIR=$W
+	bats_require_minimum_version() { :; }
+	. tests/helpers/mysqldb.bash
+	cleanup() {
+		exec 8>&- 2>/dev/null
+		[ -n "${kbpid:-}" ] && { kill -TERM "$kbpid" 2>/dev/null; wait "$kbpid" 2>/dev/null; }
+		db_stop 2>/dev/null
+	}
+	trap cleanup EXIT
+	db_start >/dev/null || exit 1
+	mkfifo "$W/kb.cmd"
+	"$ORDPIPE_HELPERS/kbroker" -n 1 <"$W/kb.cmd" >"$W/kb.out" 2>"$W/kb.err" &
+	kbpid=$!
+	exec 8>"$W/kb.cmd"
+	KAFKA_BROKERS=
+	while [ -z "$KAFKA_BROKERS" ]; do sleep 0.05; KAFKA_BROKERS=$(head -1 "$W/kb.out" 2>/dev/null); done
+	export KAFKA_BROKERS
+	echo "topic $T 16" >&8
+	sleep 0.3
+else
+	kcat -b "$KAFKA_BROKERS" -L -t "$T" -m 5 >/dev/null 2>&1 # the suite made the topic
+fi
+db() { mariadb --no-defaults -uroot -S "$DB_SOCK" -N -B -e "$*"; }
+unset MYSQL_UNIX_PORT
+
+printf '[client]\nuser=root\nsocket=%s\n' "$DB_SOCK" >"$W/my.cnf"
+cat >"$W/conf" <<EOC
+TOPIC=$T
+TABLE=$T
+PIPELINE=$T
+CHECKPOINT_DIR=$W/ckpt
+CHECKPOINT_INTERVAL=50ms
+MYSQL_DEFAULTS_FILE=$W/my.cnf
+END_AT_EOF=1
+STAGE_GRACE=3
+KCAT_OUT_OPTS=-q
+MYSQL_REPLACE_OPTS="-q --batch 50"
+EOC
+FLAGS="--seed $SEED --start 2026-01-01T00:00:00Z --step 3ms --shops 50"
+# shellcheck disable=SC2086
+ordgen -n "$ORDERS" $FLAGS >"$W/orders"
+# A live stream: the orders arrive in ROUNDS+1 chunks, one before each run,
+# so every kill lands while there is input in flight.
+CHUNK=$(((ORDERS + ROUNDS) / (ROUNDS + 1)))
+produce() { # chunk number, from 0
+	sed -n "$(($1 * CHUNK + 1)),$((($1 + 1) * CHUNK))p" "$W/orders" |
+		kcat-in -t "$T" -k shopid --ts-field ts -q || { say "cannot produce"; exit 1; }
+}
+
+# the expected table: the test flow on the same orders, upserted by rowkey
+FIXTURE=$W/orders examples/etl.sh -c "$W/conf" test |
+	jq -r -s 'reduce .[] as $r ({}; .[$r.rowkey] = $r) | .[] | [.rowkey, .orders, .items] | @tsv' |
+	LC_ALL=C sort >"$W/want"
+
+targets=(kcat-out winagg mysql-replace all)
+for ((r = 1; r <= ROUNDS; r++)); do
+	produce $((r - 1))
+	examples/etl.sh -c "$W/conf" prod 2>>"$W/etl.err" &
+	etl=$!
+	ms=$((5 + RANDOM % 250))
+	target=${targets[RANDOM % 4]}
+	sleep "$(printf '0.%03d' "$ms")"
+	pids=$(pgrep -P "$etl")
+	victims=()
+	for p in $pids; do
+		c=$(cat "/proc/$p/comm" 2>/dev/null)
+		if [ "$target" = all ] || [ "$c" = "$target" ]; then victims+=("$p"); fi
+	done
+	[ "$target" = all ] && victims+=("$etl")
+	kill -KILL "${victims[@]}" 2>/dev/null
+	wait "$etl" 2>/dev/null
+	st=$?
+	# nothing of this round may live on into the next
+	for p in $pids; do while kill -0 "$p" 2>/dev/null; do kill -KILL "$p" 2>/dev/null; sleep 0.05; done; done
+	ck=$(db "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = '$T'" 2>/dev/null)
+	say "round $r: SIGKILL $target after ${ms} ms: etl status $st$([ "$st" -eq 0 ] && echo ' (it had finished)'), last committed checkpoint ${ck:-none}"
+done
+
+# the last run, to the end of the input
+produce "$ROUNDS"
+examples/etl.sh -c "$W/conf" prod 2>>"$W/etl.err"
+st=$?
+[ "$st" -eq 0 ] || { say "the last run failed with status $st"; tail -20 "$W/etl.err" >&2; exit 1; }
+db "SELECT rowkey, orders, items FROM ordpipe.$T" | LC_ALL=C sort >"$W/got"
+if ! diff -u "$W/want" "$W/got" >"$W/diff"; then
+	say "FAILED (seed $SEED): the table differs from the test flow's rows:"
+	head -20 "$W/diff" >&2
+	exit 1
+fi
+total=$(db "SELECT SUM(orders) FROM ordpipe.$T")
+[ "$total" -eq "$ORDERS" ] || { say "FAILED (seed $SEED): $total orders counted, $ORDERS sent"; exit 1; }
+say "ok (seed $SEED): $(wc -l <"$W/got") rows, $total orders, identical to the test flow"
