@@ -1218,6 +1218,7 @@ barrier(const nd_rec *rec, const js_val *ck)
 
 	if (!opt.pipeline) {
 		if (opt.tee) {
+			flush_batch(); /* -T keeps the order: the rows before it first */
 			out_write(rec->text, rec->len);
 			out_byte('\n');
 			out_end_record();

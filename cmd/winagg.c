@@ -162,6 +162,7 @@ static char *cfg_text;            /* the configuration a snapshot must match */
 static int64_t ckpt_next_id = 1;
 static double ckpt_t0;            /* monotonic s of the last snapshot */
 static uint64_t rows_since_ckpt, n_ckpts;
+static double ckpt_ms_total, ckpt_ms_last; /* ms spent writing snapshots */
 
 static void
 help(void)
@@ -769,6 +770,10 @@ stats(void)
 	st_time("max_event_time", have_max, max_seen);
 	st_u64("batches", n_batches);
 	st_u64("evicted", n_evicted);
+	if (opt.ckpt_dir) {
+		st_u64("checkpoints", n_ckpts);
+		st_double("checkpoint_ms_last", ckpt_ms_last);
+	}
 	st_end();
 }
 
@@ -1238,6 +1243,7 @@ checkpoint(void)
 	char name[48], old[48];
 	ck_writer w;
 	uint64_t nents = tcount;
+	double t0 = tm_mono_s();
 
 	ckpt_name(name, sizeof(name), ckpt_next_id);
 	if (ck_begin(&w, opt.ckpt_dir, name) < 0)
@@ -1286,6 +1292,8 @@ checkpoint(void)
 	n_ckpts++;
 	rows_since_ckpt = 0;
 	ckpt_t0 = tm_mono_s();
+	ckpt_ms_last = (ckpt_t0 - t0) * 1000.0;
+	ckpt_ms_total += ckpt_ms_last;
 }
 
 static int
@@ -1597,7 +1605,8 @@ main(int argc, char **argv)
 	          (unsigned long long)n_late_pairs, (unsigned long long)n_batches,
 	          (unsigned long long)n_evicted, tcount, (unsigned long long)peak_groups);
 	if (opt.ckpt_dir)
-		diag_info("%llu checkpoints written", (unsigned long long)n_ckpts);
+		diag_info("%llu checkpoints written in %.0f ms", (unsigned long long)n_ckpts,
+		          ckpt_ms_total);
 	if (sig_stop)
 		diag_info("stopped by signal %d", (int)sig_stop);
 done:

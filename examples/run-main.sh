@@ -48,7 +48,8 @@ export KAFKA_BROKERS
 # the private servers.
 cat >"$RUN/ordpipe.env" <<EOC
 TOPIC=orders
-GROUP=etl
+CHECKPOINT_DIR=$RUN/ckpt
+PIPELINE=etl
 WINDOW=10s
 WATERMARK=5s
 TABLE=order_agg
@@ -64,7 +65,7 @@ unset MYSQL_UNIX_PORT
 say "producer: examples/producer.sh (ordgen --rate $RATE | kcat-in -t orders --key-field shopid)"
 examples/producer.sh -c "$RUN/ordpipe.env" 2>"$RUN/producer.err" &
 pids+=($!)
-say "ETL: examples/etl.sh prod (kcat-out -G etl | winagg --window 10s --watermark 5s | mysql-replace)"
+say "ETL: examples/etl.sh prod (kcat-out --positions | winagg --window 10s --watermark 5s --checkpoint | mysql-replace --pipeline etl)"
 examples/etl.sh -c "$RUN/ordpipe.env" prod 2>"$RUN/etl.err" &
 etl=$!
 pids+=($etl)

@@ -239,3 +239,30 @@ wait_orders() {
 	# every line is one JSON object with the common fields
 	jq -e 'has("prog") and has("time") and has("in_rate") and has("out_rate")' "$BATS_TEST_TMPDIR/stats" >/dev/null
 }
+
+@test "checkpointed: MariaDB restarted, the broker down, then kill -9 of every stage; the restart ends with the test flow's table" {
+	broker_cmd topic "$T" 4
+	conf COUNT=25000 RATE=5000 PIPELINE="$T" CHECKPOINT_DIR="$BATS_TEST_TMPDIR/ck" CHECKPOINT_INTERVAL=200ms
+	"$EX/producer.sh" -c "$CONF" 3>&- &
+	prod=$!
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
+	etl=$!
+	sleep 1.5
+	db_restart
+	sleep 1
+	broker_cmd down 1
+	sleep 3
+	broker_cmd up 1
+	sleep 0.5
+	# the whole ETL dies at once, as on a power cut
+	stages=$(pgrep -P "$etl")
+	kill -KILL "$etl" $stages
+	wait "$etl" || true
+	wait "$prod"
+	[ -n "$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = '$T'")" ]
+	END_AT_EOF=1 run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}

@@ -115,5 +115,8 @@ fi
 # MySQL: mysql-replace against LOAD DATA LOCAL INFILE and array-bound REPLACE
 bash tests/bench/mysql.sh "${BENCH_NMYSQL:-200000}"
 
+# Crash-safe restart: the cost of snapshots, the time to restore
+bash tests/bench/checkpoint.sh
+
 # The full production flow: sustained rate and event-to-MySQL latency
 bash tests/bench/pipeline.sh

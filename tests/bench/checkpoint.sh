@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Part of make bench: what crash-safe restart costs winagg.
+#   1. throughput at 100 k live groups with a snapshot every second against
+#      none (the same 10 M orders from a pipe, best of two runs each)
+#   2. the time to restore 1 M live groups (winagg --restore, state loaded
+#      and checked, nothing read)
+set -eu
+cd "$(dirname "$0")/../.."
+: "${ORDPIPE_BIN:=build/rel/bin}"
+PATH="$ORDPIPE_BIN:$PATH"
+B=build/bench/checkpoint
+rm -rf "$B"
+mkdir -p "$B"
+N=${BENCH_CKPT_N:-10000000}
+
+best() { # command: the shortest wall time of two runs, in s
+	for _ in 1 2; do
+		s=$(date +%s.%N)
+		bash -c "$1"
+		e=$(date +%s.%N)
+		awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f\n", e - s }'
+	done | sort -n | head -1
+}
+gen="ordgen -n $N --shops 100000 --regions A --step 0ms"
+off=$(best "$gen | winagg >/dev/null")
+on=$(best "rm -rf $B/d; $gen | winagg --checkpoint $B/d --checkpoint-interval 1s -v 2>$B/on.err >/dev/null")
+snaps=$(grep -o '[0-9]* checkpoints written in [0-9]* ms' "$B/on.err")
+awk -v n="$N" -v a="$off" -v b="$on" -v s="$snaps" 'BEGIN {
+	printf "winagg checkpoint: 100k live groups, %d orders: %.0f rows/s without, %.0f rows/s with a snapshot per second (%s): %.1f%% slower (goal <= 10%%)\n",
+		n, n / a, n / b, s, (b / a - 1) * 100 }'
+
+# 1 M live groups: one group per order
+ordgen -n 1000000 --step 0ms | winagg -g orderid --checkpoint "$B/m" --checkpoint-interval 1h >/dev/null
+size=$(du -m "$B/m" | cut -f1)
+r=$(best "winagg -g orderid --checkpoint $B/m --restore latest --restore-info -v 2>$B/restore.err >/dev/null")
+groups=$(grep -o 'restored checkpoint [0-9]*: [0-9]* live groups' "$B/restore.err" | awk '{print $4}')
+printf 'winagg restore: %s live groups (%s MB snapshot) in %.2fs (goal < 2s)\n' "$groups" "$size" "$r"
