@@ -21,21 +21,12 @@ usage() {
 	exit 2
 }
 
-CONF=${ORDPIPE_CONF:-}
-while getopts c: o; do
-	case $o in
-	c) CONF=$OPTARG ;;
-	*) usage ;;
-	esac
-done
-shift $((OPTIND - 1))
+conf_opts "$@" || usage
+set -- "${ARGS[@]}"
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 FLOW=$1
 DEV_EMAIL=${2:-}
 case $FLOW in test | prod) ;; *) echo "etl: unknown flow '$FLOW' (test or prod)" >&2; usage ;; esac
-if [ -n "$CONF" ]; then
-	conf_load "$CONF" || exit 2
-fi
 
 # Settings and their defaults (ordpipe(7), FLOWS).
 TOPIC=${TOPIC:-orders}

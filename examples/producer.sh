@@ -12,18 +12,7 @@ PROG=producer
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/stages.sh"
 
-CONF=${ORDPIPE_CONF:-}
-while getopts c: o; do
-	case $o in
-	c) CONF=$OPTARG ;;
-	*) echo "usage: producer.sh [-c CONFIG]" >&2; exit 2 ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# -eq 0 ] || { echo "usage: producer.sh [-c CONFIG]" >&2; exit 2; }
-if [ -n "$CONF" ]; then
-	conf_load "$CONF" || exit 2
-fi
+conf_opts "$@" && [ ${#ARGS[@]} -eq 0 ] || { echo "usage: producer.sh [-c CONFIG]" >&2; exit 2; }
 TOPIC=${TOPIC:-orders}
 RATE=${RATE:-2000}
 COUNT=${COUNT:-}

@@ -17,32 +17,20 @@ say() { echo "ordpipe: $*" >&2; }
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
-BATS_FILE_TMPDIR=$RUN
-bats_require_minimum_version() { :; }
-. tests/helpers/mysqldb.bash
+. tests/helpers/servers.bash
 
 pids=()
 cleanup() {
 	trap - EXIT INT TERM
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	exec 7>&- 2>/dev/null
-	[ -n "${KB:-}" ] && { kill -TERM "$KB" 2>/dev/null; wait "$KB" 2>/dev/null; }
-	db_stop 2>/dev/null
+	servers_stop
 }
 trap cleanup EXIT
 trap 'say stopping; stopped=1' INT TERM
 
 say "starting a private MariaDB and the test Kafka broker under $RUN"
-db_start || exit 1
-mkfifo "$RUN/kbroker.cmd"
-"$ORDPIPE_HELPERS/kbroker" -n 1 -t orders:6 <"$RUN/kbroker.cmd" >"$RUN/kbroker.out" 2>"$RUN/kbroker.err" &
-KB=$!
-exec 7>"$RUN/kbroker.cmd"
-for _ in $(seq 100); do [ -s "$RUN/kbroker.out" ] && break; sleep 0.05; done
-KAFKA_BROKERS=$(head -1 "$RUN/kbroker.out")
-export KAFKA_BROKERS
-[ -n "$KAFKA_BROKERS" ] || { say "the test broker did not start"; exit 1; }
+servers_start "$RUN" -n 1 -t orders:6 || { say "the servers did not start"; exit 1; }
 
 # The same scripts and settings a deployment uses (ordpipe.env), pointed at
 # the private servers.

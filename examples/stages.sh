@@ -31,6 +31,22 @@ conf_load() {
 	done
 }
 
+# conf_opts "$@": takes -c CONFIG (default $ORDPIPE_CONF) off the
+# arguments, loads it, and leaves the other arguments in ARGS. Returns 2 on
+# a bad option or an unreadable config.
+conf_opts() {
+	local o OPTIND=1 conf=${ORDPIPE_CONF:-}
+	while getopts c: o; do
+		case $o in
+		c) conf=$OPTARG ;;
+		*) return 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	ARGS=("$@")
+	[ -z "$conf" ] || conf_load "$conf"
+}
+
 _stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
 
 stages_run() {

@@ -21,40 +21,18 @@ LAT_RATE=${BENCH_LAT_RATE:-20000}
 LAT_S=${BENCH_LAT_S:-20}
 rm -rf "$B"
 mkdir -p "$B"
-BATS_FILE_TMPDIR=$B
-bats_require_minimum_version() { :; }
-. tests/helpers/mysqldb.bash
-
-cleanup() {
-	exec 8>&- 2>/dev/null
-	[ -n "${kbpid:-}" ] && { kill -TERM "$kbpid" 2>/dev/null; wait "$kbpid" 2>/dev/null; }
-	db_stop 2>/dev/null
-}
-trap cleanup EXIT
-db_start >/dev/null || exit 1
+. tests/helpers/servers.bash
+trap servers_stop EXIT
+servers_start "$B" -n 1 || exit 1
 unset MYSQL_UNIX_PORT
 printf '[client]\nuser=root\nsocket=%s\n' "$DB_SOCK" >"$B/my.cnf"
-mkfifo "$B/kb.cmd"
-build/rel/tests/helpers/kbroker -n 1 <"$B/kb.cmd" >"$B/kb.out" 2>"$B/kb.err" &
-kbpid=$!
-exec 8>"$B/kb.cmd"
-KAFKA_BROKERS=
-while [ -z "$KAFKA_BROKERS" ]; do sleep 0.05; KAFKA_BROKERS=$(head -1 "$B/kb.out" 2>/dev/null); done
-export KAFKA_BROKERS
 P=32
 parts=$(seq -s, 0 $((P - 1)))
-kb() { # a command to the broker, waiting for its answer
-	local before
-	before=$(wc -l <"$B/kb.out")
-	echo "$*" >&8
-	while [ "$(wc -l <"$B/kb.out")" -le "$before" ]; do sleep 0.02; done
-}
-
 # run_live NAME RATE SECONDS: producer and ETL live on a new topic; leaves
 # the stages' --stats lines in $B/NAME.{prod,etl}.err
 run_live() {
 	local name=$1 rate=$2 secs=$3 prod etl
-	kb topic "$name" "$P"
+	broker_cmd topic "$name" "$P"
 	cat >"$B/$name.env" <<-EOC
 		TOPIC=$name
 		TABLE=$name

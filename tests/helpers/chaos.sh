@@ -23,27 +23,10 @@ say() { echo "chaos: $*" >&2; }
 say "seed $SEED, $ROUNDS rounds, $ORDERS orders (replay: make chaos ROUNDS=$ROUNDS SEED=$SEED)"
 
 if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${DB_SOCK:-}" ]; then
-	BATS_FILE_TMPDIR=$W
-	bats_require_minimum_version() { :; }
-	. tests/helpers/mysqldb.bash
-	cleanup() {
-		exec 8>&- 2>/dev/null
-		[ -n "${kbpid:-}" ] && { kill -TERM "$kbpid" 2>/dev/null; wait "$kbpid" 2>/dev/null; }
-		db_stop 2>/dev/null
-	}
-	trap cleanup EXIT
-	db_start >/dev/null || exit 1
-	mkfifo "$W/kb.cmd"
-	"$ORDPIPE_HELPERS/kbroker" -n 1 <"$W/kb.cmd" >"$W/kb.out" 2>"$W/kb.err" &
-	kbpid=$!
-	exec 8>"$W/kb.cmd"
-	KAFKA_BROKERS=
-	while [ -z "$KAFKA_BROKERS" ]; do sleep 0.05; KAFKA_BROKERS=$(head -1 "$W/kb.out" 2>/dev/null); done
-	export KAFKA_BROKERS
-	echo "topic $T 16" >&8
-	sleep 0.3
-else
-	kcat -b "$KAFKA_BROKERS" -L -t "$T" -m 5 >/dev/null 2>&1 # the suite made the topic
+	. tests/helpers/servers.bash
+	trap servers_stop EXIT
+	servers_start "$W" -n 1 || exit 1
+	broker_cmd topic "$T" 16
 fi
 db() { mariadb --no-defaults -uroot -S "$DB_SOCK" -N -B -e "$*"; }
 unset MYSQL_UNIX_PORT

@@ -51,42 +51,7 @@ wait_output() {
 
 : "${ORDPIPE_HELPERS:=$BATS_TEST_DIRNAME/../build/rel/tests/helpers}"
 
-# broker_start [KBROKER ARGS...]: starts the test broker in the suite's temp
-# dir (in setup_file); sets KAFKA_BROKERS and KBROKER_PID, and keeps a FIFO on
-# fd 7 for commands (broker_cmd). Its fd 3 is closed so bats does not wait.
-broker_start() {
-	local dir=$BATS_FILE_TMPDIR
-	mkfifo "$dir/kbroker.cmd"
-	"$ORDPIPE_HELPERS/kbroker" "$@" <"$dir/kbroker.cmd" >"$dir/kbroker.out" 2>"$dir/kbroker.err" 3>&- &
-	KBROKER_PID=$!
-	exec 7>"$dir/kbroker.cmd"
-	for _ in $(seq 100); do
-		[ -s "$dir/kbroker.out" ] && break
-		sleep 0.05
-	done
-	KAFKA_BROKERS=$(head -1 "$dir/kbroker.out")
-	[ -n "$KAFKA_BROKERS" ] || { cat "$dir/kbroker.err" >&2; return 1; }
-	export KAFKA_BROKERS KBROKER_PID
-}
-
-# broker_cmd LINE: sends a command and waits for its answer; fails on "error:".
-broker_cmd() {
-	local dir=$BATS_FILE_TMPDIR before
-	before=$(wc -l <"$dir/kbroker.out")
-	echo "$*" >&7
-	for _ in $(seq 100); do
-		[ "$(wc -l <"$dir/kbroker.out")" -gt "$before" ] && break
-		sleep 0.05
-	done
-	[ "$(tail -1 "$dir/kbroker.out")" = ok ]
-}
-
-broker_stop() {
-	[ -n "${KBROKER_PID:-}" ] || return 0
-	kill -TERM "$KBROKER_PID" 2>/dev/null
-	wait "$KBROKER_PID" 2>/dev/null || true
-	exec 7>&- 2>/dev/null || true
-}
+. "$BATS_TEST_DIRNAME/helpers/kbroker.bash"
 
 # kread TOPIC [KCAT ARGS...]: every message of TOPIC as Debian's kcat (an
 # independent client) reads it, one per line, then exits.
