@@ -1337,7 +1337,8 @@ ckpt_list(size_t *n)
 		ids[(*n)++] = strtoll(nm + 5, NULL, 10);
 	}
 	closedir(d);
-	qsort(ids, *n, sizeof(*ids), cmp_desc);
+	if (*n > 1)
+		qsort(ids, *n, sizeof(*ids), cmp_desc);
 	return ids;
 }
 
