@@ -55,12 +55,20 @@ stages_run() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/ordpipe-stages.XXXXXX") || return 1
 	for ((i = 1; i < n; i++)); do mkfifo "$dir/$i" || return 1; done
 
+	# The ends are the script's own stdin and stdout, duplicated, never
+	# reopened: ">/dev/stdout" would truncate a file the caller appends to,
+	# and a background job without "<&0" would read /dev/null.
 	for ((i = 0; i < n; i++)); do
 		local -n cmd="STAGE_$i"
-		local in=/dev/stdin out=/dev/stdout
-		((i > 0)) && in=$dir/$i
-		((i < n - 1)) && out=$dir/$((i + 1))
-		"${cmd[@]}" <"$in" >"$out" &
+		if ((n == 1)); then
+			"${cmd[@]}" <&0 &
+		elif ((i == 0)); then
+			"${cmd[@]}" <&0 >"$dir/1" &
+		elif ((i == n - 1)); then
+			"${cmd[@]}" <"$dir/$i" &
+		else
+			"${cmd[@]}" <"$dir/$i" >"$dir/$((i + 1))" &
+		fi
 		pids[i]=$!
 		status[i]=
 		unset -n cmd

@@ -78,6 +78,18 @@ wait_orders() {
 	[ "$(echo "$output" | jq -s 'map(.orders) | add')" -eq 3000 ]
 }
 
+@test "the ETL script appends to a file it is appended to, and reads the stdin it is given" {
+	ordgen -n 500 --seed 2 >"$BATS_TEST_TMPDIR/orders"
+	echo first >"$BATS_TEST_TMPDIR/out"
+	FIXTURE=$BATS_TEST_TMPDIR/orders "$EX/etl.sh" -c "$CONF" test >>"$BATS_TEST_TMPDIR/out"
+	[ "$(head -1 "$BATS_TEST_TMPDIR/out")" = first ]
+	[ "$(tail -n +2 "$BATS_TEST_TMPDIR/out" | jq -s 'map(.orders) | add')" -eq 500 ]
+	# "-" is winagg's standard input: the script's own, not /dev/null
+	FIXTURE=- run --separate-stderr "$EX/etl.sh" -c "$CONF" test <"$BATS_TEST_TMPDIR/orders"
+	assert_status 0
+	[ "$(echo "$output" | jq -s 'map(.orders) | add')" -eq 500 ]
+}
+
 @test "equivalence: the prod flow through Kafka and a consumer group leaves exactly the test flow's rows in MySQL" {
 	broker_cmd topic "$T" 4
 	conf COUNT=20000 END_AT_EOF=1
