@@ -57,6 +57,15 @@ test_flow_table() {
 		"$BATS_TEST_TMPDIR/rows" | LC_ALL=C sort
 }
 
+# live: the producer and the prod ETL of this test's config in the
+# background ($prod, $etl); the ETL's stderr in etl.err.
+live() {
+	"$EX/producer.sh" -c "$CONF" 3>&- &
+	prod=$!
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
+	etl=$!
+}
+
 # wait_orders TABLE N: waits up to 60 s until the table counts N orders.
 wait_orders() {
 	local got
@@ -143,10 +152,7 @@ wait_orders() {
 @test "faults: MariaDB killed and restarted during a live run, the table ends as the test flow's" {
 	broker_cmd topic "$T" 4
 	conf COUNT=25000 RATE=5000 PARTITIONS=0,1,2,3 MYSQL_REPLACE_OPTS=
-	"$EX/producer.sh" -c "$CONF" 3>&- &
-	prod=$!
-	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
-	etl=$!
+	live
 	sleep 2
 	db_restart
 	wait "$prod"
@@ -163,10 +169,7 @@ wait_orders() {
 @test "faults: the broker down for 4 seconds during a live run, the table ends as the test flow's" {
 	broker_cmd topic "$T" 4
 	conf COUNT=25000 RATE=5000 PARTITIONS=0,1,2,3
-	"$EX/producer.sh" -c "$CONF" 3>&- &
-	prod=$!
-	"$EX/etl.sh" -c "$CONF" prod 3>&- &
-	etl=$!
+	live
 	sleep 1.5
 	broker_cmd down 1
 	sleep 4
@@ -255,10 +258,7 @@ wait_orders() {
 @test "checkpointed: MariaDB restarted, the broker down, then kill -9 of every stage; the restart ends with the test flow's table" {
 	broker_cmd topic "$T" 4
 	conf COUNT=25000 RATE=5000 PIPELINE="$T" CHECKPOINT_DIR="$BATS_TEST_TMPDIR/ck" CHECKPOINT_INTERVAL=200ms
-	"$EX/producer.sh" -c "$CONF" 3>&- &
-	prod=$!
-	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
-	etl=$!
+	live
 	sleep 1.5
 	db_restart
 	sleep 1
