@@ -51,10 +51,12 @@ EOC
 printf '[client]\nuser=root\nsocket=%s\n' "$DB_SOCK" >"$RUN/my.cnf"
 unset MYSQL_UNIX_PORT
 say "producer: examples/producer.sh (ordgen --rate $RATE | kcat-in -t orders --key-field shopid)"
-examples/producer.sh -c "$RUN/ordpipe.env" 2>"$RUN/producer.err" &
+# Own sessions: Ctrl-C comes to this script, which stops the producer,
+# lets the ETL drain, then stops it and the servers, in that order.
+setsid examples/producer.sh -c "$RUN/ordpipe.env" 2>"$RUN/producer.err" &
 pids+=($!)
 say "ETL: examples/etl.sh prod (kcat-out --positions | winagg --window 10s --watermark 5s --checkpoint | mysql-replace --pipeline etl)"
-examples/etl.sh -c "$RUN/ordpipe.env" prod 2>"$RUN/etl.err" &
+setsid examples/etl.sh -c "$RUN/ordpipe.env" prod 2>"$RUN/etl.err" &
 etl=$!
 pids+=($etl)
 

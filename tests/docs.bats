@@ -56,6 +56,29 @@ options_documented() {
 	! pgrep -f "$BATS_TEST_TMPDIR/run" >/dev/null
 }
 
+@test "Ctrl-C (SIGINT to the whole process group) stops make run's job in order: results shown, nothing left" {
+	# a terminal's foreground job: own process group, SIGINT at its default
+	python3 - "$BATS_TEST_TMPDIR/out" "$EX/run-main.sh" <<-'PY'
+		import os, signal, subprocess, sys, time
+		env = dict(os.environ, DURATION="0", RUN_DIR=os.path.dirname(sys.argv[1]) + "/run")
+		p = subprocess.Popen(["bash", sys.argv[2]], start_new_session=True, env=env,
+		                     stdout=open(sys.argv[1], "w"), stderr=subprocess.STDOUT,
+		                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+		out = sys.argv[1]
+		for _ in range(300):  # until the job runs
+		    if "running until Ctrl-C" in open(out).read():
+		        break
+		    time.sleep(0.1)
+		time.sleep(3)
+		os.killpg(p.pid, signal.SIGINT)
+		p.wait(timeout=120)
+	PY
+	grep -q 'ordpipe: stopping' "$BATS_TEST_TMPDIR/out"
+	grep -Eq '^== ordpipe.order_agg: [1-9][0-9]* rows, [1-9][0-9]* orders in 10 s windows ==$' "$BATS_TEST_TMPDIR/out"
+	! grep -q 'ERROR' "$BATS_TEST_TMPDIR/out"
+	! pgrep -f "$BATS_TEST_TMPDIR/run" >/dev/null
+}
+
 @test "make install DESTDIR puts programs and pages under PREFIX, uninstall removes them" {
 	cd "$BATS_TEST_DIRNAME/.."
 	d="$BATS_TEST_TMPDIR/stage"

@@ -4,6 +4,8 @@
 #   broker_start [KBROKER ARGS...]   start it; sets KAFKA_BROKERS, KBROKER_PID
 #   broker_cmd LINE                  a command (topic NAME N, down ID, ...)
 #   broker_stop                      stop it by PID
+# With SERVER_SETSID set, servers get their own session: a terminal's Ctrl-C
+# reaches only the script, which stops them in order (mysqldb.bash too).
 
 # broker_start [KBROKER ARGS...]: starts the test broker in the suite's temp
 # dir (in setup_file); sets KAFKA_BROKERS and KBROKER_PID, and keeps a FIFO on
@@ -11,7 +13,7 @@
 broker_start() {
 	local dir=$BATS_FILE_TMPDIR
 	mkfifo "$dir/kbroker.cmd"
-	"$ORDPIPE_HELPERS/kbroker" "$@" <"$dir/kbroker.cmd" >"$dir/kbroker.out" 2>"$dir/kbroker.err" 3>&- &
+	${SERVER_SETSID:+setsid} "$ORDPIPE_HELPERS/kbroker" "$@" <"$dir/kbroker.cmd" >"$dir/kbroker.out" 2>"$dir/kbroker.err" 3>&- &
 	KBROKER_PID=$!
 	exec 7>"$dir/kbroker.cmd"
 	for _ in $(seq 100); do

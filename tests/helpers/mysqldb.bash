@@ -14,7 +14,7 @@ _db_free_port() {
 # The server must not inherit a test's descriptors: fd 3 (bats waits for it)
 # or a FIFO's write end (fd 5, fifo_run), whose reader would never see EOF.
 _db_launch() {
-	/usr/sbin/mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --socket="$DB_SOCK" \
+	${SERVER_SETSID:+setsid} /usr/sbin/mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --socket="$DB_SOCK" \
 		--port="$DB_PORT" --bind-address=127.0.0.1 --skip-log-bin --pid-file="$DB_DIR/pid" \
 		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
 		>>"$DB_DIR/log" 2>&1 3>&- 5>&- 6>&- 7>&- 8>&- 9>&- &

@@ -5,6 +5,7 @@
 # Paths are relative to the top of the tree, where these scripts run.
 . tests/helpers/mysqldb.bash
 . tests/helpers/kbroker.bash
+SERVER_SETSID=1 # Ctrl-C is the script's to handle: it stops the servers last
 
 servers_start() {
 	BATS_FILE_TMPDIR=$1
