@@ -788,14 +788,53 @@ put_progress(struct my_buf *b)
 	PUT_LIT(b, ",NOW(3))");
 }
 
+/*
+ * Checkpoint ids only grow (winagg never reuses one), so a committed id
+ * above the pending one means another writer uses this pipeline name: two
+ * ETLs whose cuts would interleave. The row is locked until the commit. The
+ * same id is a replay of our own transaction after an unknown outcome.
+ */
+static enum attempt
+check_progress(void)
+{
+	struct my_buf q = {0};
+	enum attempt a = AT_OK;
+	MYSQL_RES *res;
+	MYSQL_ROW r;
+
+	PUT_LIT(&q, "SELECT checkpoint_id FROM " PROGRESS_TABLE " WHERE pipeline = ");
+	my_put_str(&q, opt.pipeline, strlen(opt.pipeline));
+	PUT_LIT(&q, " FOR UPDATE");
+	if ((a = run(q.p, q.len)) == AT_OK) {
+		if (!(res = mysql_store_result(db))) {
+			a = run("SELECT 1 FROM DUAL WHERE 0", 26); /* classify the failure */
+		} else {
+			if ((r = mysql_fetch_row(res)) != NULL && r[0] && strtoll(r[0], NULL, 10) > ck_id) {
+				snprintf(last_error, sizeof(last_error),
+				         "pipeline '%s' has checkpoint %s committed, later than %lld: is "
+				         "another ETL running under this name?",
+				         opt.pipeline, r[0], (long long)ck_id);
+				last_errno = 0;
+				a = AT_FATAL;
+			}
+			mysql_free_result(res);
+		}
+	}
+	my_buf_free(&q);
+	return a;
+}
+
 /* Ends an attempt: rolled back after a failure, else committed, with the
  * pending checkpoint recorded in the same transaction. */
 static enum attempt
 end_tx(enum attempt a)
 {
 	if (a == AT_OK && ck_pending) {
-		put_progress(&sql);
-		a = run(sql.p, sql.len);
+		a = check_progress();
+		if (a == AT_OK) {
+			put_progress(&sql);
+			a = run(sql.p, sql.len);
+		}
 		if (a == AT_ROWERR)
 			a = AT_FATAL; /* not a row's fault: the progress table is wrong */
 	}
@@ -1105,7 +1144,10 @@ flush_batch(void)
 			continue;
 		}
 		if (a == AT_FATAL || a == AT_ROWERR) {
-			diag_error("MySQL error %u: %s", last_errno, last_error);
+			if (last_errno)
+				diag_error("MySQL error %u: %s", last_errno, last_error);
+			else
+				diag_error("%s", last_error);
 			failed = 1;
 			break;
 		}

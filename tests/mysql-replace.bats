@@ -328,3 +328,15 @@ for i in range(1, 200001):
 	[ "$output" = "$(printf '%s\n' '{"rowkey":"a","n":1}' '{"_checkpoint":{"id":1,"positions":{}}}')" ]
 	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1 ]
 }
+
+@test "--pipeline refuses a checkpoint older than the one committed: another ETL under the same name" {
+	echo '{"_checkpoint":{"id":9,"positions":{"o/0":90}}}' | mysql-replace -t "$T" --pipeline "dup$T" -q
+	# the same id again is a replay of our own commit: fine
+	echo '{"_checkpoint":{"id":9,"positions":{"o/0":90}}}' | mysql-replace -t "$T" --pipeline "dup$T" -q
+	run_split mysql-replace -t "$T" --pipeline "dup$T" < <(printf '%s\n' '{"rowkey":"z","n":1}' '{"_checkpoint":{"id":4,"positions":{"o/0":40}}}')
+	assert_status 1
+	[[ "$stderr" == *"mysql-replace: pipeline 'dup$T' has checkpoint 9 committed, later than 4: is another ETL running under this name?"* ]]
+	# nothing of that transaction was committed
+	[ "$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'dup$T'")" = 9 ]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T WHERE rowkey = 'z'")" = 0 ]
+}
