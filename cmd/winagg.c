@@ -1152,16 +1152,38 @@ make_cfg_text(void)
 	cfg_text = t.p;
 }
 
-/* The index of position NAME, added (next offset 0) when new. */
+/* The index of position NAME, added (next offset 0) when new. Rows of one
+ * partition usually come in runs (pos_last); otherwise a small
+ * open-addressing index keyed by the name's hash (pos_slot, slots hold an
+ * index + 1). */
+static uint32_t *pos_slot;
+static size_t pos_nslot;
+
 static size_t
 pos_find(const char *name, size_t nlen)
 {
+	size_t j;
+
 	if (pos_last < nposs && poss[pos_last].len == nlen &&
 	    memcmp(poss[pos_last].name, name, nlen) == 0)
-		return pos_last; /* rows of one partition come in runs */
-	for (pos_last = 0; pos_last < nposs; pos_last++)
-		if (poss[pos_last].len == nlen && memcmp(poss[pos_last].name, name, nlen) == 0)
-			return pos_last;
+		return pos_last;
+	if ((nposs + 1) * 2 > pos_nslot) {
+		pos_nslot = pos_nslot ? pos_nslot * 2 : 64;
+		free(pos_slot);
+		if (!(pos_slot = calloc(pos_nslot, sizeof(*pos_slot))))
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		for (size_t i = 0; i < nposs; i++) {
+			j = hs_hash(poss[i].name, poss[i].len, 0) & (pos_nslot - 1);
+			while (pos_slot[j])
+				j = (j + 1) & (pos_nslot - 1);
+			pos_slot[j] = (uint32_t)i + 1;
+		}
+	}
+	for (j = hs_hash(name, nlen, 0) & (pos_nslot - 1); pos_slot[j]; j = (j + 1) & (pos_nslot - 1)) {
+		struct pos *q = &poss[pos_slot[j] - 1];
+		if (q->len == nlen && memcmp(q->name, name, nlen) == 0)
+			return pos_last = pos_slot[j] - 1;
+	}
 	if (nposs == poscap) {
 		poscap = poscap ? poscap * 2 : 16;
 		if (!(poss = realloc(poss, poscap * sizeof(*poss))))
@@ -1171,6 +1193,7 @@ pos_find(const char *name, size_t nlen)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	poss[nposs].len = nlen;
 	poss[nposs].next = 0;
+	pos_slot[j] = (uint32_t)nposs + 1;
 	return pos_last = nposs++;
 }
 
@@ -1179,23 +1202,23 @@ pos_find(const char *name, size_t nlen)
 static void
 pos_note(const js_val *v)
 {
-	const char *s = v->p, *slash = NULL;
-	int64_t off = 0;
+	const char *s = v->p, *d = v->p + v->n;
+	int64_t off = 0, scale = 1;
 	size_t i;
 
 	if (v->type != JS_STR || v->esc)
 		return;
-	for (i = 0; i < v->n; i++)
-		if (s[i] == '/')
-			slash = s + i;
-	if (!slash || slash == s || slash + 1 == s + v->n)
-		return;
-	for (const char *d = slash + 1; d < s + v->n; d++) {
-		if (*d < '0' || *d > '9' || off > (INT64_MAX - 9) / 10)
-			return;
-		off = off * 10 + (*d - '0');
+	/* Backwards over the offset's digits only: they end the string. */
+	while (d > s && d[-1] >= '0' && d[-1] <= '9') {
+		if (scale > INT64_MAX / 10 / 10)
+			return; /* longer than any offset */
+		d--;
+		off += (d[0] - '0') * scale;
+		scale *= 10;
 	}
-	i = pos_find(s, (size_t)(slash - s));
+	if (d == s + v->n || d - 1 <= s || d[-1] != '/')
+		return;
+	i = pos_find(s, (size_t)(d - 1 - s));
 	if (off + 1 > poss[i].next)
 		poss[i].next = off + 1;
 }
@@ -1473,6 +1496,8 @@ restore(int64_t *ids, size_t n)
 		for (size_t k = 0; k < nposs; k++)
 			free(poss[k].name);
 		nposs = 0;
+		if (pos_slot)
+			memset(pos_slot, 0, pos_nslot * sizeof(*pos_slot));
 		table_resize(1024);
 		wm_set = have_max = 0;
 	}
@@ -1618,6 +1643,7 @@ done:
 	for (size_t i = 0; i < nposs; i++)
 		free(poss[i].name);
 	free(poss);
+	free(pos_slot);
 	free(cfg_text);
 	free(vals);
 	free(key);
