@@ -333,3 +333,12 @@ CK="--time-unit s -g shop --checkpoint"
 	run --separate-stderr winagg --checkpoint "$BATS_TEST_TMPDIR/d" --restore x
 	assert_status 2
 }
+
+@test "--checkpoint: a position is NAME/OFFSET with the offset last; malformed ones move nothing" {
+	run --separate-stderr winagg --time-unit s -g '' --checkpoint "$BATS_TEST_TMPDIR/ck" < <(printf '%s\n' \
+		'{"ts":1,"_pos":"a/b/12"}' '{"ts":1,"_pos":"a/b/3"}' '{"ts":1,"_pos":"x/99999999999999999999999"}' \
+		'{"ts":1,"_pos":"/5"}' '{"ts":1,"_pos":"t/7/"}' '{"ts":1,"_pos":7}' '{"ts":1,"_pos":"q\/0/1"}' '{"ts":1}')
+	assert_status 0
+	# the highest offset of a/b wins (an older one never moves it back)
+	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"a/b":13}}}' ]
+}
