@@ -1114,42 +1114,28 @@ free_state(void)
 static void
 make_cfg_text(void)
 {
-	struct my_text {
-		char *p;
-		size_t len, cap;
-	} t = {0};
-	char buf[256];
-	int n;
+	size_t len;
+	FILE *f = open_memstream(&cfg_text, &len);
 
-#define CFG_PUT(...)                                                                               \
-	do {                                                                                       \
-		n = snprintf(buf, sizeof(buf), __VA_ARGS__);                                       \
-		if (t.len + (size_t)n + 1 > t.cap) {                                               \
-			t.cap = (t.len + (size_t)n + 1) * 2;                                       \
-			if (!(t.p = realloc(t.p, t.cap)))                                          \
-				diag_die(DIAG_EX_FAIL, "out of memory");                           \
-		}                                                                                  \
-		memcpy(t.p + t.len, buf, (size_t)n + 1);                                           \
-		t.len += (size_t)n;                                                                \
-	} while (0)
-	CFG_PUT("window=%lldms slide=%lldms offset=%lldms time=%.100s unit=%lld/%lld", (long long)opt.size,
-	        (long long)opt.slide, (long long)opt.offset, opt.time_field,
-	        (long long)opt.unit_num, (long long)opt.unit_den);
+	if (!f)
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	fprintf(f, "window=%lldms slide=%lldms offset=%lldms time=%s unit=%lld/%lld", (long long)opt.size,
+	        (long long)opt.slide, (long long)opt.offset, opt.time_field, (long long)opt.unit_num,
+	        (long long)opt.unit_den);
 	if (opt.has_wm)
-		CFG_PUT(" watermark=%lldms", (long long)opt.delay);
+		fprintf(f, " watermark=%lldms", (long long)opt.delay);
 	else
-		CFG_PUT(" watermark=none");
-	CFG_PUT(" mode=%s group=", opt.mode == MODE_UPDATE   ? "update"
-	                           : opt.mode == MODE_APPEND ? "append"
-	                                                     : "complete");
+		fprintf(f, " watermark=none");
+	fprintf(f, " mode=%s group=",
+	        opt.mode == MODE_UPDATE ? "update" : opt.mode == MODE_APPEND ? "append" : "complete");
 	for (int g = 0; g < opt.ngroup; g++)
-		CFG_PUT("%s%.200s", g ? "," : "", opt.group[g]);
-	CFG_PUT(" aggs=");
+		fprintf(f, "%s%s", g ? "," : "", opt.group[g]);
+	fprintf(f, " aggs=");
 	for (int i = 0; i < opt.naggs; i++)
-		CFG_PUT("%s%.100s=%d(%.100s)", i ? "," : "", opt.aggs[i].name, (int)opt.aggs[i].fn,
+		fprintf(f, "%s%s=%d(%s)", i ? "," : "", opt.aggs[i].name, (int)opt.aggs[i].fn,
 		        opt.aggs[i].field ? opt.aggs[i].field : "");
-#undef CFG_PUT
-	cfg_text = t.p;
+	if (fclose(f) != 0 || !cfg_text)
+		diag_die(DIAG_EX_FAIL, "out of memory");
 }
 
 /* The index of position NAME, added (next offset 0) when new. Rows of one
