@@ -735,6 +735,8 @@ sleep_ms(int64_t ms)
 static unsigned last_errno;
 static char last_error[512];
 
+static enum attempt classify(void);
+
 /* One statement; classifies a failure. A refused statement leaves the
  * transaction open (InnoDB undoes just the statement): the caller decides. */
 static enum attempt
@@ -742,6 +744,14 @@ run(const char *q, size_t n)
 {
 	if (mysql_real_query(db, q, n) == 0)
 		return AT_OK;
+	return classify();
+}
+
+/* Classifies the error on the handle now (after run's query, or a failed
+ * fetch of its result), keeping it in last_errno and last_error. */
+static enum attempt
+classify(void)
+{
 	last_errno = mysql_errno(db);
 	snprintf(last_error, sizeof(last_error), "%s", mysql_error(db));
 	if (my_conn_lost(last_errno)) {
@@ -807,7 +817,7 @@ check_progress(void)
 	PUT_LIT(&q, " FOR UPDATE");
 	if ((a = run(q.p, q.len)) == AT_OK) {
 		if (!(res = mysql_store_result(db))) {
-			a = run("SELECT 1 FROM DUAL WHERE 0", 26); /* classify the failure */
+			a = classify(); /* the fetch failed: the connection, most likely */
 		} else {
 			if ((r = mysql_fetch_row(res)) != NULL && r[0] && strtoll(r[0], NULL, 10) > ck_id) {
 				snprintf(last_error, sizeof(last_error),
