@@ -1232,6 +1232,16 @@ ckpt_name(char *buf, size_t n, int64_t id)
 	snprintf(buf, n, "ckpt-%020lld", (long long)id);
 }
 
+/* DIR/ckpt-NNN of snapshot id. */
+static void
+ckpt_path(char *buf, size_t n, int64_t id)
+{
+	char name[48];
+
+	ckpt_name(name, sizeof(name), id);
+	snprintf(buf, n, "%s/%s", opt.ckpt_dir, name);
+}
+
 static void
 put_u32(ck_writer *w, uint32_t v)
 {
@@ -1249,7 +1259,7 @@ put_i64(ck_writer *w, int64_t v)
 static void
 checkpoint(void)
 {
-	char name[48], old[48];
+	char name[48];
 	ck_writer w;
 	uint64_t nents = tcount;
 	double t0 = tm_mono_s();
@@ -1292,9 +1302,8 @@ checkpoint(void)
 	out_flush();
 	out_check();
 	if (ckpt_next_id > opt.ckpt_keep) {
-		ckpt_name(old, sizeof(old), ckpt_next_id - opt.ckpt_keep);
 		char path[PATH_MAX_CKPT];
-		snprintf(path, sizeof(path), "%s/%s", opt.ckpt_dir, old);
+		ckpt_path(path, sizeof(path), ckpt_next_id - opt.ckpt_keep);
 		unlink(path);
 	}
 	ckpt_next_id++;
@@ -1397,7 +1406,7 @@ take_u32(struct rd *r)
 static int
 ckpt_load(int64_t id, const char **why)
 {
-	char name[48], path[PATH_MAX_CKPT];
+	char path[PATH_MAX_CKPT];
 	size_t len;
 	char *buf;
 	struct rd r;
@@ -1405,8 +1414,7 @@ ckpt_load(int64_t id, const char **why)
 	uint64_t nents = 0;
 	const char *c;
 
-	ckpt_name(name, sizeof(name), id);
-	snprintf(path, sizeof(path), "%s/%s", opt.ckpt_dir, name);
+	ckpt_path(path, sizeof(path), id);
 	if (!(buf = ck_load(path, &len, why)))
 		return -1;
 	r = (struct rd){buf, len, 0, 0};

@@ -342,3 +342,13 @@ CK="--time-unit s -g shop --checkpoint"
 	# the highest offset of a/b wins (an older one never moves it back)
 	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"a/b":13}}}' ]
 }
+
+@test "--checkpoint-keep N keeps the newest N snapshots and never reuses an id" {
+	d=$BATS_TEST_TMPDIR/ck
+	for o in 0 1 2 3; do
+		echo "{\"ts\":65,\"count\":1,\"shop\":1,\"_pos\":\"o/0/$o\"}" | winagg $CK "$d" --checkpoint-keep 2 >/dev/null
+	done
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000003 ckpt-00000000000000000004 " ]
+	run --separate-stderr winagg $CK "$d" --restore latest --restore-info
+	[ "$output" = '{"id":4,"positions":{"o/0":4}}' ]
+}
