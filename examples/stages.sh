@@ -50,7 +50,7 @@ conf_opts() {
 _stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
 
 stages_run() {
-	local names=("$@") n=$# dir i
+	local names=("$@") n=$# dir i k
 	local -a pids=() status=()
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/ordpipe-stages.XXXXXX") || return 1
 	for ((i = 1; i < n; i++)); do mkfifo "$dir/$i" || return 1; done
@@ -90,7 +90,10 @@ stages_run() {
 			running=$((running - 1))
 			if [ "${status[i]}" -ne 0 ] && [ "$failed_at" -lt 0 ]; then
 				failed_at=$i
-				_stages_stop_rest "${pids[@]}"
+				# only those not yet waited for: a reaped PID may be reused
+				local -a rest=()
+				for ((k = 0; k < n; k++)); do [ -z "${status[k]}" ] && rest+=("${pids[k]}"); done
+				((${#rest[@]})) && _stages_stop_rest "${rest[@]}"
 			fi
 		done
 		# a sleep without a process: nothing is ever written to the FIFO
