@@ -4,8 +4,8 @@
 #   stages_run NAME...      for each NAME, the array STAGE_<i> (i = 0, 1, ...)
 #                           holds that stage's command and arguments
 #
-# The stages are connected by FIFOs in a private directory (bash's own pipe
-# only reports the last PID). When a stage exits non-zero, the others are
+# The stages are connected by pipes held by file descriptor only (bash's own
+# pipe only reports the last PID). When a stage exits non-zero, the others are
 # stopped (SIGTERM, then SIGKILL after STAGE_GRACE seconds) and the failure
 # is reported by name: the stage that failed first in pipeline order, not
 # counting a stage that only died of the closed pipe (status 141) or of our
@@ -47,40 +47,57 @@ conf_opts() {
 	[ -z "$conf" ] || conf_load "$conf"
 }
 
+# _stages_pipe: a pipe held by file descriptors only (read end in _r, write
+# end in _w): a FIFO opened (read-write first, so neither end blocks) and
+# removed at once, so nothing is left on disk even if the script is killed.
+_stages_pipe() {
+	local dir f h r w
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/ordpipe-stages.XXXXXX") || return 1
+	f=$dir/p
+	mkfifo "$f" && exec {h}<>"$f" && exec {r}<"$f" {w}>"$f" {h}>&-
+	rm -rf "$dir"
+	[ -n "${w-}" ] || return 1
+	_r=$r _w=$w
+}
 _stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
 
 stages_run() {
-	local names=("$@") n=$# dir i k
-	local -a pids=() status=()
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/ordpipe-stages.XXXXXX") || return 1
-	for ((i = 1; i < n; i++)); do mkfifo "$dir/$i" || return 1; done
+	local names=("$@") n=$# i k
+	local -a pids=() status=() rfd=() wfd=() fds=()
 
-	# The ends are the script's own stdin and stdout, duplicated, never
-	# reopened: ">/dev/stdout" would truncate a file the caller appends to,
-	# and a background job without "<&0" would read /dev/null.
+	local _r _w
+	for ((i = 1; i < n; i++)); do
+		_stages_pipe || { _stages_say "cannot make a pipe"; return 1; }
+		rfd[i]=$_r wfd[i]=$_w
+		fds+=("$_r" "$_w")
+	done
+
+	# A stage gets its ends as stdin/stdout and closes every other pipe
+	# end, or a reader would never see end of input. The first stage reads
+	# the script's own stdin ("<&0": a background job would get /dev/null)
+	# and the last writes the script's own stdout.
 	for ((i = 0; i < n; i++)); do
 		local -n cmd="STAGE_$i"
-		if ((n == 1)); then
-			"${cmd[@]}" <&0 &
-		elif ((i == 0)); then
-			"${cmd[@]}" <&0 >"$dir/1" &
-		elif ((i == n - 1)); then
-			"${cmd[@]}" <"$dir/$i" &
-		else
-			"${cmd[@]}" <"$dir/$i" >"$dir/$((i + 1))" &
-		fi
+		(
+			((i > 0)) && exec <&"${rfd[i]}"
+			((i < n - 1)) && exec >&"${wfd[i + 1]}"
+			for k in "${fds[@]}"; do exec {k}>&-; done
+			exec "${cmd[@]}"
+		) <&0 &
 		pids[i]=$!
 		status[i]=
 		unset -n cmd
 	done
+	for k in "${fds[@]}"; do exec {k}>&-; done
 
 	_stages_sigs=0
 	trap '_stages_sigs=$((_stages_sigs + 1)); if [ $_stages_sigs -eq 1 ]; then kill -TERM ${pids[0]} 2>/dev/null; else kill -TERM ${pids[*]} 2>/dev/null; fi' INT TERM
 
 	# Poll rather than "wait -n": bash forgets a finished job once it has
 	# reported it, and "wait -n" then fails, while "wait PID" always works.
-	local failed_at=-1 running=$n tick
-	mkfifo "$dir/tick" && exec {tick}<>"$dir/tick"
+	local failed_at=-1 running=$n tick ticker
+	_stages_pipe || { _stages_say "cannot make a pipe"; return 1; }
+	tick=$_r ticker=$_w
 	while ((running > 0)); do
 		for ((i = 0; i < n; i++)); do
 			[ -n "${status[i]}" ] && continue
@@ -96,12 +113,11 @@ stages_run() {
 				((${#rest[@]})) && _stages_stop_rest "${rest[@]}"
 			fi
 		done
-		# a sleep without a process: nothing is ever written to the FIFO
+		# a sleep without a process: nothing is ever written to the ticker
 		((running > 0)) && read -r -t 0.1 -u "$tick" _
 	done
-	exec {tick}>&-
+	exec {tick}<&- {ticker}>&-
 	trap - INT TERM
-	rm -rf "$dir"
 
 	STAGE_FAILED=
 	[ "$failed_at" -lt 0 ] && return 0

@@ -28,6 +28,9 @@ if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${DB_SOCK:-}" ]; then
 	servers_start "$W" -n 1 || exit 1
 	broker_cmd topic "$T" 16
 fi
+# the scripts' own temporary files go here: none may be left, even by a kill
+export TMPDIR=$W/tmp
+mkdir -p "$TMPDIR"
 db() { mariadb --no-defaults -uroot -S "$DB_SOCK" -N -B -e "$*"; }
 unset MYSQL_UNIX_PORT
 
@@ -95,6 +98,8 @@ if ! diff -u "$W/want" "$W/got" >"$W/diff"; then
 	head -20 "$W/diff" >&2
 	exit 1
 fi
+left=$(ls -A "$TMPDIR")
+[ -z "$left" ] && rmdir "$TMPDIR" || { say "FAILED: temporary files left behind: $left"; exit 1; }
 total=$(db "SELECT SUM(orders) FROM ordpipe.$T")
 [ "$total" -eq "$ORDERS" ] || { say "FAILED (seed $SEED): $total orders counted, $ORDERS sent"; exit 1; }
 say "ok (seed $SEED): $(wc -l <"$W/got") rows, $total orders, identical to the test flow"
