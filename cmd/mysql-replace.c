@@ -61,6 +61,7 @@ enum {
 	OPT_RETRY_BACKOFF,
 	OPT_PIPELINE,
 	OPT_LAST_CHECKPOINT,
+	OPT_PROGRESS_FILE,
 };
 
 static struct opts {
@@ -73,6 +74,7 @@ static struct opts {
 	int retries;
 	const char *pipeline; /* --pipeline: checkpoint barriers recorded under this name */
 	int last_checkpoint;  /* --last-checkpoint: print the pipeline's last one and exit */
+	const char *progress_file; /* --progress-file: the last committed checkpoint, a hint */
 } opt;
 
 /* A column of the table. */
@@ -153,6 +155,8 @@ help(void)
 	       "      --pipeline NAME  commit each {\"_checkpoint\":...} record with the rows before it,\n"
 	       "                       recording it in table " PROGRESS_TABLE " under NAME\n"
 	       "      --last-checkpoint  print NAME's last committed checkpoint and exit\n"
+	       "      --progress-file FILE  after each commit of a checkpoint, write it to FILE\n"
+	       "                       (for winagg: FILE is its checkpoint DIR/committed)\n"
 	       "      --rejects FILE   append bad rows to FILE and go on\n"
 	       "  -q, --quiet          no notices or warnings\n"
 	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
@@ -195,6 +199,7 @@ parse_opts(int argc, char **argv)
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"pipeline", required_argument, NULL, OPT_PIPELINE},
 	    {"last-checkpoint", no_argument, NULL, OPT_LAST_CHECKPOINT},
+	    {"progress-file", required_argument, NULL, OPT_PROGRESS_FILE},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -245,6 +250,11 @@ parse_opts(int argc, char **argv)
 			opt.pipeline = optarg;
 			break;
 		case OPT_LAST_CHECKPOINT: opt.last_checkpoint = 1; break;
+		case OPT_PROGRESS_FILE:
+			if (!*optarg || strlen(optarg) > 4000)
+				cli_usage_error(USAGE, "--progress-file: a path is 1 to 4000 bytes");
+			opt.progress_file = optarg;
+			break;
 		case OPT_HELP: cli_common('h', argv, &opt.cc, help, USAGE); break;
 		case OPT_UNBUFFERED: opt.cc.unbuffered = 1; break;
 		default:
@@ -260,6 +270,8 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--dry-run and --tee do not go together");
 	if (opt.last_checkpoint && !opt.pipeline)
 		cli_usage_error(USAGE, "--last-checkpoint needs --pipeline NAME");
+	if (opt.progress_file && !opt.pipeline)
+		cli_usage_error(USAGE, "--progress-file needs --pipeline NAME");
 	if (opt.last_checkpoint && opt.dry_run)
 		cli_usage_error(USAGE, "--last-checkpoint and --dry-run do not go together");
 }
@@ -781,6 +793,33 @@ classify(void)
 	}
 }
 
+/* --progress-file: {"id":N,"positions":{...}} of the checkpoint just
+ * committed, replaced whole (a temporary file renamed). Only a hint, so
+ * not fsynced: winagg keeps the snapshot it names, and anything newer, from
+ * being pruned; the progress table stays the truth. A failure is warned
+ * about once. */
+static void
+write_progress_file(void)
+{
+	static int warned;
+	char tmp[4096];
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", opt.progress_file);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		ok = 0;
+	} else {
+		fprintf(f, "{\"id\":%lld,\"positions\":%.*s}\n", (long long)ck_id, (int)ck_pos.len,
+		        ck_pos.p);
+		ok = !ferror(f);
+		ok = (fclose(f) == 0) && ok && rename(tmp, opt.progress_file) == 0;
+	}
+	if (!ok && !warned++)
+		diag_warn("cannot write progress file '%s': %s (further failures are not reported)",
+		          opt.progress_file, strerror(errno));
+}
+
 /* The statement that records the pending checkpoint. */
 static void
 put_progress(struct my_buf *b)
@@ -1202,6 +1241,8 @@ flush_batch(void)
 	if (ck_pending) {
 		ck_pending = 0;
 		n_checkpoints++;
+		if (opt.progress_file)
+			write_progress_file();
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@
 #define CKPT_VERSION 1
 #define CKPT_KEEP 10 /* snapshots kept: the sink may commit a few behind the newest */
 #define PATH_MAX_CKPT 4096 /* bytes of a snapshot's path */
+#define CKPT_COMMITTED "committed" /* in DIR: the sink's last committed checkpoint */
 
 enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
 enum func { F_COUNT, F_SUM, F_MIN, F_MAX, F_AVG };
@@ -160,6 +162,7 @@ static struct pos *poss;
 static size_t nposs, poscap, pos_last;
 static char *cfg_text;            /* the configuration a snapshot must match */
 static int64_t ckpt_next_id = 1;
+static int64_t ckpt_oldest = 1;   /* the oldest snapshot id that may be on disk */
 static double ckpt_t0;            /* monotonic s of the last snapshot */
 static uint64_t rows_since_ckpt, n_ckpts;
 static double ckpt_ms_total, ckpt_ms_last; /* ms spent writing snapshots */
@@ -186,7 +189,8 @@ help(void)
 	       "      --checkpoint DIR      snapshot the state and input positions into DIR at batch\n"
 	       "                            ends, then write {\"_checkpoint\":{\"id\":N,...}} on stdout\n"
 	       "      --checkpoint-interval DUR  at most one snapshot per DUR (default 1s)\n"
-	       "      --checkpoint-keep N   snapshots kept in DIR (default 10)\n"
+	       "      --checkpoint-keep N   snapshots kept in DIR (default 10), and all from the\n"
+	       "                            one in DIR/committed on (mysql-replace --progress-file)\n"
 	       "      --restore ID|latest   start from snapshot ID of DIR (or an older one if it is\n"
 	       "                            unusable)\n"
 	       "      --restore-info        print the snapshot --restore would use and exit\n"
@@ -1254,6 +1258,51 @@ put_i64(ck_writer *w, int64_t v)
 	ck_put(w, &v, sizeof(v));
 }
 
+/* The id of the checkpoint the sink committed last, from DIR/committed
+ * (written by mysql-replace --progress-file after each commit): INT64_MAX
+ * when there is no such file, 0 when it cannot be read as {"id":N,...}
+ * (keep everything until the sink writes it again). */
+static int64_t
+ckpt_committed(void)
+{
+	char path[PATH_MAX_CKPT], buf[64], *end;
+	long long id;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" CKPT_COMMITTED, opt.ckpt_dir);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return errno == ENOENT ? INT64_MAX : 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 6 || memcmp(buf, "{\"id\":", 6) != 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	id = strtoll(buf + 6, &end, 10);
+	return errno || end == buf + 6 || id < 0 ? 0 : id;
+}
+
+/* Removes the snapshots that are neither among the newest --checkpoint-keep
+ * nor at or after the one the sink committed: that one is where a restart
+ * resumes, and a stalled sink can be many snapshots behind. */
+static void
+ckpt_prune(void)
+{
+	char path[PATH_MAX_CKPT];
+	int64_t below = ckpt_next_id - opt.ckpt_keep, committed;
+
+	if (ckpt_oldest >= below)
+		return;
+	committed = ckpt_committed();
+	if (committed < below)
+		below = committed;
+	for (; ckpt_oldest < below; ckpt_oldest++) {
+		ckpt_path(path, sizeof(path), ckpt_oldest);
+		unlink(path);
+	}
+}
+
 /* Writes snapshot ckpt_next_id, then its control record; prunes old ones.
  * A failure (a full disk) stops winagg: the previous snapshots are intact. */
 static void
@@ -1301,12 +1350,8 @@ checkpoint(void)
 	out_end_record();
 	out_flush();
 	out_check();
-	if (ckpt_next_id > opt.ckpt_keep) {
-		char path[PATH_MAX_CKPT];
-		ckpt_path(path, sizeof(path), ckpt_next_id - opt.ckpt_keep);
-		unlink(path);
-	}
 	ckpt_next_id++;
+	ckpt_prune();
 	n_ckpts++;
 	rows_since_ckpt = 0;
 	ckpt_t0 = tm_mono_s();
@@ -1512,8 +1557,12 @@ ckpt_start(void)
 		         strerror(errno));
 	make_cfg_text();
 	ids = ckpt_list(&n);
-	if (n > 0)
+	if (n > 0) {
 		ckpt_next_id = ids[0] + 1; /* never reuse an id a sink may have seen */
+		ckpt_oldest = ids[n - 1];
+	} else {
+		ckpt_oldest = ckpt_next_id;
+	}
 	if (opt.restore) {
 		id = restore(ids, n);
 		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, tcount);

@@ -85,6 +85,10 @@ else
 		last=$("${sink[@]}" --pipeline "$PIPELINE" --last-checkpoint) ||
 			{ echo "etl: cannot read the last checkpoint of pipeline '$PIPELINE'" >&2; exit 1; }
 		winagg_args+=(--checkpoint "$CHECKPOINT_DIR" --checkpoint-interval "$CHECKPOINT_INTERVAL")
+		# the sink tells winagg which snapshot a restart needs: it is kept
+		# however far behind a stalled sink is (winagg(1), --checkpoint-keep)
+		mkdir -p "$CHECKPOINT_DIR" && printf '%s\n' "${last:-{\"id\":0\}}" >"$CHECKPOINT_DIR/committed" ||
+			{ echo "etl: cannot write '$CHECKPOINT_DIR/committed'" >&2; exit 1; }
 		src+=(--positions)
 		[ -n "$PARTITIONS" ] && src+=(-p "$PARTITIONS")
 		if [ -n "$last" ]; then
@@ -97,7 +101,7 @@ else
 			src+=(--start-from "$start")
 			winagg_args+=(--restore "$id")
 		fi
-		sink+=(--pipeline "$PIPELINE")
+		sink+=(--pipeline "$PIPELINE" --progress-file "$CHECKPOINT_DIR/committed")
 	elif [ -n "$PARTITIONS" ]; then
 		src+=(-p "$PARTITIONS")
 	else

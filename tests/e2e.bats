@@ -278,3 +278,40 @@ wait_orders() {
 	test_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
+
+@test "checkpointed: a sink stalled many snapshots behind (MariaDB frozen), then kill -9 of every stage; the restart still finds the snapshot it committed" {
+	broker_cmd topic "$T" 2
+	ck=$BATS_TEST_TMPDIR/ck
+	conf COUNT=20000 RATE=5000 PIPELINE="$T" CHECKPOINT_DIR="$ck" CHECKPOINT_INTERVAL=50ms \
+		'WINAGG_OPTS="--checkpoint-keep 2"'
+	live
+	id=
+	for _ in $(seq 100); do
+		id=$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = '$T'" 2>/dev/null) || true
+		[ -n "$id" ] && break
+		sleep 0.1
+	done
+	[ -n "$id" ]
+	# the server hangs (no error, no reconnect): the sink waits in a commit
+	# while winagg goes on taking snapshots
+	kill -STOP "$(cat "$DB_DIR/pid")"
+	sleep 2
+	snaps=$(find "$ck" -name 'ckpt-*' ! -name '*.tmp' | wc -l)
+	stages=$(pgrep -P "$etl")
+	kill -KILL "$etl" $stages
+	kill -CONT "$(cat "$DB_DIR/pid")"
+	wait "$etl" || true
+	wait "$prod"
+	# more than --checkpoint-keep: those from the committed one on were kept
+	[ "$snaps" -gt 3 ]
+	id=$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = '$T'")
+	[ -s "$ck/$(printf 'ckpt-%020d' "$id")" ]
+	END_AT_EOF=1 run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	[[ "$stderr" != *"instead of"* ]] # restored the committed snapshot itself
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 20000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# and the snapshots left are the newest --checkpoint-keep again
+	[ "$(find "$ck" -name "ckpt-*" | wc -l)" -le 2 ]
+}

@@ -340,3 +340,24 @@ for i in range(1, 200001):
 	[ "$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'dup$T'")" = 9 ]
 	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T WHERE rowkey = 'z'")" = 0 ]
 }
+
+@test "--progress-file: after each committed checkpoint, the file says what --last-checkpoint says" {
+	f=$BATS_TEST_TMPDIR/committed
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"_checkpoint":{"id":3,"positions":{"o/0":30}}}' \
+		'{"rowkey":"b","n":2}' '{"_checkpoint":{"id":4,"positions":{"o/0":41,"o/1":2}}}' |
+		mysql-replace -t "$T" --pipeline "pf$T" --progress-file "$f" -q
+	[ "$(cat "$f")" = '{"id":4,"positions":{"o/0":41,"o/1":2}}' ]
+	[ "$(mysql-replace --pipeline "pf$T" --last-checkpoint)" = "$(cat "$f")" ]
+	# a refused checkpoint (older than the committed one) leaves it alone
+	run_split mysql-replace -t "$T" --pipeline "pf$T" --progress-file "$f" <<<'{"_checkpoint":{"id":2,"positions":{"o/0":1}}}'
+	assert_status 1
+	[ "$(cat "$f")" = '{"id":4,"positions":{"o/0":41,"o/1":2}}' ]
+	# a file that cannot be written is warned about; the rows still count
+	run_split mysql-replace -t "$T" --pipeline "pf$T" --progress-file /nonexistent/dir/f <<<'{"_checkpoint":{"id":5,"positions":{"o/0":50}}}'
+	assert_status 0
+	[[ "$stderr" == *"mysql-replace: cannot write progress file '/nonexistent/dir/f': No such file or directory"* ]]
+	[ "$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'pf$T'")" = 5 ]
+	run_split mysql-replace --progress-file "$f"
+	assert_status 2
+	[[ "$stderr" == *"--progress-file needs --pipeline NAME"* ]]
+}

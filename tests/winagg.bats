@@ -352,3 +352,22 @@ CK="--time-unit s -g shop --checkpoint"
 	run --separate-stderr winagg $CK "$d" --restore latest --restore-info
 	[ "$output" = '{"id":4,"positions":{"o/0":4}}' ]
 }
+
+@test "--checkpoint-keep never removes the sink's committed snapshot (DIR/committed) or a newer one" {
+	d=$BATS_TEST_TMPDIR/ck
+	snap() { echo "{\"ts\":65,\"count\":1,\"shop\":1,\"_pos\":\"o/0/$1\"}" | winagg $CK "$d" --checkpoint-keep 2 >/dev/null; }
+	mkdir "$d"
+	echo '{"id":2,"positions":{"o/0":2}}' >"$d/committed"
+	for o in 0 1 2 3 4; do snap $o; done
+	# 1 is neither among the newest 2 nor at or after the committed 2
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000002 ckpt-00000000000000000003 ckpt-00000000000000000004 ckpt-00000000000000000005 committed " ]
+	# the sink catches up: the next snapshot prunes back to the newest 2
+	echo '{"id":5,"positions":{"o/0":5}}' >"$d/committed"
+	snap 5
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000005 ckpt-00000000000000000006 committed " ]
+	# a committed file that cannot be read keeps everything
+	: >"$d/committed"
+	snap 6
+	snap 7
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000005 ckpt-00000000000000000006 ckpt-00000000000000000007 ckpt-00000000000000000008 committed " ]
+}
