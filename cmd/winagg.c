@@ -1545,6 +1545,31 @@ restore(int64_t *ids, size_t n)
 	         opt.ckpt_dir);
 }
 
+/* One winagg per checkpoint directory: two would write the same snapshot
+ * ids, and one's start removes the other's snapshot in progress. A POSIX
+ * lock on DIR/lock, held until exit (a kill releases it too). */
+static void
+ckpt_lock(void)
+{
+	char path[PATH_MAX_CKPT];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", opt.ckpt_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open '%s': %s", path, strerror(errno));
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return; /* fd stays open: closing it would release the lock */
+	if (errno != EACCES && errno != EAGAIN)
+		diag_die(DIAG_EX_FAIL, "cannot lock '%s': %s", path, strerror(errno));
+	fl.l_type = F_WRLCK;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		diag_die(DIAG_EX_FAIL, "checkpoint directory '%s' is in use by process %ld",
+		         opt.ckpt_dir, (long)fl.l_pid);
+	diag_die(DIAG_EX_FAIL, "checkpoint directory '%s' is in use by another process",
+	         opt.ckpt_dir);
+}
+
 /* --checkpoint at start: the directory, the next id, and --restore. */
 static void
 ckpt_start(void)
@@ -1555,6 +1580,7 @@ ckpt_start(void)
 	if (mkdir(opt.ckpt_dir, 0755) != 0 && errno != EEXIST)
 		diag_die(DIAG_EX_FAIL, "cannot create checkpoint directory '%s': %s", opt.ckpt_dir,
 		         strerror(errno));
+	ckpt_lock();
 	make_cfg_text();
 	ids = ckpt_list(&n);
 	if (n > 0) {

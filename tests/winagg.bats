@@ -320,7 +320,7 @@ CK="--time-unit s -g shop --checkpoint"
 	[[ "$stderr" == *"cannot write checkpoint '$d/ckpt-00000000000000000002"*"No space left on device"* ]]
 	# no record for a snapshot that does not exist, no half file left
 	[[ "$output" != *'"_checkpoint"'* ]]
-	[ "$(ls "$d")" = ckpt-00000000000000000001 ]
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000001 lock " ]
 	cmp "$BATS_TEST_TMPDIR/before" "$d/ckpt-00000000000000000001"
 }
 
@@ -348,7 +348,7 @@ CK="--time-unit s -g shop --checkpoint"
 	for o in 0 1 2 3; do
 		echo "{\"ts\":65,\"count\":1,\"shop\":1,\"_pos\":\"o/0/$o\"}" | winagg $CK "$d" --checkpoint-keep 2 >/dev/null
 	done
-	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000003 ckpt-00000000000000000004 " ]
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000003 ckpt-00000000000000000004 lock " ]
 	run --separate-stderr winagg $CK "$d" --restore latest --restore-info
 	[ "$output" = '{"id":4,"positions":{"o/0":4}}' ]
 }
@@ -360,14 +360,31 @@ CK="--time-unit s -g shop --checkpoint"
 	echo '{"id":2,"positions":{"o/0":2}}' >"$d/committed"
 	for o in 0 1 2 3 4; do snap $o; done
 	# 1 is neither among the newest 2 nor at or after the committed 2
-	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000002 ckpt-00000000000000000003 ckpt-00000000000000000004 ckpt-00000000000000000005 committed " ]
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000002 ckpt-00000000000000000003 ckpt-00000000000000000004 ckpt-00000000000000000005 committed lock " ]
 	# the sink catches up: the next snapshot prunes back to the newest 2
 	echo '{"id":5,"positions":{"o/0":5}}' >"$d/committed"
 	snap 5
-	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000005 ckpt-00000000000000000006 committed " ]
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000005 ckpt-00000000000000000006 committed lock " ]
 	# a committed file that cannot be read keeps everything
 	: >"$d/committed"
 	snap 6
 	snap 7
-	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000005 ckpt-00000000000000000006 ckpt-00000000000000000007 ckpt-00000000000000000008 committed " ]
+	[ "$(ls "$d" | tr '\n' ' ')" = "ckpt-00000000000000000005 ckpt-00000000000000000006 ckpt-00000000000000000007 ckpt-00000000000000000008 committed lock " ]
+}
+
+@test "--checkpoint: one winagg per directory; the second is refused naming the first, a killed one frees it" {
+	d=$BATS_TEST_TMPDIR/ck
+	fifo_run winagg $CK "$d" --checkpoint-interval 0
+	echo '{"ts":65,"count":1,"shop":1,"_pos":"o/0/0"}' >&5
+	wait_lines "$BATS_TEST_TMPDIR/out" 2 # the row and the snapshot's record
+	run --separate-stderr winagg $CK "$d" --restore latest --restore-info </dev/null
+	assert_status 1
+	[ "$stderr" = "winagg: checkpoint directory '$d' is in use by process $pid" ]
+	[ -z "$output" ]
+	kill -KILL "$pid"
+	exec 5>&-
+	wait_fifo_run
+	run --separate-stderr winagg $CK "$d" --restore latest --restore-info </dev/null
+	assert_status 0
+	[ "$output" = '{"id":1,"positions":{"o/0":1}}' ]
 }
