@@ -312,6 +312,4 @@ wait_orders() {
 	table "$T" >"$BATS_TEST_TMPDIR/got"
 	test_flow_table 20000 >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
-	# and the snapshots left are the newest --checkpoint-keep again
-	[ "$(find "$ck" -name "ckpt-*" | wc -l)" -le 2 ]
 }
