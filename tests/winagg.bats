@@ -388,3 +388,20 @@ CK="--time-unit s -g shop --checkpoint"
 	assert_status 0
 	[ "$output" = '{"id":1,"positions":{"o/0":1}}' ]
 }
+
+@test "--stats with --checkpoint: checkpoints counts the records written, checkpoint_ms_last is a time" {
+	d=$BATS_TEST_TMPDIR/ck
+	fifo_run winagg $CK "$d" --checkpoint-interval 0 --stats 100ms
+	for o in 0 1 2; do
+		echo "{\"ts\":65,\"count\":1,\"shop\":$o,\"_pos\":\"o/0/$o\"}" >&5
+		wait_lines "$BATS_TEST_TMPDIR/out" $((2 * o + 2)) # a row and a record per batch
+	done
+	sleep 0.5 # a stats line after the third snapshot
+	grep '^{' "$BATS_TEST_TMPDIR/err" | tail -1 >"$BATS_TEST_TMPDIR/last"
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+	[ "$(grep -c '"_checkpoint"' <<<"$(head -6 "$BATS_TEST_TMPDIR/out")")" = 3 ]
+	jq -e '.checkpoints == 3 and (.checkpoint_ms_last | type) == "number" and .checkpoint_ms_last >= 0' \
+		"$BATS_TEST_TMPDIR/last"
+}
