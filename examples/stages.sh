@@ -4,8 +4,8 @@
 #   stages_run NAME...      for each NAME, the array STAGE_<i> (i = 0, 1, ...)
 #                           holds that stage's command and arguments
 #
-# The stages are connected by pipes held by file descriptor only (bash's own
-# pipe only reports the last PID). When a stage exits non-zero, the others are
+# The stages are connected by anonymous pipes made here (bash's own "|" only
+# reports the last PID). When a stage exits non-zero, the others are
 # stopped (SIGTERM, then SIGKILL after STAGE_GRACE seconds) and the failure
 # is reported by name: the stage that failed first in pipeline order, not
 # counting a stage that only died of the closed pipe (status 141) or of our
@@ -47,16 +47,14 @@ conf_opts() {
 	[ -z "$conf" ] || conf_load "$conf"
 }
 
-# _stages_pipe: a pipe held by file descriptors only (read end in _r, write
-# end in _w): a FIFO opened (read-write first, so neither end blocks) and
-# removed at once, so nothing is left on disk even if the script is killed.
+# _stages_pipe: an anonymous pipe, read end in _r and write end in _w. A
+# process substitution's pipe is reopened read-write through /proc (so that
+# neither open blocks), then as two ends: no file exists at any moment, so
+# a killed script leaves nothing behind.
 _stages_pipe() {
-	local dir f h r w
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/ordpipe-stages.XXXXXX") || return 1
-	f=$dir/p
-	mkfifo "$f" && exec {h}<>"$f" && exec {r}<"$f" {w}>"$f" {h}>&-
-	rm -rf "$dir"
-	[ -n "${w-}" ] || return 1
+	local p r w
+	exec {p}<> <(:) || return 1
+	exec {r}<"/proc/self/fd/$p" {w}>"/proc/self/fd/$p" {p}>&- || return 1
 	_r=$r _w=$w
 }
 _stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
