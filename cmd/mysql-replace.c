@@ -514,6 +514,21 @@ batch_clear(void)
 	memset(slots, 0, nslots * sizeof(*slots));
 }
 
+/* Doubles the key table and puts the live rows back (with --pipeline a
+ * batch can outgrow --batch: it lasts until the next checkpoint record). */
+static void collapse(size_t idx);
+static void
+slots_grow(void)
+{
+	nslots *= 2;
+	free(slots);
+	if (!(slots = calloc(nslots, sizeof(*slots))))
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	for (size_t i = 0; i < nrows; i++)
+		if (!rows[i].dead)
+			collapse(i);
+}
+
 /* Marks an earlier row with the same key dead; the new row takes its slot. */
 static void
 collapse(size_t idx)
@@ -1278,7 +1293,7 @@ on_idle(void *arg)
 		stats();
 		if (failed || sig_stop)
 			return;
-		if (nrows > 0) {
+		if (nrows > 0 && !opt.pipeline) {
 			double waited_ms = (tm_mono_s() - first_row_at) * 1000.0;
 			if (waited_ms >= (double)opt.flush_ms) {
 				flush_batch();
@@ -1380,6 +1395,8 @@ take(const nd_rec *rec, js_want *keywant)
 	r->file = rec->file;
 	r->lineno = rec->lineno;
 	r->dead = r->rejected = 0;
+	if (2 * (nrows + 1) > nslots)
+		slots_grow();
 	collapse(nrows++);
 	return 0;
 }
@@ -1417,6 +1434,31 @@ print_last_checkpoint(void)
 		status = DIAG_EX_FAIL;
 	}
 	return status;
+}
+
+/* --pipeline, at the end: the rows after the last checkpoint record are
+ * not committed, since no restart resumes from a cut after them (the
+ * replay from the last committed checkpoint writes them again). Says so;
+ * 1 when that is a failure: the input ended where no checkpoint did. */
+static int
+drop_tail(void)
+{
+	size_t n = failed ? 0 : live_rows();
+
+	batch_clear();
+	if (n == 0)
+		return 0;
+	if (sig_stop || stop_bad) {
+		diag_warn("%zu rows after the last checkpoint record not committed (a restart from "
+		          "the last committed checkpoint writes them again)",
+		          n);
+		return 0;
+	}
+	diag_error("%zu rows not committed: the input ended without a checkpoint record after "
+	           "them (did winagg stop?); a restart from the last committed checkpoint writes "
+	           "them again",
+	           n);
+	return 1;
 }
 
 int
@@ -1485,14 +1527,18 @@ main(int argc, char **argv)
 			stop_bad = 1;
 			break;
 		}
-		if ((long long)nrows >= opt.batch ||
-		    (tm_mono_s() - first_row_at) * 1000.0 >= (double)opt.flush_ms)
+		if (!opt.pipeline && ((long long)nrows >= opt.batch ||
+		                      (tm_mono_s() - first_row_at) * 1000.0 >= (double)opt.flush_ms))
 			flush_batch();
 		if (opt.cc.stats_ms && (n_read & 1023) == 0)
 			stats();
 	}
-	/* End of input, a signal, a bad row or a closed stdout: commit what is held. */
-	flush_batch();
+	/* End of input, a signal, a bad row or a closed stdout: commit what is
+	 * held; with --pipeline only a checkpoint record commits. */
+	if (!opt.pipeline)
+		flush_batch();
+	else if (drop_tail() && status == DIAG_EX_OK)
+		status = DIAG_EX_FAIL;
 	if (rejects.failed || failed)
 		status = DIAG_EX_FAIL;
 	else if (stop_bad)

@@ -163,6 +163,8 @@ static size_t nposs, poscap, pos_last;
 static char *cfg_text;            /* the configuration a snapshot must match */
 static int64_t ckpt_next_id = 1;
 static int64_t ckpt_oldest = 1;   /* the oldest snapshot id that may be on disk */
+static int64_t ckpt_last_id;      /* the snapshot taken or restored last, 0: none */
+static uint64_t written_at_ckpt;  /* n_written at its record */
 static double ckpt_t0;            /* monotonic s of the last snapshot */
 static uint64_t rows_since_ckpt, n_ckpts;
 static double ckpt_ms_total, ckpt_ms_last; /* ms spent writing snapshots */
@@ -987,9 +989,11 @@ key_put(char *key, size_t len, const js_val *v)
 	return len;
 }
 
+static const js_val *row_pos; /* the row's _pos member, once scanned */
+
 /* 0: row done (aggregated, late or rejected); -1: stop (bad row, no rejects). */
 static int
-process(const nd_rec *r, js_val *vals, char *key)
+process_row(const nd_rec *r, js_val *vals, char *key)
 {
 	static struct num xs[MAX_AGGS];
 	static struct ent *ents[MAX_WINDOWS_PER_ROW];
@@ -1007,7 +1011,7 @@ process(const nd_rec *r, js_val *vals, char *key)
 	if (nd_scan(r, want_ptr, vals, &err, msg, sizeof(msg)) < 0)
 		return bad(r, msg);
 	if (opt.ckpt_dir)
-		pos_note(&vals[opt.pos_want]);
+		row_pos = &vals[opt.pos_want];
 	if ((why = row_time(&vals[0], &t)) != NULL)
 		return bad(r, why);
 	for (int i = 0; i < opt.naggs; i++) {
@@ -1070,6 +1074,20 @@ process(const nd_rec *r, js_val *vals, char *key)
 		}
 	}
 	return 0;
+}
+
+/* A row, and with --checkpoint its position: covered once the row is done,
+ * but not a bad row that stops the run (a restart must stop at it again). */
+static int
+process(const nd_rec *r, js_val *vals, char *key)
+{
+	int rc;
+
+	row_pos = NULL;
+	rc = process_row(r, vals, key);
+	if (rc == 0 && row_pos)
+		pos_note(row_pos);
+	return rc;
 }
 
 static int
@@ -1258,6 +1276,20 @@ put_i64(ck_writer *w, int64_t v)
 	ck_put(w, &v, sizeof(v));
 }
 
+/* The control record of snapshot ckpt_last_id: the sink commits every row
+ * before it (mysql-replace --pipeline). */
+static void
+ckpt_record(void)
+{
+	out_write("{\"_checkpoint\":", 15);
+	put_ckpt_body(ckpt_last_id);
+	out_write("}\n", 2);
+	out_end_record();
+	out_flush();
+	out_check();
+	written_at_ckpt = n_written;
+}
+
 /* The id of the checkpoint the sink committed last, from DIR/committed
  * (written by mysql-replace --progress-file after each commit): INT64_MAX
  * when there is no such file, 0 when it cannot be read as {"id":N,...}
@@ -1344,12 +1376,8 @@ checkpoint(void)
 		diag_die(DIAG_EX_FAIL, "cannot write checkpoint '%s/%s': %s", opt.ckpt_dir, name,
 		         strerror(errno));
 	/* Durable: now the record may follow the rows it covers. */
-	out_write("{\"_checkpoint\":", 15);
-	put_ckpt_body(ckpt_next_id);
-	out_write("}\n", 2);
-	out_end_record();
-	out_flush();
-	out_check();
+	ckpt_last_id = ckpt_next_id;
+	ckpt_record();
 	ckpt_next_id++;
 	ckpt_prune();
 	n_ckpts++;
@@ -1591,6 +1619,7 @@ ckpt_start(void)
 	}
 	if (opt.restore) {
 		id = restore(ids, n);
+		ckpt_last_id = id;
 		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, tcount);
 		if (opt.restore_info) {
 			put_ckpt_body(id);
@@ -1680,8 +1709,17 @@ main(int argc, char **argv)
 			checkpoint();
 		if (!sig_stop && opt.mode != MODE_COMPLETE)
 			evict(0, 1);
+		/* The rows closing the windows are committed too, under the same
+		 * snapshot's record again: that snapshot has them open, so a
+		 * restart from it writes them again if the stream goes on. */
+		if (opt.ckpt_dir && ckpt_last_id && n_written > written_at_ckpt)
+			ckpt_record();
 	} else if (status == DIAG_EX_BADINPUT) {
+		/* the rows before the bad one are good: snapshot them, so that a
+		 * restart resumes at the bad row and says so again */
 		end_batch();
+		if (opt.ckpt_dir && rows_since_ckpt)
+			checkpoint();
 	}
 	if (out_flush() < 0 && status == DIAG_EX_OK)
 		status = DIAG_EX_FAIL;

@@ -294,12 +294,12 @@ for i in range(1, 200001):
 
 @test "--pipeline: a checkpoint record commits the rows before it and itself in one transaction" {
 	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}' \
-		'{"_checkpoint":{"id":7,"positions":{"orders/0":12,"orders/1":3}}}' '{"rowkey":"a","n":3}' >"$BATS_TEST_TMPDIR/in"
+		'{"_checkpoint":{"id":7,"positions":{"orders/0":12,"orders/1":3}}}' >"$BATS_TEST_TMPDIR/in"
 	run_split mysql-replace -t "$T" --pipeline "p$T" -T -q "$BATS_TEST_TMPDIR/in"
 	assert_status 0
 	# -T passes every row and the record on, in order, once committed
 	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/in")" ]
-	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t3\nb\t2')" ]
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t1\nb\t2')" ]
 	[ "$(db_sql "SELECT checkpoint_id, positions FROM ordpipe.ordpipe_progress WHERE pipeline = 'p$T'")" = \
 		"$(printf '7\t{"orders/0":12,"orders/1":3}')" ]
 	run_split mysql-replace --pipeline "p$T" --last-checkpoint
@@ -360,4 +360,52 @@ for i in range(1, 200001):
 	run_split mysql-replace --progress-file "$f"
 	assert_status 2
 	[[ "$stderr" == *"--progress-file needs --pipeline NAME"* ]]
+}
+
+@test "--pipeline: only a checkpoint record commits; rows after the last one are not committed, and the end says so" {
+	# --batch and --flush-interval would commit the first rows at once
+	fifo_run mysql-replace -t "$T" --pipeline "h$T" --batch 2 --flush-interval 0 -T
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}' '{"rowkey":"c","n":3}' '{"rowkey":"a","n":4}' >&5
+	sleep 1
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T" 2>/dev/null || echo 0)" = 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+	echo '{"_checkpoint":{"id":1,"positions":{"o/0":4}}}' >&5
+	wait_lines "$BATS_TEST_TMPDIR/out" 4 # b, c, a (collapsed to its last row), the record
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t4\nb\t2\nc\t3')" ]
+	# a row after the last record, then the input ends (winagg was killed)
+	echo '{"rowkey":"d","n":5}' >&5
+	exec 5>&-
+	wait_fifo_run
+	assert_status 1
+	[[ "$stderr" == *"mysql-replace: 1 rows not committed: the input ended without a checkpoint record after them"* ]]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T WHERE rowkey = 'd'")" = 0 ]
+	[ "$(mysql-replace --pipeline "h$T" --last-checkpoint)" = '{"id":1,"positions":{"o/0":4}}' ]
+}
+
+@test "--pipeline: SIGTERM leaves the rows after the last checkpoint record uncommitted and exits 0" {
+	fifo_run mysql-replace -t "$T" --pipeline "s$T"
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"_checkpoint":{"id":1,"positions":{"o/0":1}}}' '{"rowkey":"b","n":2}' >&5
+	for _ in $(seq 50); do
+		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T" 2>/dev/null)" = 1 ] && break
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	wait_fifo_run
+	exec 5>&-
+	assert_status 0
+	[[ "$stderr" == *"1 rows after the last checkpoint record not committed"* ]]
+	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = a ]
+}
+
+@test "--pipeline: rows between two records may outnumber --batch many times; each key once, its last row" {
+	python3 -c '
+import json
+for i in range(3000):
+    print(json.dumps({"rowkey": "k%d" % (i % 1000), "n": i}))
+print(json.dumps({"_checkpoint": {"id": 1, "positions": {"o/0": 3000}}}))' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" --pipeline "b$T" --batch 10 -q "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	# key k<j> last came with n = 2000 + j
+	[ "$(db_sql "SELECT COUNT(*), SUM(n) FROM ordpipe.$T")" = "$(printf '1000\t%d' $((1000 * 2000 + 999 * 1000 / 2)))" ]
+	[ "$(db_sql "SELECT n FROM ordpipe.$T WHERE rowkey = 'k7'")" = 2007 ]
 }
