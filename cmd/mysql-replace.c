@@ -514,21 +514,6 @@ batch_clear(void)
 	memset(slots, 0, nslots * sizeof(*slots));
 }
 
-/* Doubles the key table and puts the live rows back (with --pipeline a
- * batch can outgrow --batch: it lasts until the next checkpoint record). */
-static void collapse(size_t idx);
-static void
-slots_grow(void)
-{
-	nslots *= 2;
-	free(slots);
-	if (!(slots = calloc(nslots, sizeof(*slots))))
-		diag_die(DIAG_EX_FAIL, "out of memory");
-	for (size_t i = 0; i < nrows; i++)
-		if (!rows[i].dead)
-			collapse(i);
-}
-
 /* Marks an earlier row with the same key dead; the new row takes its slot. */
 static void
 collapse(size_t idx)
@@ -550,6 +535,20 @@ collapse(size_t idx)
 			return;
 		}
 	}
+}
+
+/* Doubles the key table and puts the live rows back (with --pipeline a
+ * batch can outgrow --batch: it lasts until the next checkpoint record). */
+static void
+slots_grow(void)
+{
+	nslots *= 2;
+	free(slots);
+	if (!(slots = calloc(nslots, sizeof(*slots))))
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	for (size_t i = 0; i < nrows; i++)
+		if (!rows[i].dead)
+			collapse(i);
 }
 
 static int
