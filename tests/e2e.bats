@@ -39,6 +39,21 @@ setup() {
 	EOC
 }
 
+# A test that fails half-way must not leave its scripts and their stages
+# running into the next tests: kill what it started, stages first.
+teardown() {
+	local p ppid
+	for p in ${etl:-} ${prod:-} ${a:-} ${b:-}; do
+		# still our child? (a PID that was waited for may be reused)
+		ppid=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null) || continue
+		[ "$ppid" = "$BASHPID" ] || continue
+		pkill -KILL -P "$p" 2>/dev/null || true
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	# a SIGSTOPped server (the stalled-sink test) must go on for the next test
+	[ -s "$DB_DIR/pid" ] && kill -CONT "$(cat "$DB_DIR/pid")" 2>/dev/null || true
+}
+
 # conf LINE...: adds settings to this test's config.
 conf() { printf '%s\n' "$@" >>"$CONF"; }
 
