@@ -1210,22 +1210,18 @@ pos_find(const char *name, size_t nlen)
 static void
 pos_note(const js_val *v)
 {
-	const char *s = v->p, *d = v->p + v->n;
-	int64_t off = 0, scale = 1;
+	const char *s = v->p, *e = v->p + v->n, *d = e;
+	int64_t off = 0;
 	size_t i;
 
 	if (v->type != JS_STR || v->esc)
 		return;
-	/* Backwards over the offset's digits only: they end the string. */
-	while (d > s && d[-1] >= '0' && d[-1] <= '9') {
-		if (scale > INT64_MAX / 10 / 10)
-			return; /* longer than any offset */
+	while (d > s && (unsigned char)(d[-1] - '0') < 10)
 		d--;
-		off += (d[0] - '0') * scale;
-		scale *= 10;
-	}
-	if (d == s + v->n || d - 1 <= s || d[-1] != '/')
-		return;
+	if (d == e || e - d > 18 || d - 1 <= s || d[-1] != '/')
+		return; /* no offset, or longer than any */
+	for (const char *c = d; c < e; c++)
+		off = off * 10 + (*c - '0');
 	i = pos_find(s, (size_t)(d - 1 - s));
 	if (off + 1 > poss[i].next)
 		poss[i].next = off + 1;
