@@ -93,9 +93,9 @@ stages_run() {
 
 	# Poll rather than "wait -n": bash forgets a finished job once it has
 	# reported it, and "wait -n" then fails, while "wait PID" always works.
-	local failed_at=-1 running=$n tick ticker
-	_stages_pipe || { _stages_say "cannot make a pipe"; return 1; }
-	tick=$_r ticker=$_w
+	# a sleep without a process: a pipe that only we hold, never written
+	local failed_at=-1 running=$n tick
+	exec {tick}<> <(:) || { _stages_say "cannot make a pipe"; return 1; }
 	while ((running > 0)); do
 		for ((i = 0; i < n; i++)); do
 			[ -n "${status[i]}" ] && continue
@@ -111,10 +111,9 @@ stages_run() {
 				((${#rest[@]})) && _stages_stop_rest "${rest[@]}"
 			fi
 		done
-		# a sleep without a process: nothing is ever written to the ticker
 		((running > 0)) && read -r -t 0.1 -u "$tick" _
 	done
-	exec {tick}<&- {ticker}>&-
+	exec {tick}<&-
 	trap - INT TERM
 
 	STAGE_FAILED=
