@@ -288,6 +288,29 @@ parse_opts(int argc, char **argv)
 
 /* ---- partitions held, for -e ---- */
 
+/* With --positions, {"_assigned":["TOPIC/P",...]} (or "_revoked") before
+ * the lines of those partitions: winagg then knows every partition it must
+ * wait for, also one whose rows come last in a backlog. */
+static void
+put_parts(const char *member, const rd_kafka_topic_partition_list_t *l)
+{
+	if (!opt.positions || l->cnt == 0)
+		return;
+	out_write("{\"", 2);
+	out_write(member, strlen(member));
+	out_write("\":[", 3);
+	for (int i = 0; i < l->cnt; i++) {
+		char name[300];
+		int n = snprintf(name, sizeof(name), "%s/%d", l->elems[i].topic,
+		                 (int)l->elems[i].partition);
+		if (i)
+			out_byte(',');
+		js_out_bytes(name, (size_t)n < sizeof(name) ? (size_t)n : sizeof(name) - 1);
+	}
+	out_write("]}\n", 3);
+	out_end_record();
+}
+
 static struct part *
 held_find(const char *topic, int32_t partition)
 {
@@ -317,11 +340,13 @@ held_add(const rd_kafka_topic_partition_list_t *l)
 		nheld++;
 	}
 	held_ever = 1;
+	put_parts("_assigned", l);
 }
 
 static void
 held_remove(const rd_kafka_topic_partition_list_t *l)
 {
+	put_parts("_revoked", l);
 	for (int i = 0; i < l->cnt; i++) {
 		struct part *p = held_find(l->elems[i].topic, l->elems[i].partition);
 		if (!p)

@@ -51,7 +51,8 @@
  * drain, and state could then not be evicted until end of input. */
 #define BATCH_MAX_ROWS 100000
 #define CKPT_MAGIC "ORDPCKP1"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2 /* 2: each position also holds its partition's latest event time */
+#define IDLE_TIMEOUT_MS 10000 /* --idle-timeout default */
 #define CKPT_KEEP 10 /* snapshots kept: the sink may commit a few behind the newest */
 #define PATH_MAX_CKPT 4096 /* bytes of a snapshot's path */
 #define CKPT_COMMITTED "committed" /* in DIR: the sink's last committed checkpoint */
@@ -92,6 +93,7 @@ struct opts {
 	const char *restore;    /* --restore ID or "latest" */
 	int restore_info;
 	int pos_want;           /* index of "_pos" in the wanted list */
+	int64_t idle_ms;        /* --idle-timeout: caught-up ms before a quiet partition is idle, 0 never */
 	struct cli_common cc;
 };
 
@@ -151,15 +153,34 @@ static uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches, n_evict
 static rej rejects;
 static FILE *late_fp;
 
-/* Checkpoints: the input positions the state covers, per "TOPIC/P" the
- * next offset to read, as kcat-out --positions tells them. */
+/*
+ * The input's partitions, per "TOPIC/P" as kcat-out --positions names them
+ * in each row's "_pos" (and in its {"_assigned":[...]} records): the next
+ * offset to read (what a checkpoint covers) and the partition's own event
+ * time. Where rows carry partitions, a row is late only by the rows before
+ * it in its own partition, and windows are evicted by the least of the
+ * partitions' watermarks, leaving out partitions that are idle: quiet for
+ * --idle-timeout of the time winagg was caught up with its input (waiting
+ * for it), so that reading a backlog, when input never runs dry, makes no
+ * partition idle however long another one's run lasts.
+ */
 struct pos {
 	char *name;
-	size_t len; /* bytes of name */
-	int64_t next;
+	size_t len;     /* bytes of name */
+	int64_t next;   /* the next offset to read; 0: no row of it yet */
+	int64_t pmax;   /* ms, its latest event time (has_max) */
+	int has_max;
+	int active;     /* assigned or sending, and not revoked */
+	double heard;   /* caught_up_ms when it last sent a row or was assigned */
 };
 static struct pos *poss;
 static size_t nposs, poscap, pos_last;
+static int by_partition;     /* rows carry partitions: lateness per partition */
+static js_want ctl_want;     /* the members of a control record */
+static double caught_up_ms;  /* ms spent waiting for input, up to drained_at */
+static double drained_at;    /* monotonic s when the input last ran dry (drained) */
+static int drained;
+static uint64_t n_late_idle; /* rows late only because their window had closed */
 static char *cfg_text;            /* the configuration a snapshot must match */
 static int64_t ckpt_next_id = 1;
 static int64_t ckpt_oldest = 1;   /* the oldest snapshot id that may be on disk */
@@ -188,6 +209,9 @@ help(void)
 	       "      --trigger-rows N      end a micro-batch every N input rows\n"
 	       "      --trigger-interval DUR  end a micro-batch at least every DUR of wall time\n"
 	       "      --late FILE           append late rows (their original line) to FILE\n"
+	       "      --idle-timeout DUR    rows with \"_pos\" (kcat-out --positions): a partition\n"
+	       "                            quiet this long while winagg waits for input stops\n"
+	       "                            holding windows open (default 10s; 0: never)\n"
 	       "      --checkpoint DIR      snapshot the state and input positions into DIR at batch\n"
 	       "                            ends, then write {\"_checkpoint\":{\"id\":N,...}} on stdout\n"
 	       "      --checkpoint-interval DUR  at most one snapshot per DUR (default 1s)\n"
@@ -209,7 +233,7 @@ help(void)
 
 enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_TRIGGER_INTERVAL,
        OPT_LATE, OPT_CHECKPOINT, OPT_CHECKPOINT_INTERVAL, OPT_CHECKPOINT_KEEP, OPT_RESTORE,
-       OPT_RESTORE_INFO };
+       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT };
 
 /* ,"name": as JSON, for the output rows. */
 static char *
@@ -303,6 +327,7 @@ parse_opts(int argc, char **argv)
 	    {"checkpoint-keep", required_argument, NULL, OPT_CHECKPOINT_KEEP},
 	    {"restore", required_argument, NULL, OPT_RESTORE},
 	    {"restore-info", no_argument, NULL, OPT_RESTORE_INFO},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    CLI_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	const char *group = "shopid,region", *mode = "update";
@@ -312,6 +337,7 @@ parse_opts(int argc, char **argv)
 	opt.size = 60000;
 	opt.ckpt_interval = 1000;
 	opt.ckpt_keep = CKPT_KEEP;
+	opt.idle_ms = IDLE_TIMEOUT_MS;
 	opt.time_field = "ts";
 	opt.unit_num = opt.unit_den = 1;
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "w:s:t:g:a:W:m:", longopts, NULL)) != -1) {
@@ -362,6 +388,7 @@ parse_opts(int argc, char **argv)
 			opt.restore = optarg;
 			break;
 		case OPT_RESTORE_INFO: opt.restore_info = 1; break;
+		case OPT_IDLE_TIMEOUT: opt.idle_ms = cli_dur(USAGE, "--idle-timeout", optarg, 0); break;
 		default:
 			if (!cli_common(c, argv, &opt.cc, help, USAGE))
 				cli_usage_error(USAGE, "unexpected option");
@@ -585,6 +612,201 @@ mark_dirty(struct ent *e)
 	dirty[ndirty++] = e;
 }
 
+/* ---- partitions ---- */
+
+/* The index of position NAME, added (next offset 0) when new. Rows of one
+ * partition usually come in runs (pos_last); otherwise a small
+ * open-addressing index keyed by the name's hash (pos_slot, slots hold an
+ * index + 1). */
+static uint32_t *pos_slot;
+static size_t pos_nslot;
+
+static size_t
+pos_find(const char *name, size_t nlen)
+{
+	size_t j;
+
+	if (pos_last < nposs && poss[pos_last].len == nlen &&
+	    memcmp(poss[pos_last].name, name, nlen) == 0)
+		return pos_last;
+	if ((nposs + 1) * 2 > pos_nslot) {
+		pos_nslot = pos_nslot ? pos_nslot * 2 : 64;
+		free(pos_slot);
+		if (!(pos_slot = calloc(pos_nslot, sizeof(*pos_slot))))
+			diag_die(DIAG_EX_FAIL, "out of memory");
+		for (size_t i = 0; i < nposs; i++) {
+			j = hs_hash(poss[i].name, poss[i].len, 0) & (pos_nslot - 1);
+			while (pos_slot[j])
+				j = (j + 1) & (pos_nslot - 1);
+			pos_slot[j] = (uint32_t)i + 1;
+		}
+	}
+	for (j = hs_hash(name, nlen, 0) & (pos_nslot - 1); pos_slot[j]; j = (j + 1) & (pos_nslot - 1)) {
+		struct pos *q = &poss[pos_slot[j] - 1];
+		if (q->len == nlen && memcmp(q->name, name, nlen) == 0)
+			return pos_last = pos_slot[j] - 1;
+	}
+	if (nposs == poscap) {
+		poscap = poscap ? poscap * 2 : 16;
+		if (!(poss = realloc(poss, poscap * sizeof(*poss))))
+			diag_die(DIAG_EX_FAIL, "out of memory");
+	}
+	if (!(poss[nposs].name = strndup(name, nlen)))
+		diag_die(DIAG_EX_FAIL, "out of memory");
+	poss[nposs].len = nlen;
+	poss[nposs].next = 0;
+	poss[nposs].has_max = 0;
+	poss[nposs].active = 1;
+	poss[nposs].heard = caught_up_ms;
+	pos_slot[j] = (uint32_t)nposs + 1;
+	return pos_last = nposs++;
+}
+
+/* A row's "_pos":"TOPIC/P/OFFSET": its partition's index and the offset;
+ * NULL, or the reason it is not a position. Missing: *part is -1. */
+static const char *
+row_part(const js_val *v, int *part, int64_t *off)
+{
+	const char *s = v->p, *e = v->p + v->n, *d = e;
+
+	*part = -1;
+	if (v->type == JS_MISSING)
+		return NULL;
+	if (v->type != JS_STR || v->esc)
+		return "field '_pos' is not a string TOPIC/PARTITION/OFFSET";
+	while (d > s && (unsigned char)(d[-1] - '0') < 10)
+		d--;
+	if (d == e || e - d > 18 || d - 1 <= s || d[-1] != '/')
+		return "field '_pos' is not a string TOPIC/PARTITION/OFFSET";
+	*off = 0;
+	for (const char *c = d; c < e; c++)
+		*off = *off * 10 + (*c - '0');
+	*part = (int)pos_find(s, (size_t)(d - 1 - s));
+	by_partition = 1;
+	return NULL;
+}
+
+/* A watermark behind t by the delay (the earliest time on overflow). */
+static int64_t
+behind(int64_t t)
+{
+	int64_t w;
+
+	return __builtin_sub_overflow(t, opt.delay, &w) ? INT64_MIN : w;
+}
+
+/* The caught-up time now: ms spent waiting for input so far. */
+static double
+caught_up_now(void)
+{
+	return caught_up_ms + (drained ? (tm_mono_s() - drained_at) * 1000.0 : 0);
+}
+
+static int
+part_idle(const struct pos *q, double cu)
+{
+	return opt.idle_ms && cu - q->heard >= (double)opt.idle_ms;
+}
+
+/*
+ * The watermark of partitioned input: the least of the partitions'
+ * (latest event time - delay) over those not idle, or the greatest when
+ * all are idle (Flink's rule); an assigned partition that has sent nothing
+ * and is not idle holds it where it is. It never moves back.
+ */
+static void
+wm_partitions(void)
+{
+	double cu = caught_up_now();
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	int live = 0;
+
+	for (size_t i = 0; i < nposs; i++) {
+		const struct pos *q = &poss[i];
+		int idle = part_idle(q, cu);
+		if (!q->active)
+			continue;
+		if (!q->has_max) {
+			if (!idle)
+				return;
+			continue;
+		}
+		int64_t w = behind(q->pmax);
+		if (w > hi)
+			hi = w;
+		if (!idle) {
+			live = 1;
+			if (w < lo)
+				lo = w;
+		}
+	}
+	if (!live)
+		lo = hi;
+	if (lo != INT64_MIN && lo != INT64_MAX && (!wm_set || lo > wm)) {
+		wm = lo;
+		wm_set = 1;
+	}
+}
+
+/* Partitions named by kcat-out's {"_assigned":[...]} or {"_revoked":[...]}
+ * (arr: the array's text): an assigned partition holds windows open until
+ * it sends rows or goes idle, so that one whose rows come last in a backlog
+ * does not find its windows closed; a revoked one holds nothing. */
+static const char *
+parts_named(const js_val *arr, int assigned)
+{
+	const char *p = arr->p, *e = arr->p + arr->n;
+
+	for (p++; p < e; p++) {
+		const char *q;
+		size_t i;
+		if (*p == ' ' || *p == ',' || *p == ']' || *p == '\t')
+			continue;
+		if (*p != '"')
+			return "a partition list holds only strings \"TOPIC/PARTITION\"";
+		for (q = ++p; q < e && *q != '"' && *q != '\\'; q++)
+			;
+		if (q == e || *q != '"' || q == p)
+			return "a partition name is a plain string \"TOPIC/PARTITION\"";
+		i = pos_find(p, (size_t)(q - p));
+		poss[i].active = assigned;
+		poss[i].heard = caught_up_ms;
+		p = q;
+	}
+	by_partition = 1;
+	return NULL;
+}
+
+/* A control record of kcat-out (text starts {"_): 1 handled (or rejected),
+ * 0 not one (a row), -1 a bad one that stops the run. */
+static int
+control(const nd_rec *r)
+{
+	static const char *names[] = {"_assigned", "_revoked"};
+	js_want *w = &ctl_want;
+	js_val v[2];
+	js_err err;
+	const char *why;
+	char msg[200];
+
+	if (r->len < 14 || memcmp(r->text, "{\"_", 3) != 0 ||
+	    (memcmp(r->text + 3, "assigned\":", 10) != 0 && memcmp(r->text + 3, "revoked\":", 9) != 0))
+		return 0;
+	if (!w->n)
+		js_want_init(w, names, 2);
+	if (nd_scan(r, w, v, &err, msg, sizeof(msg)) < 0)
+		return rej_bad(&rejects, r->file, r->lineno, r->text, r->len, msg) < 0 ? -1 : 1;
+	for (int k = 0; k < 2; k++) {
+		if (v[k].type == JS_MISSING)
+			continue;
+		why = v[k].type == JS_ARR ? parts_named(&v[k], k == 0)
+		                          : "'_assigned' and '_revoked' take an array of partitions";
+		if (why)
+			return rej_bad(&rejects, r->file, r->lineno, r->text, r->len, why) < 0 ? -1 : 1;
+	}
+	return 1;
+}
+
 /* ---- output ---- */
 
 /* Appends s to the rowkey with '%' and '|' percent-encoded; -1 if past the limit. */
@@ -728,7 +950,20 @@ evict(int64_t limit, int all)
 }
 
 static void checkpoint(void);
-static void pos_note(const js_val *v);
+static void wm_partitions(void);
+
+/* ms until a snapshot is due (0: now), -1 when none is: there must be
+ * rows or output it would cover. */
+static int
+ckpt_due(void)
+{
+	double left;
+
+	if (!opt.ckpt_dir || (!rows_since_ckpt && n_written == written_at_ckpt))
+		return -1;
+	left = (double)opt.ckpt_interval - (tm_mono_s() - ckpt_t0) * 1000.0;
+	return left <= 0 ? 0 : (int)left + 1;
+}
 
 static void
 end_batch(void)
@@ -744,14 +979,21 @@ end_batch(void)
 			for (struct ent *e = wins[k].head; e; e = e->next)
 				emit(e);
 	}
-	if (opt.has_wm && wm_set && opt.mode != MODE_COMPLETE)
-		evict(wm, 0);
-	if (opt.has_wm && have_max && (!wm_set || max_seen - opt.delay > wm)) {
-		wm = max_seen - opt.delay;
-		wm_set = 1;
+	if (opt.has_wm && by_partition) {
+		/* Each row was judged by its own partition: windows close as
+		 * soon as every partition that is not idle is past them. */
+		wm_partitions();
+		if (wm_set && opt.mode != MODE_COMPLETE)
+			evict(wm, 0);
+	} else {
+		if (opt.has_wm && wm_set && opt.mode != MODE_COMPLETE)
+			evict(wm, 0);
+		if (opt.has_wm && have_max && (!wm_set || behind(max_seen) > wm)) {
+			wm = behind(max_seen);
+			wm_set = 1;
+		}
 	}
-	if (opt.ckpt_dir && rows_since_ckpt &&
-	    (tm_mono_s() - ckpt_t0) * 1000.0 >= (double)opt.ckpt_interval)
+	if (ckpt_due() == 0)
 		checkpoint();
 	batch_no++;
 	n_batches++;
@@ -776,6 +1018,17 @@ stats(void)
 	st_time("max_event_time", have_max, max_seen);
 	st_u64("batches", n_batches);
 	st_u64("evicted", n_evicted);
+	if (by_partition) {
+		uint64_t live = 0, idle = 0;
+		double cu = caught_up_now();
+		for (size_t i = 0; i < nposs; i++) {
+			live += poss[i].active;
+			idle += poss[i].active && part_idle(&poss[i], cu);
+		}
+		st_u64("partitions", live);
+		st_u64("idle_partitions", idle);
+		st_u64("late_closed_rows", n_late_idle);
+	}
 	if (opt.ckpt_dir) {
 		st_u64("checkpoints", n_ckpts);
 		st_double("checkpoint_ms_last", ckpt_ms_last);
@@ -783,19 +1036,59 @@ stats(void)
 	st_end();
 }
 
-/* Input is idle: the batch ends; with --stats, wait here so that lines
- * keep coming while the input is quiet. */
+/* ms until a partition that is not idle becomes idle (caught-up time),
+ * -1 when none will. */
+static int
+idle_due(void)
+{
+	double cu, least = -1;
+
+	if (!opt.has_wm || !by_partition || !opt.idle_ms || opt.mode == MODE_COMPLETE)
+		return -1;
+	cu = caught_up_now();
+	for (size_t i = 0; i < nposs; i++) {
+		double left = poss[i].heard + (double)opt.idle_ms - cu;
+		if (poss[i].active && left > 0 && (least < 0 || left < least))
+			least = left;
+	}
+	return least < 0 ? -1 : (int)least + 1;
+}
+
+/* Input is idle: the batch ends. Then wait here while something is due
+ * before more input comes: a --stats line, a partition turning idle (its
+ * windows may close), and the trailing snapshot, so that what was read
+ * reaches a sink that commits at checkpoint records within the interval. */
 static void
 on_idle(void *arg)
 {
 	const nd_reader *rd = arg;
 
+	if (!drained) {
+		drained = 1;
+		drained_at = tm_mono_s();
+	}
 	end_batch();
-	out_flush();
-	out_check();
-	stats();
-	while (opt.cc.stats_ms && !sig_stop && !nd_wait(rd, st_wait_ms()))
+	for (;;) {
+		int ms = st_wait_ms(), k;
+		out_flush();
+		out_check();
 		stats();
+		if ((k = idle_due()) >= 0 && (ms < 0 || k < ms))
+			ms = k;
+		if ((k = ckpt_due()) >= 0 && (ms < 0 || k < ms))
+			ms = k;
+		if (sig_stop || ms < 0 || nd_wait(rd, ms))
+			return;
+		if (opt.has_wm && by_partition) {
+			int was = wm_set;
+			int64_t before = wm;
+			wm_partitions();
+			if (wm_set && (!was || wm > before) && opt.mode != MODE_COMPLETE)
+				evict(wm, 0);
+		}
+		if (ckpt_due() == 0)
+			checkpoint();
+	}
 }
 
 /* ---- one input row ---- */
@@ -989,11 +1282,15 @@ key_put(char *key, size_t len, const js_val *v)
 	return len;
 }
 
-static const js_val *row_pos; /* the row's _pos member, once scanned */
+/* Where a row came from: its partition's index (-1: none) and offset. */
+struct rowpos {
+	int part;
+	int64_t off;
+};
 
 /* 0: row done (aggregated, late or rejected); -1: stop (bad row, no rejects). */
 static int
-process_row(const nd_rec *r, js_val *vals, char *key)
+process_row(const nd_rec *r, js_val *vals, char *key, struct rowpos *rp)
 {
 	static struct num xs[MAX_AGGS];
 	static struct ent *ents[MAX_WINDOWS_PER_ROW];
@@ -1004,16 +1301,19 @@ process_row(const nd_rec *r, js_val *vals, char *key)
 	int64_t t, last_start;
 	size_t klen = 0;
 	uint64_t kh;
-	int nw = 0, late = 0;
+	int nw = 0, late = 0, closed = 0, judge = opt.has_wm && opt.mode != MODE_COMPLETE;
+	int64_t plim = INT64_MIN;
 
 	n_read++;
 	rows_since_ckpt++;
 	if (nd_scan(r, want_ptr, vals, &err, msg, sizeof(msg)) < 0)
 		return bad(r, msg);
-	if (opt.ckpt_dir)
-		row_pos = &vals[opt.pos_want];
+	if ((why = row_part(&vals[opt.pos_want], &rp->part, &rp->off)) != NULL)
+		return bad(r, why);
 	if ((why = row_time(&vals[0], &t)) != NULL)
 		return bad(r, why);
+	if (rp->part >= 0 && poss[rp->part].has_max)
+		plim = behind(poss[rp->part].pmax);
 	for (int i = 0; i < opt.naggs; i++) {
 		if (opt.aggs[i].field && agg_input(&vals[opt.aggs[i].want], &xs[i]) < 0) {
 			snprintf(msg, sizeof(msg), "field '%s' is not a number", opt.aggs[i].field);
@@ -1031,8 +1331,15 @@ process_row(const nd_rec *r, js_val *vals, char *key)
 			snprintf(msg, sizeof(msg), "a window of this row falls outside the years 0000-9999");
 			return bad(r, msg);
 		}
-		if (wm_set && opt.mode != MODE_COMPLETE && s + opt.size <= wm) {
+		/* Partitioned: late by the rows before it in its own partition,
+		 * or (after an idle partition resumed) its window has closed. */
+		if (judge && rp->part >= 0 && s + opt.size <= plim) {
 			late++;
+			continue;
+		}
+		if (judge && wm_set && s + opt.size <= wm) {
+			late++;
+			closed += rp->part >= 0;
 			continue;
 		}
 		starts[nw] = s;
@@ -1057,6 +1364,15 @@ process_row(const nd_rec *r, js_val *vals, char *key)
 		max_seen = t;
 		have_max = 1;
 	}
+	if (rp->part >= 0) {
+		struct pos *q = &poss[rp->part];
+		if (!q->has_max || t > q->pmax) {
+			q->pmax = t;
+			q->has_max = 1;
+		}
+		q->active = 1;
+		q->heard = caught_up_ms;
+	}
 	for (int k = 0; k < nw; k++) {
 		struct ent *e = ents[k];
 		if (!e)
@@ -1068,6 +1384,7 @@ process_row(const nd_rec *r, js_val *vals, char *key)
 	if (late) {
 		n_late_pairs += (uint64_t)late;
 		n_late_rows++;
+		n_late_idle += closed > 0;
 		if (late_fp) {
 			fwrite(r->text, 1, r->len, late_fp);
 			fputc('\n', late_fp);
@@ -1081,12 +1398,12 @@ process_row(const nd_rec *r, js_val *vals, char *key)
 static int
 process(const nd_rec *r, js_val *vals, char *key)
 {
+	struct rowpos rp = {-1, 0};
 	int rc;
 
-	row_pos = NULL;
-	rc = process_row(r, vals, key);
-	if (rc == 0 && row_pos)
-		pos_note(row_pos);
+	rc = process_row(r, vals, key, &rp);
+	if (rc == 0 && rp.part >= 0 && rp.off + 1 > poss[rp.part].next)
+		poss[rp.part].next = rp.off + 1;
 	return rc;
 }
 
@@ -1160,73 +1477,6 @@ make_cfg_text(void)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 }
 
-/* The index of position NAME, added (next offset 0) when new. Rows of one
- * partition usually come in runs (pos_last); otherwise a small
- * open-addressing index keyed by the name's hash (pos_slot, slots hold an
- * index + 1). */
-static uint32_t *pos_slot;
-static size_t pos_nslot;
-
-static size_t
-pos_find(const char *name, size_t nlen)
-{
-	size_t j;
-
-	if (pos_last < nposs && poss[pos_last].len == nlen &&
-	    memcmp(poss[pos_last].name, name, nlen) == 0)
-		return pos_last;
-	if ((nposs + 1) * 2 > pos_nslot) {
-		pos_nslot = pos_nslot ? pos_nslot * 2 : 64;
-		free(pos_slot);
-		if (!(pos_slot = calloc(pos_nslot, sizeof(*pos_slot))))
-			diag_die(DIAG_EX_FAIL, "out of memory");
-		for (size_t i = 0; i < nposs; i++) {
-			j = hs_hash(poss[i].name, poss[i].len, 0) & (pos_nslot - 1);
-			while (pos_slot[j])
-				j = (j + 1) & (pos_nslot - 1);
-			pos_slot[j] = (uint32_t)i + 1;
-		}
-	}
-	for (j = hs_hash(name, nlen, 0) & (pos_nslot - 1); pos_slot[j]; j = (j + 1) & (pos_nslot - 1)) {
-		struct pos *q = &poss[pos_slot[j] - 1];
-		if (q->len == nlen && memcmp(q->name, name, nlen) == 0)
-			return pos_last = pos_slot[j] - 1;
-	}
-	if (nposs == poscap) {
-		poscap = poscap ? poscap * 2 : 16;
-		if (!(poss = realloc(poss, poscap * sizeof(*poss))))
-			diag_die(DIAG_EX_FAIL, "out of memory");
-	}
-	if (!(poss[nposs].name = strndup(name, nlen)))
-		diag_die(DIAG_EX_FAIL, "out of memory");
-	poss[nposs].len = nlen;
-	poss[nposs].next = 0;
-	pos_slot[j] = (uint32_t)nposs + 1;
-	return pos_last = nposs++;
-}
-
-/* A row's "_pos":"TOPIC/P/OFFSET": the partition's next offset to read is
- * past it. A row without one (the test flow) changes nothing. */
-static void
-pos_note(const js_val *v)
-{
-	const char *s = v->p, *e = v->p + v->n, *d = e;
-	int64_t off = 0;
-	size_t i;
-
-	if (v->type != JS_STR || v->esc)
-		return;
-	while (d > s && (unsigned char)(d[-1] - '0') < 10)
-		d--;
-	if (d == e || e - d > 18 || d - 1 <= s || d[-1] != '/')
-		return; /* no offset, or longer than any */
-	for (const char *c = d; c < e; c++)
-		off = off * 10 + (*c - '0');
-	i = pos_find(s, (size_t)(d - 1 - s));
-	if (off + 1 > poss[i].next)
-		poss[i].next = off + 1;
-}
-
 /* {"id":N,"positions":{...}} through the out buffer. */
 static void
 put_ckpt_body(int64_t id)
@@ -1234,8 +1484,10 @@ put_ckpt_body(int64_t id)
 	out_write("{\"id\":", 6);
 	js_out_i64(id);
 	out_write(",\"positions\":{", 14);
-	for (size_t i = 0; i < nposs; i++) {
-		if (i)
+	for (size_t i = 0, n = 0; i < nposs; i++) {
+		if (poss[i].next == 0)
+			continue; /* assigned, no row read: it starts where it would */
+		if (n++)
 			out_byte(',');
 		js_out_str(poss[i].name, poss[i].len);
 		out_byte(':');
@@ -1359,6 +1611,8 @@ checkpoint(void)
 		put_u32(&w, (uint32_t)poss[i].len);
 		ck_put(&w, poss[i].name, poss[i].len);
 		put_i64(&w, poss[i].next);
+		put_i64(&w, poss[i].has_max);
+		put_i64(&w, poss[i].pmax);
 	}
 	ck_put(&w, &nents, sizeof(nents));
 	for (size_t k = 0; k < nwins; k++)
@@ -1479,7 +1733,7 @@ ckpt_load(int64_t id, const char **why)
 	size_t len;
 	char *buf;
 	struct rd r;
-	uint32_t clen, np;
+	uint32_t clen, np, version;
 	uint64_t nents = 0;
 	const char *c;
 
@@ -1488,8 +1742,9 @@ ckpt_load(int64_t id, const char **why)
 		return -1;
 	r = (struct rd){buf, len, 0, 0};
 	c = take_bytes(&r, 8);
-	if (!c || memcmp(c, CKPT_MAGIC, 8) != 0 || take_u32(&r) != CKPT_VERSION) {
-		*why = "not an ordpipe winagg snapshot of this version";
+	version = take_u32(&r);
+	if (!c || memcmp(c, CKPT_MAGIC, 8) != 0 || version < 1 || version > CKPT_VERSION) {
+		*why = "not an ordpipe winagg snapshot of version 1 or 2";
 		free(buf);
 		return -1;
 	}
@@ -1509,10 +1764,19 @@ ckpt_load(int64_t id, const char **why)
 	for (uint32_t i = 0; i < np && !r.bad; i++) {
 		uint32_t nl = take_u32(&r);
 		const char *nm = take_bytes(&r, nl);
-		int64_t next = take_i64(&r);
+		int64_t next = take_i64(&r), has = 0, pmax = 0;
+		if (version >= 2) {
+			has = take_i64(&r);
+			pmax = take_i64(&r);
+		}
 		if (nm) {
+			/* version 1 kept no event time per partition: its watermark,
+			 * restored above, still holds eviction where it was */
 			size_t k = pos_find(nm, nl); /* may move poss */
 			poss[k].next = next;
+			poss[k].has_max = has != 0;
+			poss[k].pmax = pmax;
+			by_partition = 1;
 		}
 	}
 	c = take_bytes(&r, 8);
@@ -1649,8 +1913,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < opt.naggs; i++)
 		if (opt.aggs[i].field)
 			opt.aggs[i].want = want_index(names, &nnames, opt.aggs[i].field);
-	if (opt.ckpt_dir)
-		opt.pos_want = want_index(names, &nnames, "_pos");
+	opt.pos_want = want_index(names, &nnames, "_pos");
 	js_want_init(&want, names, nnames);
 	want_ptr = &want;
 
@@ -1681,6 +1944,17 @@ main(int argc, char **argv)
 		if (rc < 0) {
 			status = DIAG_EX_FAIL;
 			break;
+		}
+		if (drained) {
+			caught_up_ms += (tm_mono_s() - drained_at) * 1000.0;
+			drained = 0;
+		}
+		if ((rc = control(&rec)) != 0) {
+			if (rc < 0) {
+				status = DIAG_EX_BADINPUT;
+				break;
+			}
+			continue;
 		}
 		if (process(&rec, vals, key) < 0) {
 			status = DIAG_EX_BADINPUT;
@@ -1733,6 +2007,10 @@ main(int argc, char **argv)
 	          (unsigned long long)rejects.count, (unsigned long long)n_late_rows,
 	          (unsigned long long)n_late_pairs, (unsigned long long)n_batches,
 	          (unsigned long long)n_evicted, tcount, (unsigned long long)peak_groups);
+	if (n_late_idle)
+		diag_info("%llu late rows were on time in their partition but their window had closed "
+		          "(a partition idle or not yet assigned came in behind the others)",
+		          (unsigned long long)n_late_idle);
 	if (opt.ckpt_dir)
 		diag_info("%llu checkpoints written in %.0f ms", (unsigned long long)n_ckpts,
 		          ckpt_ms_total);
@@ -1752,6 +2030,8 @@ done:
 	free(key);
 	free_state();
 	js_want_free(&want);
+	if (ctl_want.n)
+		js_want_free(&ctl_want);
 	out_free();
 	free_opts();
 	return status;

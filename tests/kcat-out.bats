@@ -260,9 +260,9 @@ kput() {
 	printf '%s\n' '{"a":1}' '{ "b" : 2 }' '{}' '{"_pos":"fake"}' | kput pos 1
 	run --separate-stderr kcat-out -t pos -p 1 -e --positions
 	assert_status 0
-	[ "$output" = "$(printf '%s\n' '{"a":1,"_pos":"pos/1/0"}' '{"b":2,"_pos":"pos/1/1"}' '{"_pos":"pos/1/2"}' '{"_pos":"fake","_pos":"pos/1/3"}')" ]
+	[ "$output" = "$(printf '%s\n' '{"_assigned":["pos/1"]}' '{"a":1,"_pos":"pos/1/0"}' '{"b":2,"_pos":"pos/1/1"}' '{"_pos":"pos/1/2"}' '{"_pos":"fake","_pos":"pos/1/3"}')" ]
 	# the last member wins, as for json-c and winagg
-	[ "$(echo "${lines[3]}" | jq -r ._pos)" = pos/1/3 ]
+	[ "$(echo "${lines[4]}" | jq -r ._pos)" = pos/1/3 ]
 	run --separate-stderr kcat-out -t pos --positions -J
 	assert_status 2
 }

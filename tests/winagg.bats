@@ -334,13 +334,21 @@ CK="--time-unit s -g shop --checkpoint"
 	assert_status 2
 }
 
-@test "--checkpoint: a position is NAME/OFFSET with the offset last; malformed ones move nothing" {
-	run --separate-stderr winagg --time-unit s -g '' --checkpoint "$BATS_TEST_TMPDIR/ck" < <(printf '%s\n' \
+@test "--checkpoint: a position is NAME/OFFSET with the offset last; a malformed one is a bad record" {
+	run --separate-stderr winagg --time-unit s -g '' --rejects "$BATS_TEST_TMPDIR/rej" --checkpoint "$BATS_TEST_TMPDIR/ck" < <(printf '%s\n' \
 		'{"ts":1,"_pos":"a/b/12"}' '{"ts":1,"_pos":"a/b/3"}' '{"ts":1,"_pos":"x/99999999999999999999999"}' \
 		'{"ts":1,"_pos":"/5"}' '{"ts":1,"_pos":"t/7/"}' '{"ts":1,"_pos":7}' '{"ts":1,"_pos":"q\/0/1"}' '{"ts":1}')
 	assert_status 0
 	# the highest offset of a/b wins (an older one never moves it back)
 	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"a/b":13}}}' ]
+	[ "$(echo "${lines[0]}" | jq .orders)" -eq 3 ]
+	# lines 3 to 7 are refused, each with the reason
+	[ "$(jq -r '.line' "$BATS_TEST_TMPDIR/rej" | tr '\n' ' ')" = "3 4 5 6 7 " ]
+	[ "$(jq -r '.reason' "$BATS_TEST_TMPDIR/rej" | sort -u)" = "field '_pos' is not a string TOPIC/PARTITION/OFFSET" ]
+	# without --rejects the first one stops the run (status 3), naming its line
+	run --separate-stderr winagg --time-unit s -g '' <<<'{"ts":1,"_pos":"/5"}'
+	assert_status 3
+	[[ "$stderr" == *"winagg: <stdin>:1: field '_pos' is not a string TOPIC/PARTITION/OFFSET"* ]]
 }
 
 @test "--checkpoint-keep N keeps the newest N snapshots and never reuses an id" {
