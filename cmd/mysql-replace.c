@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -51,6 +52,8 @@ enum {
 	OPT_HELP = CLI_OPT_FIRST_PRIVATE,
 	OPT_UNBUFFERED,
 	OPT_DEFAULTS_FILE,
+	OPT_ACCEPT_COLLATION,
+	OPT_PASSWORD,
 	OPT_NO_CREATE,
 	OPT_IGNORE_UNKNOWN,
 	OPT_MODE,
@@ -69,6 +72,7 @@ static struct opts {
 	struct my_opts my;
 	const char *table, *key;
 	int no_create, ignore_unknown, upsert, tee, dry_run;
+	int accept_collation; /* --accept-collation: a key column that may merge keys is intended */
 	long long batch;
 	int64_t flush_ms, backoff_ms;
 	int retries;
@@ -138,9 +142,12 @@ help(void)
 	       "  -h HOST              server host (default: the socket, or option files)\n"
 	       "  -P PORT              TCP port\n"
 	       "  -S SOCKET            unix socket\n"
-	       "  -u USER              user (password: option files or MYSQL_PWD)\n"
-	       "  -D DATABASE          database (default " DEFAULT_DATABASE ")\n"
+	       "  -u USER              user (password: option files or MYSQL_PWD, never -p)\n"
+	       "  -D DATABASE          database (default: an option file's database=, else "
+	       DEFAULT_DATABASE ")\n"
 	       "      --defaults-file FILE  read options from FILE ([client], [mysql-replace])\n"
+	       "      --accept-collation  use an existing table whose key column's collation\n"
+	       "                       may merge distinct keys ('SG' and 'sg')\n"
 	       "  -t, --table NAME     table (default " DEFAULT_TABLE ")\n"
 	       "  -k, --key FIELD      key field, the table's primary key (default " DEFAULT_KEY ")\n"
 	       "      --no-create      refuse to create a missing table\n"
@@ -186,6 +193,8 @@ parse_opts(int argc, char **argv)
 	    {"user", required_argument, NULL, 'u'},
 	    {"database", required_argument, NULL, 'D'},
 	    {"defaults-file", required_argument, NULL, OPT_DEFAULTS_FILE},
+	    {"accept-collation", no_argument, NULL, OPT_ACCEPT_COLLATION},
+	    {"password", optional_argument, NULL, OPT_PASSWORD},
 	    {"table", required_argument, NULL, 't'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"no-create", no_argument, NULL, OPT_NO_CREATE},
@@ -204,7 +213,7 @@ parse_opts(int argc, char **argv)
 	};
 	int c;
 
-	opt.my.database = DEFAULT_DATABASE;
+	opt.my.fallback_database = DEFAULT_DATABASE;
 	opt.my.group = "mysql-replace";
 	opt.table = DEFAULT_TABLE;
 	opt.key = DEFAULT_KEY;
@@ -214,7 +223,7 @@ parse_opts(int argc, char **argv)
 	opt.retries = DEFAULT_RETRIES;
 	/* -h and -u are the mariadb client's host and user here; --help and
 	 * --unbuffered keep the shared meanings. */
-	while ((c = getopt_long(argc, argv, ":Vqvh:P:S:u:D:t:k:T", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Vqvh:P:S:u:D:t:k:Tp::", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': opt.my.host = optarg; break;
 		case 'P': opt.my.port = (unsigned)cli_num(USAGE, "-P", optarg, 1, 65535); break;
@@ -222,6 +231,12 @@ parse_opts(int argc, char **argv)
 		case 'u': opt.my.user = optarg; break;
 		case 'D': opt.my.database = optarg; break;
 		case OPT_DEFAULTS_FILE: opt.my.defaults_file = optarg; break;
+		case OPT_ACCEPT_COLLATION: opt.accept_collation = 1; break;
+		case 'p':
+		case OPT_PASSWORD:
+			cli_usage_error(USAGE, "a password is never taken on the command line (ps would "
+			                       "show it): put password= in an option file ([client] or "
+			                       "[mysql-replace], --defaults-file FILE) or set MYSQL_PWD");
 		case 't': opt.table = optarg; break;
 		case 'k': opt.key = optarg; break;
 		case OPT_NO_CREATE: opt.no_create = 1; break;
@@ -264,6 +279,9 @@ parse_opts(int argc, char **argv)
 	}
 	if (!*opt.table || strlen(opt.table) > NAME_MAX_LEN)
 		cli_usage_error(USAGE, "-t: a table name is 1 to %d bytes", NAME_MAX_LEN);
+	if (strcasecmp(opt.table, PROGRESS_TABLE) == 0)
+		cli_usage_error(USAGE, "-t: '%s' is the progress table of --pipeline, not a table "
+		                       "for rows", opt.table);
 	if (!*opt.key || strlen(opt.key) > NAME_MAX_LEN)
 		cli_usage_error(USAGE, "-k: a key name is 1 to %d bytes", NAME_MAX_LEN);
 	if (opt.dry_run && opt.tee)
@@ -274,6 +292,14 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--progress-file needs --pipeline NAME");
 	if (opt.last_checkpoint && opt.dry_run)
 		cli_usage_error(USAGE, "--last-checkpoint and --dry-run do not go together");
+	{
+		char why[600];
+		int k = my_check_defaults_file(&opt.my, why, sizeof(why));
+		if (k < 0)
+			diag_die(DIAG_EX_USAGE, "%s", why);
+		if (k > 0)
+			diag_warn("%s", why);
+	}
 }
 
 /* ---- the table ---- */
@@ -322,7 +348,8 @@ query_rows(const struct my_buf *q)
 	return res;
 }
 
-/* Reads an existing table's columns and checks its keys. 1 found, 0 missing, -1 error. */
+/* Reads an existing table's columns and checks its keys. 1 found, 0 missing,
+ * -1 error, -2 a key column whose collation may merge keys (said). */
 static int
 load_table(void)
 {
@@ -330,8 +357,9 @@ load_table(void)
 	MYSQL_RES *res;
 	MYSQL_ROW r;
 	int pk_ok = 0, pk_cols = 0;
+	const char *why;
 
-	PUT_LIT(&q, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
+	PUT_LIT(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLLATION_NAME FROM information_schema.COLUMNS WHERE "
 	            "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
 	my_put_str(&q, opt.table, strlen(opt.table));
 	PUT_LIT(&q, " ORDER BY ORDINAL_POSITION");
@@ -341,6 +369,16 @@ load_table(void)
 		int t = strcmp(r[1], "datetime") == 0 || strcmp(r[1], "timestamp") == 0 ||
 		        strcmp(r[1], "date") == 0;
 		add_col(r[0], strlen(r[0]), t);
+		if (strcmp(r[0], opt.key) == 0 && !opt.accept_collation &&
+		    (why = my_collation_merges(r[2])) != NULL) {
+			diag_error("the key column '%s' of table '%s' has collation %s: %s, so distinct "
+			           "keys would become one row (ALTER it to %s, or --accept-collation if "
+			           "that is intended)",
+			           opt.key, opt.table, r[2], why, my_binary_collation(db));
+			mysql_free_result(res);
+			my_buf_free(&q);
+			return -2;
+		}
 	}
 	mysql_free_result(res);
 	if (ncols == 0) {
@@ -442,7 +480,7 @@ sql_type(const struct seen *s, int key)
 	if (key)
 		return "VARCHAR(255) NOT NULL";
 	if (kinds != 1 || s->strs)
-		return "VARCHAR(255) NULL";
+		return "VARCHAR(255)";
 	if (s->fracs)
 		return "DOUBLE NULL";
 	if (s->ints)
@@ -460,6 +498,7 @@ create_table(void)
 {
 	struct my_buf q = {0};
 	int rc = 0;
+	const char *coll = db ? my_binary_collation(db) : "utf8mb4_nopad_bin";
 
 	for (size_t r = 0; r < nrows; r++)
 		if (!rows[r].dead)
@@ -468,7 +507,11 @@ create_table(void)
 	my_put_ident(&q, opt.table, strlen(opt.table));
 	PUT_LIT(&q, " (");
 	my_put_ident(&q, opt.key, strlen(opt.key));
-	PUT_LIT(&q, " VARCHAR(255) NOT NULL PRIMARY KEY");
+	/* Keys and text compare byte for byte: 'SG' and 'sg', 'a' and 'a '
+	 * are distinct rows and groups. */
+	PUT_LIT(&q, " VARCHAR(255) COLLATE ");
+	my_buf_put(&q, coll, strlen(coll));
+	PUT_LIT(&q, " NOT NULL PRIMARY KEY");
 	add_col(opt.key, strlen(opt.key), 0);
 	for (int i = 0; i < nseen; i++) {
 		const char *t = sql_type(&seen[i], 0);
@@ -480,6 +523,11 @@ create_table(void)
 		my_put_ident(&q, seen[i].name, seen[i].n);
 		PUT_LIT(&q, " ");
 		my_buf_put(&q, t, strlen(t));
+		if (strcmp(t, "VARCHAR(255)") == 0) {
+			PUT_LIT(&q, " COLLATE ");
+			my_buf_put(&q, coll, strlen(coll));
+			PUT_LIT(&q, " NULL");
+		}
 		add_col(seen[i].name, seen[i].n, seen[i].times > 0 && strncmp(t, "DATETIME", 8) == 0);
 	}
 	PUT_LIT(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
@@ -1495,6 +1543,13 @@ main(int argc, char **argv)
 			free(tmpval);
 			return st;
 		}
+		int t = load_table();
+		if (t == -2)
+			exit(DIAG_EX_USAGE);
+		if (t < 0)
+			diag_die(DIAG_EX_FAIL, "cannot use table '%s'", opt.table);
+		if (t == 0 && opt.no_create)
+			diag_die(DIAG_EX_FAIL, "table '%s' does not exist (--no-create)", opt.table);
 		if (opt.pipeline && mysql_query(db, "CREATE TABLE IF NOT EXISTS " PROGRESS_TABLE
 		                                    " (pipeline VARCHAR(255) NOT NULL PRIMARY KEY,"
 		                                    " checkpoint_id BIGINT NOT NULL, positions LONGTEXT"
@@ -1502,11 +1557,6 @@ main(int argc, char **argv)
 		                                    " ENGINE=InnoDB") != 0)
 			diag_die(DIAG_EX_FAIL, "cannot create table '" PROGRESS_TABLE "': %s",
 			         mysql_error(db));
-		int t = load_table();
-		if (t < 0)
-			diag_die(DIAG_EX_FAIL, "cannot use table '%s'", opt.table);
-		if (t == 0 && opt.no_create)
-			diag_die(DIAG_EX_FAIL, "table '%s' does not exist (--no-create)", opt.table);
 	}
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);

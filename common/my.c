@@ -5,7 +5,10 @@
 
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +55,74 @@ my_connect(const struct my_opts *o, char *err, size_t errlen)
 		mysql_close(m);
 		return NULL;
 	}
+	if (!o->database && o->fallback_database) {
+		/* -D, else an option file's database=, else the fallback */
+		MYSQL_RES *res;
+		MYSQL_ROW r;
+		int none = 0;
+		if (mysql_query(m, "SELECT DATABASE()") != 0 || !(res = mysql_store_result(m))) {
+			snprintf(err, errlen, "%s", mysql_error(m));
+			mysql_close(m);
+			return NULL;
+		}
+		none = (r = mysql_fetch_row(res)) == NULL || r[0] == NULL;
+		mysql_free_result(res);
+		if (none && mysql_select_db(m, o->fallback_database) != 0) {
+			snprintf(err, errlen, "%s", mysql_error(m));
+			mysql_close(m);
+			return NULL;
+		}
+	}
 	return m;
+}
+
+int
+my_check_defaults_file(struct my_opts *o, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!o->defaults_file)
+		return 0;
+	if (stat(o->defaults_file, &st) != 0 || access(o->defaults_file, R_OK) != 0) {
+		snprintf(err, errlen, "cannot read defaults file '%s': %s", o->defaults_file,
+		         strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot read defaults file '%s': %s", o->defaults_file,
+		         strerror(EISDIR));
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen, "world-writable defaults file '%s' is ignored", o->defaults_file);
+		o->defaults_file = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+const char *
+my_binary_collation(MYSQL *m)
+{
+	return strstr(mysql_get_server_info(m), "MariaDB") ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin";
+}
+
+const char *
+my_collation_merges(const char *c)
+{
+	size_t n;
+
+	if (!c)
+		return NULL;
+	n = strlen(c);
+	if (strcmp(c, "utf8mb4_0900_bin") == 0 || (n > 10 && strcmp(c + n - 10, "_nopad_bin") == 0))
+		return NULL;
+	if (n > 3 && strcmp(c + n - 3, "_ci") == 0)
+		return "it compares case- and accent-insensitively ('SG' = 'sg', 'e' = 'é'; and pads "
+		       "trailing spaces)";
+	if (n > 4 && strcmp(c + n - 4, "_bin") == 0)
+		return "it pads trailing spaces ('a' = 'a ')";
+	return "it is not a binary NO PAD collation (distinct keys may compare equal)";
 }
 
 int

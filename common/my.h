@@ -22,10 +22,23 @@ struct my_opts {
 	const char *host, *socket, *user, *database, *defaults_file;
 	unsigned port;
 	const char *group; /* the option-file group besides [client] */
+	/* used when neither database (-D) nor an option file's database= names one */
+	const char *fallback_database;
 };
 
 /* A connected handle with the session set up, or NULL with the error in err. */
 MYSQL *my_connect(const struct my_opts *o, char *err, size_t errlen);
+/* As the mariadb client: a defaults file that cannot be read is an error
+ * (-1, the reason in err); one that others can write is ignored (1, the
+ * warning in err; o->defaults_file is cleared); 0 fine. */
+int my_check_defaults_file(struct my_opts *o, char *err, size_t errlen);
+/* The collation that compares utf8mb4 text byte for byte, trailing spaces
+ * included (NO PAD): MariaDB's utf8mb4_nopad_bin or MySQL 8's
+ * utf8mb4_0900_bin. */
+const char *my_binary_collation(MYSQL *m);
+/* Why keys in a column of this collation could be merged, NULL if they
+ * cannot (a binary NO PAD collation; NULL collation: binary strings). */
+const char *my_collation_merges(const char *collation);
 
 /* 1 when errno means the connection is gone (reconnect and retry). */
 int my_conn_lost(unsigned err);

@@ -5,8 +5,12 @@
 #   etl.sh [-c CONFIG] test [DEV_EMAIL]   FIXTURE (file of orders) -> winagg -> stdout
 #   etl.sh [-c CONFIG] prod [DEV_EMAIL]   kcat-out | winagg | mysql-replace
 #
-# Configuration: CONFIG (default $ORDPIPE_CONF), a file of shell assignments
-# (see ordpipe.env); a variable set in the environment wins over it. Every
+# Configuration: CONFIG (default $ORDPIPE_CONF), a file of KEY=VALUE lines
+# read as data (see ordpipe.env, stages.sh); a variable set in the
+# environment wins over it. The prod flow is crash-safe unless told
+# otherwise: checkpoints in CHECKPOINT_DIR (default below); LOSSY_RESTART=1
+# runs without them, under a consumer group, and then a restart loses the
+# open windows and overwrites complete rows with partial ones. Every
 # stage's exit status is checked; a failing stage stops the others and the
 # script exits with its status, naming it. With DEV_EMAIL, a failure is also mailed to it when a
 # mailer (mail, or sendmail) is installed; under cron, MAILTO does the same
@@ -41,9 +45,16 @@ MYSQL_DEFAULTS_FILE=${MYSQL_DEFAULTS_FILE:-}
 FIXTURE=${FIXTURE:-}
 STATS=${STATS:-}                    # e.g. 10s: a JSON line of counters per stage
 END_AT_EOF=${END_AT_EOF:-0}         # 1: kcat-out stops at the end of the partitions
-CHECKPOINT_DIR=${CHECKPOINT_DIR:-}  # set: crash-safe restart (ordpipe(7), CRASH-SAFE RESTART)
-CHECKPOINT_INTERVAL=${CHECKPOINT_INTERVAL:-1s}
 PIPELINE=${PIPELINE:-$GROUP}        # this pipeline's name in the sink's progress table
+LOSSY_RESTART=${LOSSY_RESTART:-0}   # 1: no checkpoints (a restart corrupts open windows' rows)
+if [ "$(id -u)" -eq 0 ]; then
+	state=/var/lib/ordpipe
+else
+	state=${XDG_STATE_HOME:-$HOME/.local/state}/ordpipe
+fi
+# crash-safe restart (ordpipe(7), CRASH-SAFE RESTART); systemd's StateDirectory= sets STATE_DIRECTORY
+CHECKPOINT_DIR=${CHECKPOINT_DIR:-${STATE_DIRECTORY:-$state}/ckpt-$PIPELINE}
+CHECKPOINT_INTERVAL=${CHECKPOINT_INTERVAL:-1s}
 KCAT_OUT_OPTS=${KCAT_OUT_OPTS:-}
 WINAGG_OPTS=${WINAGG_OPTS:-}
 MYSQL_REPLACE_OPTS=${MYSQL_REPLACE_OPTS:-}
@@ -69,16 +80,24 @@ notify() {
 	fi
 }
 
+need=(winagg)
+[ "$FLOW" = prod ] && need+=(kcat-out mysql-replace)
+for p in "${need[@]}"; do
+	command -v "$p" >/dev/null 2>&1 || { echo "etl: program '$p' not found on PATH ($PATH)" >&2; exit 1; }
+done
+
 if [ "$FLOW" = test ]; then
 	[ -n "$FIXTURE" ] || { echo "etl: the test flow needs FIXTURE (a file of orders)" >&2; exit 2; }
 	STAGE_0=(winagg "${winagg_args[@]}" "$FIXTURE")
 	stages_run winagg
 	st=$?
 else
-	src=(kcat-out -t "$TOPIC" "${stats[@]}")
+	# --positions: winagg judges lateness per partition (ordpipe(7), WINDOW SEMANTICS)
+	src=(kcat-out -t "$TOPIC" --positions "${stats[@]}")
 	sink=(mysql-replace -D "$DATABASE" "${stats[@]}")
 	[ -n "$MYSQL_DEFAULTS_FILE" ] && sink+=(--defaults-file "$MYSQL_DEFAULTS_FILE")
-	if [ -n "$CHECKPOINT_DIR" ]; then
+	case $LOSSY_RESTART in 0 | 1) ;; *) echo "etl: LOSSY_RESTART is 0 or 1, not '$LOSSY_RESTART'" >&2; exit 2 ;; esac
+	if [ "$LOSSY_RESTART" = 0 ]; then
 		# Resume from the cut the sink committed last: winagg's snapshot of
 		# it (or an older usable one) and kcat-out at its positions. Static
 		# partitions: a group could move a partition away from its state.
@@ -89,7 +108,6 @@ else
 		# however far behind a stalled sink is (winagg(1), --checkpoint-keep)
 		mkdir -p "$CHECKPOINT_DIR" && printf '%s\n' "${last:-{\"id\":0\}}" >"$CHECKPOINT_DIR/committed" ||
 			{ echo "etl: cannot write '$CHECKPOINT_DIR/committed'" >&2; exit 1; }
-		src+=(--positions)
 		[ -n "$PARTITIONS" ] && src+=(-p "$PARTITIONS")
 		if [ -n "$last" ]; then
 			id=${last#'{"id":'}
@@ -100,6 +118,7 @@ else
 				{ echo "etl: cannot restore checkpoint $id from '$CHECKPOINT_DIR'" >&2; exit 1; }
 			src+=(--start-from "$start")
 			winagg_args+=(--restore "$id")
+			echo "etl: pipeline '$PIPELINE' resumes from checkpoint $id: $(cat "$start")" >&2
 		fi
 		sink+=(--pipeline "$PIPELINE" --progress-file "$CHECKPOINT_DIR/committed")
 	elif [ -n "$PARTITIONS" ]; then

@@ -21,6 +21,9 @@ STATS=${STATS:-}
 ORDGEN_OPTS=${ORDGEN_OPTS:-}
 KCAT_IN_OPTS=${KCAT_IN_OPTS:-}
 
+for p in ordgen kcat-in; do
+	command -v "$p" >/dev/null 2>&1 || { echo "producer: program '$p' not found on PATH ($PATH)" >&2; exit 1; }
+done
 stats=()
 [ -n "$STATS" ] && stats=(--stats "$STATS")
 STAGE_0=(ordgen "${stats[@]}")

@@ -16,19 +16,45 @@
 
 STAGE_GRACE=${STAGE_GRACE:-10}
 
-# conf_load FILE: reads a config file of shell assignments. A variable
-# already set in the environment wins over the file, so that
+# The settings a config file may hold (ordpipe(7), FLOWS).
+CONF_KEYS="KAFKA_BROKERS TOPIC GROUP PARTITIONS WINDOW WATERMARK MODE TABLE DATABASE
+	MYSQL_DEFAULTS_FILE FIXTURE STATS END_AT_EOF CHECKPOINT_DIR CHECKPOINT_INTERVAL
+	LOSSY_RESTART PIPELINE KCAT_OUT_OPTS WINAGG_OPTS MYSQL_REPLACE_OPTS RATE COUNT KEY
+	ORDGEN_OPTS KCAT_IN_OPTS STAGE_GRACE"
+
+# conf_load FILE: reads a config file as data, never as code: KEY=VALUE
+# lines (KEY one of CONF_KEYS), comments (#) and blank lines. VALUE is bare
+# (no blanks, quotes, $, `, \ or shell operators), or wholly in "..." (no
+# ", $, ` or \ inside) or '...': what systemd's EnvironmentFile= reads the
+# same way. Anything else is an error naming FILE:LINE (status 2). Every
+# setting is exported, so it reaches the programs too (KAFKA_BROKERS); a
+# variable already set in the environment wins over the file, so that
 # "TABLE=x etl.sh -c FILE prod" does what it says.
 conf_load() {
-	local file=$1 v
-	local -A env=()
-	[ -r "$file" ] || { _stages_say "cannot read config '$file'"; return 2; }
-	for v in $(compgen -e); do env[$v]=${!v}; done
-	# shellcheck disable=SC1090
-	. "$file" || return 2
-	for v in "${!env[@]}"; do
-		[ "${!v-}" = "${env[$v]}" ] || printf -v "$v" '%s' "${env[$v]}"
-	done
+	local file=$1 line key val n=0
+	[ -r "$file" ] && [ ! -d "$file" ] || { _stages_say "cannot read config '$file'"; return 2; }
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		line=${line%$'\r'}
+		[[ $line =~ ^[[:space:]]*(#.*)?$ ]] && continue
+		if ! [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]]; then
+			_stages_say "$file:$n: not a KEY=VALUE line: $line"
+			return 2
+		fi
+		key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
+		case " ${CONF_KEYS//[[:space:]]/ } " in
+		*" $key "*) ;;
+		*) _stages_say "$file:$n: unknown setting '$key'"; return 2 ;;
+		esac
+		if [[ $val =~ ^\"([^\"\$\`\\]*)\"$ ]] || [[ $val =~ ^\'([^\']*)\'$ ]]; then
+			val=${BASH_REMATCH[1]}
+		elif ! [[ $val =~ ^[^[:space:]\"\'\$\`\\\;\&\|\<\>\(\)]*$ ]]; then
+			_stages_say "$file:$n: $key: a value with blanks or quotes goes in double quotes, with no \$, \` or \\ in it"
+			return 2
+		fi
+		[ -n "${!key+set}" ] || printf -v "$key" '%s' "$val"
+		export "${key?}"
+	done <"$file"
 }
 
 # conf_opts "$@": takes -c CONFIG (default $ORDPIPE_CONF) off the

@@ -36,6 +36,7 @@ setup() {
 		MYSQL_REPLACE_OPTS=-q
 		RATE=0
 		ORDGEN_OPTS="$ORDERS"
+		CHECKPOINT_DIR=$BATS_TEST_TMPDIR/ck
 	EOC
 }
 
@@ -116,7 +117,7 @@ wait_orders() {
 
 @test "equivalence: the prod flow through Kafka and a consumer group leaves exactly the test flow's rows in MySQL" {
 	broker_cmd topic "$T" 4
-	conf COUNT=20000 END_AT_EOF=1
+	conf COUNT=20000 END_AT_EOF=1 LOSSY_RESTART=1
 	run --separate-stderr "$EX/producer.sh" -c "$CONF"
 	assert_status 0
 	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
@@ -135,9 +136,10 @@ wait_orders() {
 	run "$EX/producer.sh" -c "$CONF"
 	assert_status 0
 	TABLE=${T}_one PARTITIONS=0,1,2,3,4,5 "$EX/etl.sh" -c "$CONF" prod
-	TABLE=${T}_two PARTITIONS=0,2,4 "$EX/etl.sh" -c "$CONF" prod &
+	# each pipeline its own name and snapshots, as ordpipe-etl@.service does
+	CHECKPOINT_DIR=$BATS_TEST_TMPDIR/ck-a PIPELINE=a TABLE=${T}_two PARTITIONS=0,2,4 "$EX/etl.sh" -c "$CONF" prod &
 	a=$!
-	TABLE=${T}_two PARTITIONS=1,3,5 "$EX/etl.sh" -c "$CONF" prod &
+	CHECKPOINT_DIR=$BATS_TEST_TMPDIR/ck-b PIPELINE=b TABLE=${T}_two PARTITIONS=1,3,5 "$EX/etl.sh" -c "$CONF" prod &
 	b=$!
 	wait "$a"
 	wait "$b"
@@ -150,7 +152,7 @@ wait_orders() {
 
 @test "scale-out keyed by a field outside the group-by loses counts: why the key must be a subset" {
 	broker_cmd topic "$T" 6
-	conf COUNT=30000 END_AT_EOF=1 KEY=orderid
+	conf COUNT=30000 END_AT_EOF=1 KEY=orderid LOSSY_RESTART=1
 	run "$EX/producer.sh" -c "$CONF"
 	assert_status 0
 	PARTITIONS=0,2,4 "$EX/etl.sh" -c "$CONF" prod &
@@ -242,7 +244,7 @@ wait_orders() {
 
 @test "--stats: every stage of a live run writes JSON counter lines that add up" {
 	broker_cmd topic "$T" 2
-	conf COUNT=3000 RATE=3000 STATS=300ms PARTITIONS=0,1
+	conf COUNT=3000 RATE=3000 STATS=300ms PARTITIONS=0,1 LOSSY_RESTART=1
 	run --separate-stderr "$EX/producer.sh" -c "$CONF"
 	assert_status 0
 	echo "$stderr" | grep '^{' >"$BATS_TEST_TMPDIR/pstats"
@@ -327,4 +329,110 @@ wait_orders() {
 	table "$T" >"$BATS_TEST_TMPDIR/got"
 	test_flow_table 20000 >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+# produce_orders N [SKIP]: orders SKIP+1 .. SKIP+N of this test's stream
+# into its topic, keyed by shop (kcat-in, as the producer does).
+produce_orders() {
+	# shellcheck disable=SC2086
+	ordgen -n "$(($1 + ${2:-0}))" $ORDERS | tail -n +"$((${2:-0} + 1))" |
+		kcat-in -t "$T" -k shopid --ts-field ts -q
+}
+
+@test "a backlog on 8 partitions read after the fact, with a watermark: no row late, the test flow's table (group and checkpointed)" {
+	broker_cmd topic "$T" 8
+	ORDERS="$ORDERS --disorder 5s"
+	conf "ORDGEN_OPTS=\"$ORDERS\"" WINDOW=60s WATERMARK=30s END_AT_EOF=1 'WINAGG_OPTS=-v'
+	produce_orders 60000
+	test_flow_table 60000 >"$BATS_TEST_TMPDIR/want"
+	for lossy in 1 0; do
+		TABLE=${T}_$lossy LOSSY_RESTART=$lossy run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+		assert_status 0
+		[[ "$stderr" == *"winagg: 60000 rows read, "*", 0 late rows (0 late windows),"* ]]
+		table "${T}_$lossy" >"$BATS_TEST_TMPDIR/got"
+		assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	done
+}
+
+@test "downtime: the ETL stopped, more produced on 8 partitions, restarted: it resumes, no row late, the test flow's table" {
+	broker_cmd topic "$T" 8
+	ORDERS="$ORDERS --disorder 5s"
+	conf "ORDGEN_OPTS=\"$ORDERS\"" WINDOW=60s WATERMARK=30s END_AT_EOF=1 'WINAGG_OPTS=-v'
+	produce_orders 30000
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	produce_orders 30000 30000
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	[[ "$stderr" == *"etl: pipeline 'g$T' resumes from checkpoint "* ]]
+	[[ "$stderr" == *"winagg: 30000 rows read, "*", 0 late rows (0 late windows),"* ]]
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 60000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "a quiet topic: 3 s after the producer stops, MySQL holds every order (the trailing checkpoint)" {
+	broker_cmd topic "$T" 4
+	conf COUNT=20000 RATE=10000 CHECKPOINT_INTERVAL=1s
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
+	etl=$!
+	run --separate-stderr "$EX/producer.sh" -c "$CONF"
+	assert_status 0
+	sleep 3
+	got=$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T")
+	kill -TERM "$etl"
+	wait "$etl"
+	[ "$got" -eq 20000 ]
+}
+
+@test "crash-safe by default: kill -9 of winagg in a live run without any checkpoint setting, rerun: the test flow's table" {
+	broker_cmd topic "$T" 4
+	conf COUNT=30000 RATE=10000
+	live
+	# once rows are committed, while orders still flow
+	for _ in $(seq 200); do
+		[ "$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T" 2>/dev/null || echo 0)" -gt 0 ] && break
+		sleep 0.05
+	done
+	pkill -KILL -P "$etl" -x winagg
+	wait "$etl" || true
+	wait "$prod"
+	END_AT_EOF=1 run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 30000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "the config file is data: KAFKA_BROKERS in it reaches the programs; code, a broken line or an unknown key is refused with FILE:LINE" {
+	broker_cmd topic "$T" 2
+	conf COUNT=500 END_AT_EOF=1 "KAFKA_BROKERS=$KAFKA_BROKERS" 'TOPIC="'"$T"'"'
+	( unset KAFKA_BROKERS; "$EX/producer.sh" -c "$CONF" ) || false
+	( unset KAFKA_BROKERS; "$EX/etl.sh" -c "$CONF" prod ) 2>/dev/null || false
+	[ "$(db_sql "SELECT SUM(orders) FROM ordpipe.$T")" -eq 500 ]
+	n=$(wc -l <"$CONF")
+	cp "$CONF" "$BATS_TEST_TMPDIR/base"
+	for bad in 'TABLE=agg$(touch '"$BATS_TEST_TMPDIR"'/x)' 'WINDOW=10 m' 'WINDOWS=10m' 'just words' 'TABLE="a$b"'; do
+		cp "$BATS_TEST_TMPDIR/base" "$CONF"
+		printf '%s\n' "$bad" >>"$CONF"
+		FIXTURE=/dev/null run --separate-stderr "$EX/etl.sh" -c "$CONF" test
+		assert_status 2
+		[[ "$stderr" == "etl: $CONF:$((n + 1)): "* ]]
+		run --separate-stderr "$EX/producer.sh" -c "$CONF"
+		assert_status 2
+		[[ "$stderr" == "producer: $CONF:$((n + 1)): "* ]]
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+}
+
+@test "the scripts name a program missing from PATH, and refuse a LOSSY_RESTART that is not 0 or 1" {
+	FIXTURE=/dev/null PATH=/usr/bin:/bin run --separate-stderr "$EX/etl.sh" -c "$CONF" test
+	assert_status 1
+	[[ "$stderr" == "etl: program 'winagg' not found on PATH (/usr/bin:/bin)" ]]
+	PATH=/usr/bin:/bin run --separate-stderr "$EX/producer.sh" -c "$CONF"
+	assert_status 1
+	[[ "$stderr" == "producer: program 'ordgen' not found on PATH (/usr/bin:/bin)" ]]
+	LOSSY_RESTART=yes run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 2
+	[[ "$stderr" == *"etl: LOSSY_RESTART is 0 or 1, not 'yes'"* ]]
 }

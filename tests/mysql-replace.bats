@@ -31,7 +31,7 @@ rows3() {
 @test "fresh rows are inserted into a table it creates, with a notice" {
 	run_split mysql-replace -t "$T" < <(rows3)
 	assert_status 0
-	[ "$stderr" = "mysql-replace: created table \`$T\` (\`rowkey\` VARCHAR(255) NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`name\` VARCHAR(255) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" ]
+	[ "$stderr" = "mysql-replace: created table \`$T\` (\`rowkey\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`name\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" ]
 	[ "$(db_sql "SELECT rowkey, n, name FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t1\tone\nb\t2\ttwo\nc\t3\tthree')" ]
 }
 
@@ -158,7 +158,7 @@ print("\t".join(v.encode().hex().upper() for v in vals))')
 	[ "$output" = "$(rows3)" ]
 	run_split mysql-replace -t "${T}x" --dry-run <<<'{"rowkey":"a","n":1,"s":"it'"'"'s"}'
 	assert_status 0
-	[ "$output" = "$(printf '%s\n' "CREATE TABLE IF NOT EXISTS \`${T}x\` (\`rowkey\` VARCHAR(255) NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`s\` VARCHAR(255) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;" "REPLACE INTO \`${T}x\` (\`rowkey\`,\`n\`,\`s\`) VALUES ('a',1,'it\\'s');" 'COMMIT;')" ]
+	[ "$output" = "$(printf '%s\n' "CREATE TABLE IF NOT EXISTS \`${T}x\` (\`rowkey\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`s\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;" "REPLACE INTO \`${T}x\` (\`rowkey\`,\`n\`,\`s\`) VALUES ('a',1,'it\\'s');" 'COMMIT;')" ]
 	[ -z "$(db_sql "SHOW TABLES FROM ordpipe LIKE '${T}x'")" ]
 }
 
@@ -408,4 +408,79 @@ print(json.dumps({"_checkpoint": {"id": 1, "positions": {"o/0": 3000}}}))' >"$BA
 	# key k<j> last came with n = 2000 + j
 	[ "$(db_sql "SELECT COUNT(*), SUM(n) FROM ordpipe.$T")" = "$(printf '1000\t%d' $((1000 * 2000 + 999 * 1000 / 2)))" ]
 	[ "$(db_sql "SELECT n FROM ordpipe.$T WHERE rowkey = 'k7'")" = 2007 ]
+}
+
+@test "created tables keep keys and text that differ only in case, accent, trailing space or emoji apart" {
+	printf '%s\n' '{"rowkey":"SG","s":"SG"}' '{"rowkey":"sg","s":"sg"}' '{"rowkey":"e","s":"e"}' \
+		'{"rowkey":"é","s":"é"}' '{"rowkey":"ß","s":"ß"}' '{"rowkey":"ss","s":"ss"}' '{"rowkey":"a","s":"a"}' \
+		'{"rowkey":"a ","s":"a "}' '{"rowkey":"😀","s":"😀"}' '{"rowkey":"😁","s":"😁"}' |
+		mysql-replace -t "$T" -q
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -eq 10 ]
+	[ "$(db_sql "SELECT COUNT(DISTINCT s) FROM ordpipe.$T")" -eq 10 ]
+	[ "$(db_sql "SELECT HEX(s) FROM ordpipe.$T WHERE rowkey = 'a '")" = 6120 ]
+	run db_sql "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='$T' ORDER BY ORDINAL_POSITION"
+	[ "$output" = "$(printf 'rowkey\tutf8mb4_nopad_bin\ns\tutf8mb4_nopad_bin')" ]
+}
+
+@test "an existing table whose key column merges keys is refused with status 2 naming the column and collation, unless --accept-collation" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT)"
+	db_sql "CREATE TABLE ordpipe.${T}b (rowkey VARCHAR(255) COLLATE utf8mb4_bin PRIMARY KEY, n INT)"
+	run_split mysql-replace -t "$T" --pipeline p$T <<<'{"rowkey":"SG","n":1}'
+	assert_status 2
+	[[ "$stderr" == "mysql-replace: the key column 'rowkey' of table '$T' has collation utf8mb4_general_ci: it compares case- and accent-insensitively"*"--accept-collation if that is intended)" ]]
+	# nothing was written or created
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -eq 0 ]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.ordpipe_progress WHERE pipeline = 'p$T'" 2>/dev/null || echo 0)" -eq 0 ]
+	run_split mysql-replace -t "${T}b" <<<'{"rowkey":"a","n":1}'
+	assert_status 2
+	[[ "$stderr" == *"has collation utf8mb4_bin: it pads trailing spaces ('a' = 'a ')"* ]]
+	run_split mysql-replace -t "$T" --accept-collation <<<'{"rowkey":"SG","n":1}'
+	assert_status 0
+	[ "$(db_sql "SELECT n FROM ordpipe.$T WHERE rowkey = 'SG'")" -eq 1 ]
+}
+
+@test "-t ordpipe_progress is refused: it is the progress table" {
+	run_split mysql-replace -t ordpipe_progress <<<'{"rowkey":"a"}'
+	assert_status 2
+	[[ "$stderr" == "mysql-replace: -t: 'ordpipe_progress' is the progress table of --pipeline, not a table for rows"* ]]
+	run_split mysql-replace -t ORDPIPE_PROGRESS <<<'{"rowkey":"a"}'
+	assert_status 2
+}
+
+@test "--defaults-file: a missing one is an error naming it, a world-writable one is ignored with a warning" {
+	run_split mysql-replace --defaults-file "$BATS_TEST_TMPDIR/nope.cnf" -t "$T" <<<'{"rowkey":"a"}'
+	assert_status 2
+	[ "$stderr" = "mysql-replace: cannot read defaults file '$BATS_TEST_TMPDIR/nope.cnf': No such file or directory" ]
+	# world-writable: its (wrong) database is not used
+	printf '[client]\ndatabase=nosuchdb\n' >"$BATS_TEST_TMPDIR/ww.cnf"
+	chmod 666 "$BATS_TEST_TMPDIR/ww.cnf"
+	run_split mysql-replace --defaults-file "$BATS_TEST_TMPDIR/ww.cnf" -t "$T" <<<'{"rowkey":"a"}'
+	assert_status 0
+	[[ "$stderr" == *"mysql-replace: world-writable defaults file '$BATS_TEST_TMPDIR/ww.cnf' is ignored"* ]]
+	chmod 644 "$BATS_TEST_TMPDIR/ww.cnf"
+	run_split mysql-replace --defaults-file "$BATS_TEST_TMPDIR/ww.cnf" -t "$T" <<<'{"rowkey":"a"}'
+	assert_status 1
+	[[ "$stderr" == *"cannot connect to MySQL: Unknown database 'nosuchdb'"* ]]
+}
+
+@test "database= in an option file is used; -D wins over it; without either, ordpipe" {
+	db_sql "CREATE DATABASE IF NOT EXISTS other$T CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+	db_sql "CREATE DATABASE IF NOT EXISTS third$T CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+	for g in client mysql-replace; do
+		printf '[%s]\ndatabase=other%s\n' "$g" "$T" >"$BATS_TEST_TMPDIR/db.cnf"
+		mysql-replace --defaults-file "$BATS_TEST_TMPDIR/db.cnf" -t "$T" -q <<<"{\"rowkey\":\"$g\"}"
+	done
+	[ "$(db_sql "SELECT rowkey FROM other$T.$T ORDER BY rowkey" | tr '\n' ' ')" = "client mysql-replace " ]
+	mysql-replace --defaults-file "$BATS_TEST_TMPDIR/db.cnf" -D "third$T" -t "$T" -q <<<'{"rowkey":"d"}'
+	[ "$(db_sql "SELECT rowkey FROM third$T.$T")" = d ]
+	mysql-replace -t "$T" -q <<<'{"rowkey":"o"}'
+	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = o ]
+}
+
+@test "-p and --password say where a password goes instead" {
+	for o in -p -psecret --password --password=secret; do
+		run_split mysql-replace "$o" <<<'{"rowkey":"a"}'
+		assert_status 2
+		[[ "$stderr" == "mysql-replace: a password is never taken on the command line (ps would show it): put password= in an option file"*"or set MYSQL_PWD"* ]]
+	done
 }

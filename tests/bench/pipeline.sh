@@ -37,7 +37,7 @@ run_live() {
 	if [ "${CKPT:-0}" = 1 ]; then
 		printf 'CHECKPOINT_DIR=%s\nPIPELINE=%s\n' "$B/$name.ck" "$name" >"$B/$name.env"
 	else
-		: >"$B/$name.env"
+		echo LOSSY_RESTART=1 >"$B/$name.env" # the plain ETL: no checkpoints
 	fi
 	cat >>"$B/$name.env" <<-EOC
 		TOPIC=$name
