@@ -31,8 +31,10 @@ CONF_KEYS="KAFKA_BROKERS TOPIC GROUP PARTITIONS WINDOW WATERMARK MODE TABLE DATA
 # variable already set in the environment wins over the file, so that
 # "TABLE=x etl.sh -c FILE prod" does what it says.
 conf_load() {
-	local file=$1 line key val n=0
+	local file=$1 line key val n=0 k
+	local -A env=()
 	[ -r "$file" ] && [ ! -d "$file" ] || { _stages_say "cannot read config '$file'"; return 2; }
+	for k in $CONF_KEYS; do [ -n "${!k+set}" ] && env[$k]=1; done
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		line=${line%$'\r'}
@@ -52,7 +54,7 @@ conf_load() {
 			_stages_say "$file:$n: $key: a value with blanks or quotes goes in double quotes, with no \$, \` or \\ in it"
 			return 2
 		fi
-		[ -n "${!key+set}" ] || printf -v "$key" '%s' "$val"
+		[ -n "${env[$key]:-}" ] || printf -v "$key" '%s' "$val" # a later line wins
 		export "${key?}"
 	done <"$file"
 }

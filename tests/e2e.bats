@@ -204,10 +204,15 @@ wait_orders() {
 	broker_cmd topic "$T" 2
 	printf '[client]\nuser=root\nsocket=%s\n' "$BATS_TEST_TMPDIR/nosock" >"$BATS_TEST_TMPDIR/bad.cnf"
 	conf "MYSQL_DEFAULTS_FILE=$BATS_TEST_TMPDIR/bad.cnf" PARTITIONS=0,1
-	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	LOSSY_RESTART=1 run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
 	assert_status 1
 	[[ "$stderr" == *"mysql-replace: cannot connect to MySQL"* ]]
 	[[ "$stderr" == *"etl: stage 'mysql-replace' failed with status 1; pipeline stopped"* ]]
+	! pgrep -f "kcat-out -t $T" >/dev/null
+	# checkpointed (the default), the script already fails reading where to resume
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 1
+	[[ "$stderr" == *"mysql-replace: cannot connect to MySQL"*"etl: cannot read the last checkpoint of pipeline 'g$T'"* ]]
 	! pgrep -f "kcat-out -t $T" >/dev/null
 }
 
@@ -222,7 +227,7 @@ wait_orders() {
 	conf PARTITIONS=0
 	PATH="$BATS_TEST_TMPDIR/bin:$PATH" run --separate-stderr "$EX/etl.sh" -c "$CONF" prod dev@example.invalid
 	assert_status 3
-	[[ "$stderr" == *"winagg: <stdin>:2: no time field 'ts'"* ]]
+	[[ "$stderr" == *"winagg: <stdin>:3: no time field 'ts'"* ]] # line 1: kcat-out's _assigned
 	[[ "$stderr" == *"etl: stage 'winagg' failed with status 3"* ]]
 	grep -q 'to: -s ordpipe ETL failed: stage .winagg. exited with status 3 dev@example.invalid' "$BATS_TEST_TMPDIR/mail"
 	! pgrep -f "kcat-out -t $T" >/dev/null
