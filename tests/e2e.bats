@@ -428,6 +428,9 @@ produce_orders() {
 		[[ "$stderr" == "producer: $CONF:$((n + 1)): "* ]]
 	done
 	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	# the shipped example config is in that form
+	FIXTURE=/dev/null run --separate-stderr "$EX/etl.sh" -c "$EX/ordpipe.env" test
+	assert_status 0
 }
 
 @test "the scripts name a program missing from PATH, and refuse a LOSSY_RESTART that is not 0 or 1" {
