@@ -2,12 +2,14 @@
  * winagg: event-time window aggregation with Spark Structured Streaming's
  * semantics, as a Unix filter (NDJSON rows in, NDJSON aggregate rows out).
  *
- * The model (../shared/SEMANTICS.md, winagg(1)): input is cut into
+ * The model (winagg(1), ordpipe(7) WINDOW SEMANTICS): input is cut into
  * micro-batches (input drained, --trigger-rows, --trigger-interval, end of
  * input). Batch N runs with watermark wm_N; a (row, window) pair is late iff
  * window_end <= wm_N. After the batch: output by mode, eviction of every
  * window with end <= wm_N, then wm_{N+1} = max(wm_N, max event time - delay).
- * End of input sets the watermark to +infinity.
+ * End of input sets the watermark to +infinity. Rows that carry their
+ * partition ("_pos") are judged by their own partition instead, and
+ * windows close by the least watermark of the partitions (see "partitions").
  *
  * State: one entry per live (window, group) in an open-addressing hash table
  * keyed by (window start, group key); entries are also chained per window,
