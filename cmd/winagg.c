@@ -964,7 +964,7 @@ ckpt_due(void)
 	if (!opt.ckpt_dir || (!rows_since_ckpt && n_written == written_at_ckpt))
 		return -1;
 	left = (double)opt.ckpt_interval - (tm_mono_s() - ckpt_t0) * 1000.0;
-	return left <= 0 ? 0 : (int)left + 1;
+	return left <= 0 ? 0 : left > 1e9 ? 1000000000 : (int)left + 1;
 }
 
 static void
@@ -1053,7 +1053,7 @@ idle_due(void)
 		if (poss[i].active && left > 0 && (least < 0 || left < least))
 			least = left;
 	}
-	return least < 0 ? -1 : (int)least + 1;
+	return least < 0 ? -1 : least > 1e9 ? 1000000000 : (int)least + 1;
 }
 
 /* Input is idle: the batch ends. Then wait here while something is due
