@@ -35,7 +35,7 @@ COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/common/%.o)
 LIB = $(B)/libordpipe.a
 BINS = $(PROGS:%=$(B)/bin/%)
 UNIT = $(B)/tests/unit/test_common
-HELPERS = $(B)/tests/helpers/kbroker $(B)/tests/helpers/enospc.so
+HELPERS = $(B)/tests/helpers/kbroker $(B)/tests/helpers/enospc.so $(B)/tests/helpers/failcommit.so
 
 .PHONY: all check run bench chaos install uninstall clean deps format unit
 .DEFAULT_GOAL := all
@@ -64,6 +64,10 @@ $(UNIT): tests/unit/test_common.c $(LIB)
 
 # The shim is preloaded into sanitized programs too: built plain.
 $(B)/tests/helpers/enospc.so: tests/helpers/enospc.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+
+$(B)/tests/helpers/failcommit.so: tests/helpers/failcommit.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 

@@ -13,7 +13,9 @@
  * text built here: values escaped by my_put_str (the session guarantees
  * backslash escapes), identifiers quoted by my_put_ident.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <mysqld_error.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +88,7 @@ struct col {
 	char *name;
 	size_t nlen;
 	int time; /* DATETIME, TIMESTAMP or DATE: RFC 3339 strings are converted */
+	int integer; /* an integer type: a number with a fraction would be rounded */
 	int used; /* some row of the batch has this field */
 };
 
@@ -103,6 +106,8 @@ static MYSQL *db;
 static rej rejects;
 static struct col *cols;
 static int ncols, keycol = -1, have_table;
+static unsigned last_errno;    /* of the last failed statement */
+static char last_error[512];
 static js_want colwant;
 static js_val *vals; /* rows x ncols for the batch being written */
 static struct row *rows;
@@ -369,6 +374,7 @@ load_table(void)
 		int t = strcmp(r[1], "datetime") == 0 || strcmp(r[1], "timestamp") == 0 ||
 		        strcmp(r[1], "date") == 0;
 		add_col(r[0], strlen(r[0]), t);
+		cols[ncols - 1].integer = strlen(r[1]) >= 3 && strcmp(r[1] + strlen(r[1]) - 3, "int") == 0;
 		if (strcmp(r[0], opt.key) == 0 && !opt.accept_collation &&
 		    (why = my_collation_merges(r[2])) != NULL) {
 			diag_error("the key column '%s' of table '%s' has collation %s: %s, so distinct "
@@ -492,7 +498,24 @@ sql_type(const struct seen *s, int key)
 	return "JSON NULL";
 }
 
-/* CREATE TABLE from the fields of the batch's rows, key first. */
+/* Is there a column whose name MySQL takes for this one (ASCII case)? */
+static int
+col_named_alike(const char *name, size_t n)
+{
+	for (int i = 0; i < ncols; i++) {
+		size_t k = 0;
+		if (cols[i].nlen != n)
+			continue;
+		while (k < n && tolower((unsigned char)cols[i].name[k]) == tolower((unsigned char)name[k]))
+			k++;
+		if (k == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* CREATE TABLE from the fields of the batch's rows, key first. 0 done, -1
+ * failed (said), -2 the connection was lost (last_error; db closed). */
 static int
 create_table(void)
 {
@@ -517,8 +540,10 @@ create_table(void)
 		const char *t = sql_type(&seen[i], 0);
 		if (seen[i].n == strlen(opt.key) && memcmp(seen[i].name, opt.key, seen[i].n) == 0)
 			continue;
-		if (seen[i].n == 0 || seen[i].n > NAME_MAX_LEN || memchr(seen[i].name, 0, seen[i].n))
-			continue; /* not a column name: its rows are refused as unknown fields */
+		if (seen[i].n == 0 || seen[i].n > NAME_MAX_LEN || memchr(seen[i].name, 0, seen[i].n) ||
+		    col_named_alike(seen[i].name, seen[i].n))
+			continue; /* not a column name, or one the server takes for an earlier one
+			             ('a' and 'A'): its rows are refused as unknown fields */
 		PUT_LIT(&q, ", ");
 		my_put_ident(&q, seen[i].name, seen[i].n);
 		PUT_LIT(&q, " ");
@@ -529,14 +554,28 @@ create_table(void)
 			PUT_LIT(&q, " NULL");
 		}
 		add_col(seen[i].name, seen[i].n, seen[i].times > 0 && strncmp(t, "DATETIME", 8) == 0);
+		cols[ncols - 1].integer = strncmp(t, "BIGINT", 6) == 0;
 	}
 	PUT_LIT(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
 	if (opt.dry_run) {
 		out_write(q.p, q.len);
 		out_write(";\n", 2);
 	} else if (mysql_real_query(db, q.p, q.len) != 0) {
-		diag_error("cannot create table '%s': %s", opt.table, mysql_error(db));
-		rc = -1;
+		if (my_conn_lost(mysql_errno(db))) {
+			/* the caller reconnects and tries again, as for a batch */
+			snprintf(last_error, sizeof(last_error), "cannot create table '%s': %s", opt.table,
+			         mysql_error(db));
+			mysql_close(db);
+			db = NULL;
+			rc = -2;
+		} else {
+			diag_error("cannot create table '%s': %s", opt.table, mysql_error(db));
+			rc = -1;
+		}
+		for (int i = 0; i < ncols; i++)
+			free(cols[i].name);
+		ncols = 0;
+		keycol = -1;
 	} else {
 		my_buf_put(&q, "", 1);
 		diag_warn("created table %s", q.p + sizeof("CREATE TABLE IF NOT EXISTS ") - 1);
@@ -654,17 +693,20 @@ put_value(struct my_buf *b, const struct col *c, const js_val *v, char *tmp, int
 		my_put_str(b, p, n);
 }
 
-/* Names a field of the row that has no column. */
+/* Names a field of the row that has no column (unknown_found). */
 static char unknown_name[NAME_MAX_LEN * 4 + 8];
+static int unknown_found;
 static void
 find_unknown(void *arg, const js_val *name, const js_val *v)
 {
 	char nbuf[sizeof(unknown_name)];
 	size_t n;
 
-	if (unknown_name[0] || name->n >= sizeof(nbuf)) {
-		if (!unknown_name[0])
-			snprintf(unknown_name, sizeof(unknown_name), "(a long name)");
+	if (unknown_found)
+		return;
+	if (name->n >= sizeof(nbuf)) {
+		snprintf(unknown_name, sizeof(unknown_name), "(a long name)");
+		unknown_found = 1;
 		return;
 	}
 	n = js_unescape(name->p, name->n, nbuf);
@@ -672,6 +714,7 @@ find_unknown(void *arg, const js_val *name, const js_val *v)
 		if (cols[i].nlen == n && memcmp(cols[i].name, nbuf, n) == 0)
 			return;
 	snprintf(unknown_name, sizeof(unknown_name), "%.*s", (int)n, nbuf);
+	unknown_found = 1;
 }
 
 /*
@@ -692,16 +735,40 @@ scan_batch(void)
 		if (rw->dead || rw->rejected)
 			continue;
 		js_scan(arena.p + rw->off, rw->len, &colwant, v, &err);
-		for (int c = 0; c < ncols; c++)
-			if (v[c].type != JS_MISSING) {
-				found++;
-				cols[c].used = 1;
+		for (int c = 0; c < ncols; c++) {
+			if (v[c].type == JS_MISSING)
+				continue;
+			found++;
+			cols[c].used = 1;
+			if (cols[c].integer && v[c].type == JS_NUM && !v[c].isint) {
+				/* the server would round 3.5 to 4: a value the column
+				 * cannot hold exactly is a bad row */
+				double d = js_to_double(&v[c]);
+				if (d != floor(d) || !isfinite(d)) {
+					char why[400];
+					snprintf(why, sizeof(why),
+					         "field '%s': %.*s is not a whole number (column '%s' is an "
+					         "integer)",
+					         cols[c].name, (int)(v[c].n > 40 ? 40 : v[c].n), v[c].p,
+					         cols[c].name);
+					if (bad_row(rw, why) < 0) {
+						nrows = r;
+						stop_bad = 1;
+						return -1;
+					}
+					rw->rejected = 1;
+					break;
+				}
 			}
+		}
+		if (rw->rejected)
+			continue;
 		if (err.members > found && !opt.ignore_unknown) {
 			char why[400];
 			unknown_name[0] = '\0';
+			unknown_found = 0;
 			js_each(arena.p + rw->off, rw->len, find_unknown, NULL);
-			if (!unknown_name[0])
+			if (!unknown_found)
 				continue; /* a repeated key, not an unknown field */
 			snprintf(why, sizeof(why), "field '%s' has no column in table '%s'",
 			         unknown_name, opt.table);
@@ -806,9 +873,6 @@ sleep_ms(int64_t ms)
 	return nanosleep(&ts, NULL);
 }
 
-static unsigned last_errno;
-static char last_error[512];
-
 static enum attempt classify(void);
 
 /* One statement; classifies a failure. A refused statement leaves the
@@ -849,6 +913,21 @@ classify(void)
 	case ER_CONSTRAINT_FAILED:
 	case ER_DIVISION_BY_ZERO:
 	case ER_BAD_FIELD_ERROR:
+	case ER_ILLEGAL_VALUE_FOR_TYPE:      /* 1367: illegal double '1e400' */
+	case ER_INVALID_CHARACTER_STRING:    /* 1300 */
+	case ER_DATA_OUT_OF_RANGE:           /* 1690 */
+	case ER_FIELD_SPECIFIED_TWICE:       /* 1110: names that differ in case */
+	case ER_DUP_FIELDNAME:               /* 1060 */
+	case ER_CANT_CREATE_GEOMETRY_OBJECT: /* 1416 */
+	case ER_WARN_NULL_TO_NOTNULL:        /* 1263 */
+	case ER_BAD_DATA:                    /* 1918 */
+	case 3140:                           /* MySQL: invalid JSON text */
+	case ER_JSON_BAD_CHR:
+	case ER_JSON_NOT_JSON_CHR:
+	case ER_JSON_EOS:
+	case ER_JSON_SYNTAX:
+	case ER_JSON_ESCAPING:
+	case ER_JSON_DEPTH:
 		return AT_ROWERR;
 	default:
 		return AT_FATAL;
@@ -954,8 +1033,20 @@ end_tx(enum attempt a)
 			mysql_rollback(db);
 		return a;
 	}
-	if (mysql_commit(db) != 0)
-		return run("COMMIT", 6); /* classify the failure the same way */
+	if (mysql_commit(db) != 0) {
+		/* The outcome is unknown (a second COMMIT would succeed on an
+		 * empty transaction and count the batch as written): the batch is
+		 * retried, which REPLACE makes safe, or the failure is fatal. */
+		a = classify();
+		if (a != AT_AGAIN) {
+			if (!last_errno)
+				snprintf(last_error, sizeof(last_error), "COMMIT failed");
+			a = last_errno ? AT_FATAL : AT_AGAIN;
+		}
+		if (db)
+			mysql_rollback(db);
+		return a;
+	}
 	return AT_OK;
 }
 
@@ -1224,7 +1315,21 @@ flush_batch(void)
 				failed = 1;
 				return;
 			}
-			if (create_table() < 0) {
+			int c;
+			while ((c = create_table()) == -2) {
+				if (attempts >= opt.retries) {
+					diag_error("giving up after %d retries: %s", attempts, last_error);
+					break;
+				}
+				diag_warn("%s; retrying in %lld ms", last_error, (long long)backoff);
+				sleep_ms(backoff);
+				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+				attempts++;
+				n_retries++;
+				if (ensure_db(&backoff, &attempts) < 0)
+					break;
+			}
+			if (c < 0) {
 				failed = 1;
 				return;
 			}

@@ -484,3 +484,92 @@ print(json.dumps({"_checkpoint": {"id": 1, "positions": {"o/0": 3000}}}))' >"$BA
 		[[ "$stderr" == "mysql-replace: a password is never taken on the command line (ps would show it): put password= in an option file"*"or set MYSQL_PWD"* ]]
 	done
 }
+
+# The bad-data table: a row per class of server error about a row's data
+# (and the client's own checks), with the reason expected in the rejects
+# file. Columns: key, row, reason.
+bad_data_cases() {
+	cat <<-'EOC'
+		r01	{"rowkey":"r01","ti":1000}	MySQL error 1264: Out of range value for column 'ti'
+		r02	{"rowkey":"r02","d":1e400}	MySQL error 1367: Illegal double '1e400' value
+		r03	{"rowkey":"r03","v5":"abcdefgh"}	MySQL error 1406: Data too long for column 'v5'
+		r04	{"rowkey":"r04","l1":"😀"}	MySQL error 1366: Incorrect string value
+		r05	{"rowkey":"r05","dt":"2026-13-45"}	MySQL error 1292: Incorrect date value
+		r06	{"rowkey":"r06","i":"abc"}	MySQL error 1366: Incorrect integer value
+		r07	{"rowkey":"r07","nn":null}	MySQL error 1048: Column 'nn' cannot be null
+		r08	{"rowkey":"r08","bi":99999999999999999999}	MySQL error 1264: Out of range value for column 'bi'
+		r09	{"rowkey":"r09","bi":3.5}	field 'bi': 3.5 is not a whole number (column 'bi' is an integer)
+		r10	{"rowkey":"r10","j":"{bad"}	MySQL error 4025: CONSTRAINT
+		r11	{"rowkey":"r11","":1}	field '' has no column in table
+		r12	{"rowkey":"r12","I":1}	field 'I' has no column in table
+		r13	{"rowkey":"r13","ti":-129}	MySQL error 1264: Out of range value for column 'ti'
+	EOC
+}
+
+@test "bad data: every class of server error about a row's data rejects that row with the server's message and commits the rest" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, ti TINYINT, d DOUBLE, v5 VARCHAR(5),
+		l1 VARCHAR(10) CHARACTER SET latin1, dt DATE, i INT, nn INT NOT NULL DEFAULT 0, j JSON, bi BIGINT)"
+	{
+		echo '{"rowkey":"ok1","ti":1,"bi":4.0}'
+		bad_data_cases | cut -f2
+		echo '{"rowkey":"ok2","i":7}'
+	} >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(db_sql "SELECT rowkey, ti, bi, i FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'ok1\t1\t4\tNULL\nok2\tNULL\tNULL\t7')" ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/rej")" -eq "$(bad_data_cases | wc -l)" ]
+	while IFS=$'\t' read -r key row reason; do
+		got=$(jq -r --arg k "$key" 'select(.text | fromjson | .rowkey == $k) | .reason' "$BATS_TEST_TMPDIR/rej")
+		[[ "$got" == *"$reason"* ]] || { echo "$key: expected '$reason', got '$got'" >&2; false; }
+	done < <(bad_data_cases)
+}
+
+@test "bad data without --rejects: the first bad row stops with status 3 and its line; the rows before it are committed" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, d DOUBLE)"
+	printf '%s\n' '{"rowkey":"a","d":1}' '{"rowkey":"b","d":1e400}' '{"rowkey":"c","d":2}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" "$BATS_TEST_TMPDIR/in"
+	assert_status 3
+	[[ "$stderr" == *"mysql-replace: $BATS_TEST_TMPDIR/in:2: MySQL error 1367: Illegal double '1e400' value"* ]]
+	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = a ]
+}
+
+@test "a uniform batch through LOAD DATA with a bad value also isolates the row (1e400 into a created table)" {
+	printf '%s\n' '{"rowkey":"a","shopid":1.5}' '{"rowkey":"b","shopid":1e400}' '{"rowkey":"c","shopid":2.5}' |
+		run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej" -q
+	assert_status 0
+	[ "$(db_sql "SELECT rowkey, shopid FROM ordpipe.$T ORDER BY rowkey")" = "$(printf 'a\t1.5\nc\t2.5')" ]
+	[[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej")" == "MySQL error 1367: Illegal double '1e400' value"* ]]
+}
+
+@test "a created table: a field that differs from another only in case gets no column, and its rows are bad rows" {
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","N":2}' |
+		run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej"
+	assert_status 0
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T")" = "$(printf 'a\t1')" ]
+	[[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej")" == "field 'N' has no column in table '$T'" ]]
+}
+
+@test "a COMMIT that fails is retried, not taken for done (no second COMMIT on an empty transaction)" {
+	rows3 >"$BATS_TEST_TMPDIR/in"
+	ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD="$ORDPIPE_HELPERS/failcommit.so" FAILCOMMIT_N=1 \
+		run_split mysql-replace -t "$T" --retry-backoff 10ms "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[[ "$stderr" == *"COMMIT failed; retrying the batch"* ]]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -eq 3 ]
+	# under --pipeline too: the checkpoint commits with its rows, once
+	printf '%s\n' '{"rowkey":"x","n":1}' '{"_checkpoint":{"id":1,"positions":{}}}' >"$BATS_TEST_TMPDIR/in2"
+	ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD="$ORDPIPE_HELPERS/failcommit.so" FAILCOMMIT_N=2 \
+		run_split mysql-replace -t "$T" --pipeline "p$T" --retry-backoff 10ms "$BATS_TEST_TMPDIR/in2"
+	assert_status 0
+	[ "$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'p$T'")" -eq 1 ]
+	[ "$(db_sql "SELECT n FROM ordpipe.$T WHERE rowkey = 'x'")" -eq 1 ]
+}
+
+@test "the connection lost during CREATE TABLE: reconnect and retry the DDL, as for a batch" {
+	rows3 >"$BATS_TEST_TMPDIR/in"
+	ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD="$ORDPIPE_HELPERS/failcommit.so" FAILDDL_N=2 \
+		run_split mysql-replace -t "$T" --retry-backoff 10ms "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(grep -c "cannot create table '$T': .*; retrying in" <<<"$stderr")" -eq 2 ]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -eq 3 ]
+}
