@@ -315,36 +315,20 @@ make_key(const js_val *vals, char *key, char *tmp)
 	return len;
 }
 
-static int
-parse_time(const js_val *v, int64_t *ms, const char **why)
+/* The message timestamp: the event time as winagg takes it (tm_json_time,
+ * so that nothing kcat-in accepts stops winagg), and positive, as Kafka
+ * needs. NULL, or the reason in why. */
+static const char *
+event_time(const js_val *v, int64_t *ms, char *why, size_t whylen)
 {
-	char buf[64];
-
-	if (v->type == JS_STR) {
-		if (v->n >= sizeof(buf)) {
-			*why = "not an RFC 3339 time";
-			return -1;
-		}
-		const char *p;
-		size_t n = js_text(v, buf, &p);
-		return tm_parse_rfc3339(p, n, ms, why);
-	}
-	if (v->type == JS_NUM && v->isint && js_to_i64(v, ms) == 0 && *ms >= 0)
-		return 0;
-	*why = v->type == JS_MISSING ? "missing" : "not an RFC 3339 time or epoch milliseconds";
-	return -1;
-}
-
-static int
-event_time(const js_val *v, int64_t *ms, const char **why)
-{
-	if (parse_time(v, ms, why) < 0)
-		return -1;
+	if (tm_json_time(v, opt.ts_field, 1, 1, ms, why, whylen))
+		return why;
 	if (*ms <= 0) {
-		*why = "before 1970 (a Kafka timestamp must be positive)";
-		return -1;
+		snprintf(why, whylen, "time field '%s': before 1970 (a Kafka timestamp must be positive)",
+		         opt.ts_field);
+		return why;
 	}
-	return 0;
+	return NULL;
 }
 
 /* Sends one message; waits while the local queue is full. -1: a bad record
@@ -502,7 +486,7 @@ main(int argc, char **argv)
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
 	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {
-		const char *val = rec.text, *why;
+		const char *val = rec.text;
 		size_t vlen = rec.len, klen = 0;
 		int64_t ts = 0;
 		js_err jerr;
@@ -515,8 +499,7 @@ main(int argc, char **argv)
 		n_read++;
 		if (nd_scan(&rec, &want, vals, &jerr, msg, sizeof(msg)) < 0) {
 			rc = bad(&rec, msg);
-		} else if (ts_idx >= 0 && event_time(&vals[ts_idx], &ts, &why) < 0) {
-			snprintf(msg, sizeof(msg), "time field '%s': %s", opt.ts_field, why);
+		} else if (ts_idx >= 0 && event_time(&vals[ts_idx], &ts, msg, sizeof(msg))) {
 			rc = bad(&rec, msg);
 		} else {
 			if (jerr.spaced) {

@@ -161,6 +161,16 @@ parse_opts(struct opts *o, int argc, char **argv)
 		tm_parse_rfc3339(DEFAULT_START, strlen(DEFAULT_START), &o->start, &why);
 		o->has_start = 1;
 	}
+	if (o->has_start && o->count > 0) {
+		/* every order's time must be printable: refused before the first */
+		int64_t span, last;
+		if (__builtin_mul_overflow((int64_t)(o->count - 1), o->step, &span) ||
+		    __builtin_add_overflow(o->start, span, &last) || last > TM_MAX_MS ||
+		    o->start - o->disorder < TM_MIN_MS)
+			cli_usage_error(USAGE, "-n %lld orders from --start with --step %lldms (and "
+			                       "--disorder) leave the years 0000-9999",
+			                o->count, (long long)o->step);
+	}
 	o->unbuffered = cc.unbuffered;
 	o->stats_ms = cc.stats_ms;
 }
@@ -306,8 +316,10 @@ main(int argc, char **argv)
 		ts = clock;
 		if (o.disorder)
 			ts -= (int64_t)(rng_next(&rng) % (uint64_t)(o.disorder + 1));
-		if (ts < TM_MIN_MS || ts > TM_MAX_MS)
+		if (ts < TM_MIN_MS || ts > TM_MAX_MS) {
+			out_flush(); /* the orders before it are good */
 			diag_die(DIAG_EX_FAIL, "event time left the years 0000-9999 after %lld orders", i);
+		}
 		if (tm_floordiv(ts, 1000) != cached_sec) {
 			cached_sec = tm_floordiv(ts, 1000);
 			tm_format_rfc3339(ts, tsbuf);

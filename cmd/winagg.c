@@ -1095,7 +1095,8 @@ on_idle(void *arg)
 
 /* ---- one input row ---- */
 
-/* Time field to ms; NULL or a reason. */
+/* Time field to ms; NULL or a reason (tm_json_time: the rule kcat-in
+ * --ts-field applies too). */
 static const char *
 row_time(const js_val *v, int64_t *t)
 {
@@ -1104,57 +1105,27 @@ row_time(const js_val *v, int64_t *t)
 	static char why[160];
 	const char *w;
 
-	if (v->type == JS_STR) {
-		/* Rows of one second share the first 19 bytes: parse those once. */
-		if (v->n == 24 && !v->esc && cached_ms != INT64_MIN && memcmp(v->p, cached, 19) == 0 &&
-		    v->p[19] == '.' && v->p[23] == 'Z') {
-			int a = v->p[20] - '0', b = v->p[21] - '0', c = v->p[22] - '0';
-			if (a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9) {
-				*t = cached_ms + a * 100 + b * 10 + c;
-				return NULL;
-			}
+	/* Rows of one second share the first 19 bytes: parse those once. */
+	if (v->type == JS_STR && v->n == 24 && !v->esc && cached_ms != INT64_MIN &&
+	    memcmp(v->p, cached, 19) == 0 && v->p[19] == '.' && v->p[23] == 'Z') {
+		int a = v->p[20] - '0', b = v->p[21] - '0', c = v->p[22] - '0';
+		if (a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9) {
+			*t = cached_ms + a * 100 + b * 10 + c;
+			return NULL;
 		}
-		if (v->esc || tm_parse_rfc3339(v->p, v->n, t, &w) < 0) {
-			snprintf(why, sizeof(why), "time field '%s': %s", opt.time_field,
-			         v->esc ? "not an RFC 3339 time" : w);
-			return why;
-		}
-		if (v->n == 24 && v->p[19] == '.' && v->p[23] == 'Z') {
-			memcpy(cached, v->p, 19);
-			cached_ms = *t - tm_floormod(*t, 1000);
-		}
-	} else if (v->type == JS_NUM) {
-		int64_t i;
-		if (v->isint && js_to_i64(v, &i) == 0) {
-			if (opt.unit_den > 1)
-				*t = tm_floordiv(i, opt.unit_den);
-			else if (i > INT64_MAX / opt.unit_num || i < INT64_MIN / opt.unit_num)
-				goto range;
-			else
-				*t = i * opt.unit_num;
-		} else {
-			double d = floor(js_to_double(v) * (double)opt.unit_num / (double)opt.unit_den);
-			if (!(d >= (double)TM_MIN_MS && d <= (double)TM_MAX_MS))
-				goto range;
-			*t = (int64_t)d;
-		}
-	} else {
-		if (v->type == JS_MISSING)
-			snprintf(why, sizeof(why), "no time field '%s'", opt.time_field);
-		else
-			snprintf(why, sizeof(why), "time field '%s' is not a string or number",
-			         opt.time_field);
-		return why;
 	}
-	if (*t < TM_MIN_MS || *t > TM_MAX_MS)
-		goto range;
+	if ((w = tm_json_time(v, opt.time_field, opt.unit_num, opt.unit_den, t, why, sizeof(why))))
+		return w;
+	if (v->type == JS_STR && v->n == 24 && v->p[19] == '.' && v->p[23] == 'Z') {
+		memcpy(cached, v->p, 19);
+		cached_ms = *t - tm_floormod(*t, 1000);
+	}
 	return NULL;
-range:
-	snprintf(why, sizeof(why), "time field '%s' is outside the years 0000-9999", opt.time_field);
-	return why;
 }
 
-/* A row's number for an aggregate: kind 0 (null/missing), 1 int, 2 double. */
+/* A row's number for an aggregate: kind 0 (null/missing), 1 int, 2 double.
+ * agg_input: 0, or -1 not a number, -2 an integer outside int64, -3 a
+ * number outside the range of a double. */
 struct num {
 	int kind;
 	int64_t i;
@@ -1173,9 +1144,13 @@ agg_input(const js_val *v, struct num *x)
 	if (v->isint && js_to_i64(v, &x->i) == 0) {
 		x->kind = 1;
 		x->d = (double)x->i;
+	} else if (v->isint) {
+		return -2; /* as a double it would not be exact: 99999999999999999999 */
 	} else {
 		x->kind = 2;
 		x->d = js_to_double(v);
+		if (!isfinite(x->d))
+			return -3; /* 1e400 */
 	}
 	return 0;
 }
@@ -1248,6 +1223,8 @@ bad(const nd_rec *r, const char *why)
 	return rej_bad(&rejects, r->file, r->lineno, r->text, r->len, why);
 }
 
+static char *unesc; /* ND_LINE_MAX bytes: a group value decoded */
+
 /* Appends a group value's canonical JSON text and a NUL to key. */
 static size_t
 key_put(char *key, size_t len, const js_val *v)
@@ -1264,7 +1241,7 @@ key_put(char *key, size_t len, const js_val *v)
 			len += v->n;
 		} else {
 			/* Decode, then escape minimally: equal strings, equal keys. */
-			char *tmp = key + len + v->n + 8;
+			char *tmp = unesc;
 			size_t n = js_unescape(v->p, v->n, tmp);
 			for (size_t i = 0; i < n; i++) {
 				unsigned char c = (unsigned char)tmp[i];
@@ -1317,8 +1294,12 @@ process_row(const nd_rec *r, js_val *vals, char *key, struct rowpos *rp)
 	if (rp->part >= 0 && poss[rp->part].has_max)
 		plim = behind(poss[rp->part].pmax);
 	for (int i = 0; i < opt.naggs; i++) {
-		if (opt.aggs[i].field && agg_input(&vals[opt.aggs[i].want], &xs[i]) < 0) {
-			snprintf(msg, sizeof(msg), "field '%s' is not a number", opt.aggs[i].field);
+		int k = opt.aggs[i].field ? agg_input(&vals[opt.aggs[i].want], &xs[i]) : 0;
+		if (k < 0) {
+			snprintf(msg, sizeof(msg), "field '%s' %s", opt.aggs[i].field,
+			         k == -1   ? "is not a number"
+			         : k == -2 ? "is an integer outside the 64-bit range"
+			                   : "is a number outside the range of a double");
 			return bad(r, msg);
 		}
 	}
@@ -1329,7 +1310,8 @@ process_row(const nd_rec *r, js_val *vals, char *key, struct rowpos *rp)
 	/* Spark's assignment: the latest window start at or before t, then back by slides. */
 	last_start = t - tm_floormod(t - opt.offset, opt.slide);
 	for (int64_t s = last_start; s > t - opt.size; s -= opt.slide) {
-		if (s < TM_MIN_MS || s + opt.size > TM_MAX_MS + 1) {
+		int64_t wend;
+		if (s < TM_MIN_MS || __builtin_add_overflow(s, opt.size, &wend) || wend > TM_MAX_MS) {
 			snprintf(msg, sizeof(msg), "a window of this row falls outside the years 0000-9999");
 			return bad(r, msg);
 		}
@@ -1348,16 +1330,27 @@ process_row(const nd_rec *r, js_val *vals, char *key, struct rowpos *rp)
 		ents[nw] = table_find(slot_hash(kh, s), s, key, (uint32_t)klen);
 		nw++;
 	}
-	/* Integer sums must not overflow: check every window before changing any. */
+	/* Sums must not overflow, as integers or as doubles (a sum of inf
+	 * would print as null and wipe out the others' contributions): check
+	 * every window before changing any. */
 	for (int i = 0; i < opt.naggs; i++) {
-		if (opt.aggs[i].fn != F_SUM || xs[i].kind != 1)
+		if ((opt.aggs[i].fn != F_SUM && opt.aggs[i].fn != F_AVG) || xs[i].kind == 0)
 			continue;
 		for (int k = 0; k < nw; k++) {
+			const struct aggst *a = ents[k] ? &ents[k]->a[i] : NULL;
 			int64_t dummy;
-			if (ents[k] && ents[k]->a[i].kind == 1 &&
-			    __builtin_add_overflow(ents[k]->a[i].i, xs[i].i, &dummy)) {
-				snprintf(msg, sizeof(msg), "sum '%s' overflows a 64-bit integer",
-				         opt.aggs[i].name);
+			if (!a || (opt.aggs[i].fn == F_SUM && a->kind == 0))
+				continue;
+			if (opt.aggs[i].fn == F_SUM && a->kind == 1 && xs[i].kind == 1) {
+				if (__builtin_add_overflow(a->i, xs[i].i, &dummy)) {
+					snprintf(msg, sizeof(msg), "sum '%s' overflows a 64-bit integer",
+					         opt.aggs[i].name);
+					return bad(r, msg);
+				}
+			} else if (!isfinite((opt.aggs[i].fn == F_SUM && a->kind == 1 ? (double)a->i : a->d) +
+			                     xs[i].d)) {
+				snprintf(msg, sizeof(msg), "%s '%s' overflows a double",
+				         opt.aggs[i].fn == F_SUM ? "sum" : "avg", opt.aggs[i].name);
 				return bad(r, msg);
 			}
 		}
@@ -1929,8 +1922,9 @@ main(int argc, char **argv)
 	out_init(1, opt.cc.unbuffered);
 	vals = calloc((size_t)nnames, sizeof(*vals));
 	key = malloc(2 * KEY_MAX);
+	unesc = malloc(ND_LINE_MAX);
 	rd = nd_new(argv + optind, argc - optind);
-	if (!vals || !key || !rd)
+	if (!vals || !key || !unesc || !rd)
 		diag_die(DIAG_EX_FAIL, "out of memory");
 	table_resize(1024);
 	if (opt.ckpt_dir) {
@@ -2030,6 +2024,7 @@ done:
 	free(cfg_text);
 	free(vals);
 	free(key);
+	free(unesc);
 	free_state();
 	js_want_free(&want);
 	if (ctl_want.n)

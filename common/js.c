@@ -163,6 +163,32 @@ scan_string(scan *sc, js_val *v)
 					sc->why = "bad \\u escape";
 					return -1;
 				}
+				{
+					/* A surrogate must come as a high-low pair: a lone one
+					 * is no character (json-c would make it U+FFFD, and
+					 * "x\ud800" would then equal "x\ufffd"). */
+					unsigned cp = (unsigned)(hexval(s[i + 2]) << 12 | hexval(s[i + 3]) << 8 |
+					                         hexval(s[i + 4]) << 4 | hexval(s[i + 5]));
+					int lone = cp >= 0xdc00 && cp <= 0xdfff;
+					if (cp >= 0xd800 && cp <= 0xdbff) {
+						unsigned lo = 0;
+						lone = 1;
+						if (i + 12 <= n && s[i + 6] == '\\' && s[i + 7] == 'u' &&
+						    hexval(s[i + 8]) >= 0 && hexval(s[i + 9]) >= 0 &&
+						    hexval(s[i + 10]) >= 0 && hexval(s[i + 11]) >= 0) {
+							lo = (unsigned)(hexval(s[i + 8]) << 12 | hexval(s[i + 9]) << 8 |
+							                hexval(s[i + 10]) << 4 | hexval(s[i + 11]));
+							lone = !(lo >= 0xdc00 && lo <= 0xdfff);
+						}
+						if (!lone)
+							i += 6;
+					}
+					if (lone) {
+						sc->i = i;
+						sc->why = "lone surrogate in \\u escape (not a character)";
+						return -1;
+					}
+				}
 				i += 6;
 				break;
 			default:

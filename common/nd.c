@@ -209,7 +209,8 @@ nd_next(nd_reader *r, nd_rec *rec)
 				continue;
 			}
 			r->lineno++;
-			if (len > ND_LINE_MAX) {
+			/* the limit is on the line without its CR: LF and CRLF alike */
+			if (len - (len > 0 && r->buf[start + len - 1] == '\r') > ND_LINE_MAX) {
 				emit(r, rec, start, ND_TOO_LONG_KEEP, 1);
 				return 1;
 			}
@@ -218,7 +219,7 @@ nd_next(nd_reader *r, nd_rec *rec)
 			emit(r, rec, start, len, 0);
 			return 1;
 		}
-		if (r->end - r->pos > ND_LINE_MAX && !r->skipping) {
+		if (r->end - r->pos > ND_LINE_MAX + 1 && !r->skipping) { /* + 1: a CR */
 			/* A line longer than the limit: report it once, skip its rest. */
 			r->lineno++;
 			r->skipping = 1;
@@ -237,6 +238,10 @@ nd_next(nd_reader *r, nd_rec *rec)
 				r->lineno++;
 				if (len == 1 && r->buf[start] == '\r')
 					continue;
+				if (len - (r->buf[start + len - 1] == '\r') > ND_LINE_MAX) {
+					emit(r, rec, start, ND_TOO_LONG_KEEP, 1);
+					return 1;
+				}
 				emit(r, rec, start, len, 0);
 				return 1;
 			}

@@ -3,7 +3,11 @@
  * The calendar arithmetic uses the era-based day count (400-year cycles),
  * which is exact for negative years and before 1970.
  */
+#include <math.h>
+#include <stdio.h>
 #include "tm.h"
+
+#include "js.h"
 
 #include <limits.h>
 #include <time.h>
@@ -232,4 +236,46 @@ tm_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+tm_json_time(const js_val *v, const char *field, int64_t num, int64_t den, int64_t *ms, char *why,
+             size_t whylen)
+{
+	const char *w;
+	int64_t i;
+
+	if (v->type == JS_STR) {
+		if (v->esc || tm_parse_rfc3339(v->p, v->n, ms, &w) < 0) {
+			snprintf(why, whylen, "time field '%s': %s", field,
+			         v->esc ? "not an RFC 3339 time" : w);
+			return why;
+		}
+	} else if (v->type == JS_NUM) {
+		if (v->isint && js_to_i64(v, &i) == 0) {
+			if (den > 1)
+				*ms = tm_floordiv(i, den);
+			else if (i > INT64_MAX / num || i < INT64_MIN / num)
+				goto range;
+			else
+				*ms = i * num;
+		} else {
+			double d = floor(js_to_double(v) * (double)num / (double)den);
+			if (!(d >= (double)TM_MIN_MS && d <= (double)TM_MAX_MS))
+				goto range;
+			*ms = (int64_t)d;
+		}
+	} else {
+		if (v->type == JS_MISSING)
+			snprintf(why, whylen, "no time field '%s'", field);
+		else
+			snprintf(why, whylen, "time field '%s' is not a string or number", field);
+		return why;
+	}
+	if (*ms < TM_MIN_MS || *ms > TM_MAX_MS)
+		goto range;
+	return NULL;
+range:
+	snprintf(why, whylen, "time field '%s' is outside the years 0000-9999", field);
+	return why;
 }

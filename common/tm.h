@@ -24,6 +24,17 @@ int tm_parse_rfc3339(const char *s, size_t n, int64_t *ms, const char **why);
 /* Writes TM_RFC3339_LEN bytes (no NUL); ms must be in [TM_MIN_MS, TM_MAX_MS]. */
 void tm_format_rfc3339(int64_t ms, char *buf);
 
+struct js_val;
+/*
+ * The event time in a JSON member, the one rule of every program that reads
+ * it (winagg, kcat-in --ts-field): an RFC 3339 string without escapes, or
+ * an epoch number times num/den ms (integers exactly, fractions floored),
+ * within the years 0000-9999. NULL, or the reason ("no time field 'ts'",
+ * "time field 'ts': ...") written to why.
+ */
+const char *tm_json_time(const struct js_val *v, const char *field, int64_t num, int64_t den,
+                         int64_t *ms, char *why, size_t whylen);
+
 /* Seconds on the monotonic clock, for pacing and triggers. */
 double tm_mono_s(void);
 /* Milliseconds since the epoch on the wall clock. */

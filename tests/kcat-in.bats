@@ -70,7 +70,28 @@ teardown_file() {
 	[[ "$stderr" == "kcat-in: <stdin>:1: time field 'ts': "* ]]
 	run_split kcat-in -t badtime --ts-field ts <<<'{"x":1}'
 	assert_status 3
-	[ "$stderr" = "kcat-in: <stdin>:1: time field 'ts': missing" ]
+	[ "$stderr" = "kcat-in: <stdin>:1: no time field 'ts'" ]
+}
+
+@test "kcat-in refuses every event time winagg refuses, with the same reason (one rule), so nothing it sends stops winagg" {
+	broker_cmd topic badtime2 1
+	printf '%s\n' '{"ts":"2026-01-01T00:00:01\u005a"}' '{"ts":9223372036854775807}' \
+		'{"ts":"292278994-08-17T07:12:55Z"}' '{"ts":"2026-02-30T00:00:00Z"}' '{"ts":true}' '{"x":1}' \
+		'{"ts":1e400}' >"$BATS_TEST_TMPDIR/in"
+	run_split kcat-in -t badtime2 --ts-field ts --rejects "$BATS_TEST_TMPDIR/krej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	run_split winagg --rejects "$BATS_TEST_TMPDIR/wrej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/krej")" -eq 7 ]
+	[ "$(jq -r .reason "$BATS_TEST_TMPDIR/krej")" = "$(jq -r .reason "$BATS_TEST_TMPDIR/wrej")" ]
+	[ "$(jq -r .reason "$BATS_TEST_TMPDIR/krej" | head -2 | tr '\n' '|')" = "time field 'ts': not an RFC 3339 time|time field 'ts' is outside the years 0000-9999|" ]
+	# and what kcat-in takes, winagg takes
+	printf '%s\n' '{"ts":"2026-01-01T08:00:00+08:00"}' '{"ts":1767225600000}' '{"ts":1767225600000.9}' >"$BATS_TEST_TMPDIR/ok"
+	run_split kcat-in -t badtime2 --ts-field ts "$BATS_TEST_TMPDIR/ok"
+	assert_status 0
+	run_split winagg -g '' "$BATS_TEST_TMPDIR/ok"
+	assert_status 0
+	[ "$(echo "$output" | jq .orders)" -eq 3 ]
 }
 
 @test "-H adds headers, and the payload is the line without insignificant whitespace" {

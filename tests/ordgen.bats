@@ -113,3 +113,14 @@ load helpers/common
 	assert_status 1
 	[[ "$stderr" == *"No space left on device"* ]]
 }
+
+@test "orders whose times would pass the year 9999 are refused before the first (status 2); endless output stops with what it wrote" {
+	run_split ordgen --start 9999-12-31T23:59:59.998Z -n 3
+	assert_status 2
+	[ -z "$output" ]
+	[[ "$stderr" == "ordgen: -n 3 orders from --start with --step 1ms (and --disorder) leave the years 0000-9999"* ]]
+	run_split ordgen --start 9999-12-31T23:59:59.998Z
+	assert_status 1
+	[ "$(echo "$output" | jq -r .ts | tr '\n' ' ')" = "9999-12-31T23:59:59.998Z 9999-12-31T23:59:59.999Z " ]
+	[ "$stderr" = "ordgen: event time left the years 0000-9999 after 2 orders" ]
+}

@@ -444,3 +444,64 @@ CK="--time-unit s -g shop --checkpoint"
 	assert_status 0
 	[ "${lines[-1]}" = '{"_checkpoint":{"id":2,"positions":{"o/0":3}}}' ]
 }
+
+# winagg's bad values: a line, and the reason its rejects record must give.
+bad_value_cases() {
+	cat <<-'EOC'
+		{"ts":"2026-01-01T00:00:01Z","shopid":1,"region":"SG","count":1e400}	field 'count' is a number outside the range of a double
+		{"ts":"2026-01-01T00:00:01Z","shopid":1,"region":"SG","count":99999999999999999999}	field 'count' is an integer outside the 64-bit range
+		{"ts":"2026-01-01T00:00:01Z","shopid":1,"region":"SG","count":9223372036854775808}	field 'count' is an integer outside the 64-bit range
+		{"ts":"2026-01-01T00:00:01Z","shopid":2,"region":"SG","count":1.5e308}	sum 'items' overflows a double
+		{"ts":"9999-12-31T23:59:30Z","shopid":1,"region":"SG","count":1}	a window of this row falls outside the years 0000-9999
+		{"ts":"2026-01-01T00:00:01Z","shopid":"x\ud800","region":"SG","count":1}	lone surrogate in \u escape (not a character)
+		{"ts":"2026-01-01T00:00:01Z","shopid":"x\udfff","region":"SG","count":1}	lone surrogate in \u escape (not a character)
+		{"ts":"2026-01-01T00:00:01\u005a","shopid":1,"region":"SG","count":1}	time field 'ts': not an RFC 3339 time
+		{"ts":9223372036854775807,"shopid":1,"region":"SG","count":1}	time field 'ts' is outside the years 0000-9999
+	EOC
+}
+
+@test "bad values: each is a bad record with its reason; the good rows' aggregates stay exact" {
+	{
+		echo '{"ts":"2026-01-01T00:00:01Z","shopid":1,"region":"SG","count":2}'
+		echo '{"ts":"2026-01-01T00:00:02Z","shopid":2,"region":"SG","count":1.5e308}'
+		bad_value_cases | cut -f1
+		echo '{"ts":"2026-01-01T00:00:03Z","shopid":"x\ufffd","region":"SG","count":3}'
+		echo '{"ts":"2026-01-01T00:00:04Z","shopid":"x\ud83d\ude00","region":"SG","count":4}'
+	} >"$BATS_TEST_TMPDIR/in"
+	run_split winagg --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej" | sed 's/^invalid JSON at byte [0-9]*: //')" = "$(bad_value_cases | cut -f2)" ]
+	# the good rows: four groups, each exact; a real U+FFFD and an emoji stay apart
+	[ "$(echo "$output" | jq -r '[.shopid, .items] | @tsv' | sort)" = "$(printf '1\t2\n2\t1.5e+308\nx😀\t4\nx�\t3' | sort)" ]
+}
+
+@test "a group value with escapes in a 1 MiB line with many missing group fields is handled (no overflow)" {
+	g=$(seq -s, -f 'g%.0f' 1 63),big
+	python3 -c '
+import sys
+v = "\\u0001" * ((1024 * 1024 - 100) // 6)
+sys.stdout.write("{\"ts\":1,\"big\":\"%s\"}\n" % v)' >"$BATS_TEST_TMPDIR/in"
+	run_split winagg --time-unit s -g "$g" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(echo "$output" | jq -r '.big | length')" -eq $(((1024 * 1024 - 100) / 6)) ]
+	[ "$(echo "$output" | jq -r .g1)" = null ]
+}
+
+@test "the line limit is the same with LF and CRLF line ends" {
+	python3 -c '
+line = "{\"ts\":1,\"p\":\"" + "x" * (1024 * 1024 - 15) + "\"}"
+assert len(line) == 1024 * 1024
+open("'"$BATS_TEST_TMPDIR"'/lf", "w").write(line + "\n")
+open("'"$BATS_TEST_TMPDIR"'/crlf", "w").write(line + "\r\n")
+open("'"$BATS_TEST_TMPDIR"'/over", "w").write(line + "x\r\n")
+open("'"$BATS_TEST_TMPDIR"'/last", "w").write(line + "x")'
+	for f in lf crlf; do
+		run_split winagg --time-unit s -g '' "$BATS_TEST_TMPDIR/$f"
+		assert_status 0
+	done
+	for f in over last; do
+		run_split winagg --time-unit s -g '' "$BATS_TEST_TMPDIR/$f"
+		assert_status 3
+		[[ "$stderr" == *":1: line longer than 1048576 bytes" ]]
+	done
+}

@@ -189,6 +189,7 @@ differential(void)
 		if (!a && b &&
 		    (strcmp(err.why, "control character in string") == 0 ||
 		     strcmp(err.why, "bad number") == 0 ||
+		     strncmp(err.why, "lone surrogate", 14) == 0 ||
 		     (strcmp(err.why, "invalid UTF-8 in string") == 0 && !iconv_utf8(buf, n)))) {
 			lenient++;
 			continue;
