@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -32,12 +33,14 @@
 #include "rej.h"
 #include "sig.h"
 #include "st.h"
+#include "tm.h"
 
 #define USAGE "[-b BROKERS] [-t TOPIC]... [-p LIST | -G GROUP] [-o OFFSET] [OPTION]..."
 #define DEFAULT_TOPIC "orders"
 #define STORE_EVERY 20000 /* messages between two flush-and-store under steady input */
 #define POLL_MS 100       /* ms, how long one poll waits when input is idle */
 #define BATCH_MAX 1024    /* messages taken from the queue at once */
+#define STOP_WAIT_MS 3000 /* ms, the longest a signalled stop waits for the commit */
 
 enum { OPT_FAIL_ON_DATA_LOSS = CLI_OPT_FIRST_PRIVATE, OPT_NO_FAIL_ON_DATA_LOSS, OPT_POSITIONS,
        OPT_START_FROM };
@@ -377,10 +380,22 @@ held_set_eof(const char *topic, int32_t partition, int eof)
 
 /* ---- offsets: written, then stored ---- */
 
+/* The messages handled since the last store, in order: where each one's
+ * line ends in the output stream, and its offset in which pending entry.
+ * Only those whose line write(2) took are stored, so that a closed pipe
+ * (kcat-out | head) still commits exactly what went out. */
+struct sent {
+	uint64_t end; /* out_pos() after its line */
+	int idx;      /* in pending */
+	int64_t offset;
+};
+static struct sent *sent;
+static size_t nsent, sent_cap;
+
 static void
 pending_note(const rd_kafka_message_t *m)
 {
-	if (!opt.group)
+	if (!opt.group || out_failed())
 		return;
 	if (pending_idx < 0 || m->rkt != pending_rkt || m->partition != pending_part) {
 		const char *topic = rd_kafka_topic_name(m->rkt);
@@ -392,28 +407,73 @@ pending_note(const rd_kafka_message_t *m)
 		pending_rkt = m->rkt;
 		pending_part = m->partition;
 	}
-	pending->elems[pending_idx].offset = m->offset + 1;
+	if (nsent == sent_cap) {
+		sent_cap = sent_cap ? sent_cap * 2 : 4096;
+		if (!(sent = realloc(sent, sent_cap * sizeof(*sent))))
+			diag_die(DIAG_EX_FAIL, "out of memory");
+	}
+	sent[nsent++] = (struct sent){out_pos(), pending_idx, m->offset + 1};
 }
 
-/* Writes what is buffered; only then stores the offsets it covers. */
+/* Writes what is buffered, then stores the offsets of the messages whose
+ * lines were written (all of them, unless the write failed part way). */
 static int
 flush_and_store(void)
 {
+	int rc = out_flush();
+	rd_kafka_topic_partition_list_t *l;
+
 	n_since_store = 0;
-	if (out_flush() < 0)
-		return -1;
-	if (!opt.group || pending->cnt == 0)
-		return 0;
-	rd_kafka_offsets_store(rk, pending); /* partitions revoked meanwhile are refused: fine */
+	if (!opt.group || nsent == 0)
+		goto done;
+	l = rd_kafka_topic_partition_list_new(pending->cnt);
+	rd_kafka_topic_partition_t *d = NULL;
+	int didx = -1;
+	for (size_t i = 0; i < nsent && sent[i].end <= out_st.written; i++) {
+		if (sent[i].idx != didx) { /* runs of one partition are the rule */
+			const rd_kafka_topic_partition_t *e = &pending->elems[sent[i].idx];
+			if (!(d = rd_kafka_topic_partition_list_find(l, e->topic, e->partition)))
+				d = rd_kafka_topic_partition_list_add(l, e->topic, e->partition);
+			didx = sent[i].idx;
+		}
+		d->offset = sent[i].offset;
+	}
+	if (l->cnt > 0)
+		rd_kafka_offsets_store(rk, l); /* partitions revoked meanwhile are refused: fine */
+	rd_kafka_topic_partition_list_destroy(l);
+done:
+	/* what was not written is never written now (a failed write is sticky) */
+	nsent = 0;
 	rd_kafka_topic_partition_list_destroy(pending);
 	pending = rd_kafka_topic_partition_list_new(16);
 	pending_idx = -1;
-	return 0;
+	return rc;
 }
 
 /* Commits what is stored; remembers the outcome, so that the one at exit
  * can be judged after the close (whose revoke commits once more). */
 static rd_kafka_resp_err_t commit_err;
+
+/* Commits what is stored, waiting at most ms for the answer
+ * (RD_KAFKA_RESP_ERR__TIMED_OUT when none came). */
+static rd_kafka_resp_err_t
+commit_bounded(int ms)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
+
+	if (!err) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ms);
+		if (!ev) {
+			err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+		} else {
+			err = rd_kafka_event_error(ev);
+			rd_kafka_event_destroy(ev);
+		}
+	}
+	rd_kafka_queue_destroy(q);
+	return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+}
 
 static void
 commit_now(rd_kafka_t *h)
@@ -891,6 +951,17 @@ main(int argc, char **argv)
 			status = DIAG_EX_FAIL;
 			break;
 		}
+		if (got > 0)
+			opt.kc.down_since = 0; /* the cluster answers */
+		else if (opt.exit_eof && opt.kc.down_since &&
+		         (tm_mono_s() - opt.kc.down_since) * 1000 >= opt.kc.metadata_timeout_ms) {
+			/* -e must end: with no broker for the -m bound, the end is unknowable */
+			diag_error("no broker reachable for %d ms (-m): cannot reach the end of the "
+			           "partitions (-e)",
+			           opt.kc.metadata_timeout_ms);
+			status = DIAG_EX_FAIL;
+			break;
+		}
 		for (ssize_t i = 0; i < got; i++) {
 			rd_kafka_message_t *m = batch[i];
 			/* Past a stop, the rest of the batch is dropped unwritten and
@@ -926,11 +997,18 @@ main(int argc, char **argv)
 		status = DIAG_EX_FAIL;
 	}
 	/* A commit refused because the group is rebalancing is made again when
-	 * the close revokes our partitions; only the last outcome counts. */
-	if (opt.group)
-		commit_now(rk);
+	 * the close revokes our partitions; only the last outcome counts. The
+	 * wait is bounded (STOP_WAIT_MS after a signal, else -m): with the
+	 * brokers gone, a stop must not outlast systemd's stop timeout. Then
+	 * the close, which leaves the group, only while the cluster answers. */
+	int unreachable = 0;
+	if (opt.group) {
+		commit_err = commit_bounded(sig_stop ? STOP_WAIT_MS : opt.kc.metadata_timeout_ms);
+		unreachable = commit_err == RD_KAFKA_RESP_ERR__TIMED_OUT;
+	}
 	rd_kafka_queue_destroy(queue);
-	rd_kafka_consumer_close(rk);
+	if (!unreachable)
+		rd_kafka_consumer_close(rk);
 	if (opt.group && commit_err) {
 		/* The group moved on (another member leaving or joining): the
 		 * partitions' next owner reads again from the last commit. That is
@@ -938,7 +1016,12 @@ main(int argc, char **argv)
 		int moved = commit_err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
 		            commit_err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
 		            commit_err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
-		if (moved) {
+		if (unreachable) {
+			diag_error("last offsets not committed: no broker answered within %d ms; the "
+			           "lines since the previous commit will be read again",
+			           sig_stop ? STOP_WAIT_MS : opt.kc.metadata_timeout_ms);
+			status = DIAG_EX_FAIL;
+		} else if (moved) {
 			diag_warn("last offsets not committed: %s; the lines since the previous commit "
 			          "will be read again",
 			          rd_kafka_err2str(commit_err));
@@ -955,6 +1038,14 @@ main(int argc, char **argv)
 	if (sig_stop)
 		diag_info("stopped by signal %d", (int)sig_stop);
 	rd_kafka_topic_partition_list_destroy(pending);
+	free(sent);
+	if (unreachable) {
+		/* Destroying the handle now waits for the group's session timeout
+		 * (45 s by default) with no broker to answer: everything of ours is
+		 * written and said, so the process ends here, as a kill would. */
+		out_free();
+		_exit(status);
+	}
 	rd_kafka_destroy(rk);
 	for (int i = 0; i < nheld; i++)
 		free(held[i].topic);

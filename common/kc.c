@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "tm.h"
 
 void
 kc_opts_init(struct kc_opts *o, int argc)
@@ -136,6 +137,8 @@ kc_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	}
 	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
 		time_t now = time(NULL);
+		if (o && !o->down_since)
+			o->down_since = tm_mono_s();
 		if (now - last_down >= 10) {
 			diag_warn("all brokers are down, retrying: %s", reason);
 			last_down = now;

@@ -25,6 +25,8 @@ struct kc_opts {
 	int nfiles;
 	int metadata_timeout_ms; /* -m */
 	int fatal;               /* set by kc_error_cb on a fatal client error */
+	double down_since;       /* monotonic s of "all brokers down", 0: not known down;
+	                            the program clears it when the cluster answers */
 };
 
 /* argc bounds how many -X and -F there can be. */

@@ -51,6 +51,7 @@ out_flush(void)
 			return -1;
 		}
 		off += (size_t)n;
+		out_st.written += (uint64_t)n;
 	}
 	out_st.len = 0;
 	return 0;

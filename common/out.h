@@ -11,6 +11,7 @@
 #define OUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define OUT_BUFSZ (256 * 1024) /* bytes */
@@ -20,6 +21,7 @@ struct out_state {
 	size_t len; /* bytes pending in buf */
 	int fd;
 	int err;        /* errno of the first failed write, 0 if none */
+	uint64_t written; /* bytes write(2) took so far, partial writes included */
 	int unbuffered; /* -u: flush after each record */
 };
 
@@ -36,6 +38,13 @@ void out_check(void);
 /* Ensures n contiguous free bytes (n <= OUT_BUFSZ) and returns where they start. */
 char *out_reserve(size_t n);
 void out_write(const void *p, size_t n);
+/* Where the bytes appended so far end, in the stream of all output: a
+ * record whose end is at or before out_st.written has been written out. */
+static inline uint64_t
+out_pos(void)
+{
+	return out_st.written + out_st.len;
+}
 /* Ends a record: flushes under -u. */
 void out_end_record(void);
 

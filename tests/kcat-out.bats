@@ -283,3 +283,65 @@ kput() {
 	assert_status 2
 	[[ "$stderr" == *"cannot read '$BATS_TEST_TMPDIR/none': No such file or directory"* ]]
 }
+
+# all_down / all_up: every broker of the suite's cluster down, or back.
+all_down() { for b in 1 2 3; do broker_cmd down "$b"; done; }
+all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
+
+@test "a closed stdout (kcat-out | head) commits what went out before it closed, and exits 0" {
+	broker_cmd topic headcut 1
+	ordgen -n 20000 --seed 5 | kcat-in -t headcut -q
+	set +e
+	kcat-out -t headcut -G ghead "${GROUPX[@]}" -q | head -3 >"$BATS_TEST_TMPDIR/first"
+	st=${PIPESTATUS[0]}
+	set -e
+	[ "$st" -eq 0 ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/first")" -eq 3 ]
+	# the rerun starts after what the pipe took: more than nothing, less than all
+	run_split kcat-out -t headcut -G ghead "${GROUPX[@]}" -e -q
+	assert_status 0
+	n=$(echo "$output" | grep -c .)
+	[ "$n" -gt 0 ] && [ "$n" -lt 20000 ]
+	# and it starts right where the commit says: its first line is not one head saw
+	! grep -qxF "$(echo "$output" | head -1)" "$BATS_TEST_TMPDIR/first"
+}
+
+@test "SIGTERM while every broker is down: kcat-out ends within seconds, saying what it could not commit" {
+	broker_cmd topic downterm 1
+	ordgen -n 100 | kcat-in -t downterm -q
+	kcat-out -t downterm -G gdown "${GROUPX[@]}" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_lines "$BATS_TEST_TMPDIR/out" 100
+	all_down
+	sleep 1
+	kill -TERM "$pid"
+	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	alive=0
+	kill -0 "$pid" 2>/dev/null && alive=1
+	kill -KILL "$pid" 2>/dev/null || true
+	st=0
+	wait "$pid" || st=$?
+	all_up
+	[ "$alive" -eq 0 ] # gone within 15 s (it waits 3 s for the commit)
+	[ "$st" -eq 1 ]
+	grep -q "kcat-out: last offsets not committed: no broker answered within 3000 ms; the lines since the previous commit will be read again" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "-e with every broker gone gives up within the -m bound, status 1" {
+	broker_cmd topic downeof 1
+	ordgen -n 10 | kcat-in -t downeof -q
+	kcat-out -t downeof -G geof "${GROUPX[@]}" -e -m 2s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	all_down
+	for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	alive=0
+	kill -0 "$pid" 2>/dev/null && alive=1
+	kill -KILL "$pid" 2>/dev/null || true
+	st=0
+	wait "$pid" || st=$?
+	all_up
+	[ "$alive" -eq 0 ]
+	[ "$st" -eq 1 ]
+	grep -q "kcat-out: no broker reachable for 2000 ms (-m): cannot reach the end of the partitions (-e)" "$BATS_TEST_TMPDIR/err" ||
+		grep -q "kcat-out: cannot reach the Kafka cluster" "$BATS_TEST_TMPDIR/err"
+}
