@@ -293,7 +293,7 @@ key_value(const js_val *v, char *buf, const char **p)
 }
 
 /* The key: one field's value as it is; several joined with '|', each with
- * '%' and '|' percent-encoded. */
+ * '%' and '|' percent-encoded. (size_t)-1 when it does not fit KEY_MAX. */
 static size_t
 make_key(const js_val *vals, char *key, char *tmp)
 {
@@ -307,10 +307,16 @@ make_key(const js_val *vals, char *key, char *tmp)
 		return n;
 	}
 	for (int i = 0; i < opt.nkeys; i++) {
-		if (i > 0)
+		size_t k;
+		if (i > 0) {
+			if (len + 1 > KEY_MAX)
+				return (size_t)-1;
 			key[len++] = '|';
+		}
 		n = key_value(&vals[i], tmp, &p);
-		len += js_key_put(key + len, KEY_MAX - len, p, n);
+		if ((k = js_key_put(key + len, KEY_MAX - len, p, n)) == (size_t)-1)
+			return (size_t)-1;
+		len += k;
 	}
 	return len;
 }
@@ -506,9 +512,12 @@ main(int argc, char **argv)
 				vlen = js_compact(val, vlen, compact);
 				val = compact;
 			}
-			if (opt.nkeys)
-				klen = make_key(vals, key, tmp);
-			rc = produce(&rec, val, vlen, key, klen, ts, rkt, hdrs);
+			if (opt.nkeys && (klen = make_key(vals, key, tmp)) == (size_t)-1) {
+				snprintf(msg, sizeof(msg), "key longer than %d bytes", KEY_MAX);
+				rc = bad(&rec, msg);
+			} else {
+				rc = produce(&rec, val, vlen, key, klen, ts, rkt, hdrs);
+			}
 		}
 		if (rc == -1) {
 			status = DIAG_EX_BADINPUT;
@@ -543,6 +552,8 @@ main(int argc, char **argv)
 	}
 	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
+	st_final();
+	stats();
 	diag_info("%llu lines read, %llu messages sent, %llu delivered, %llu not delivered, %llu "
 	          "rejected",
 	          (unsigned long long)n_read, (unsigned long long)n_sent,

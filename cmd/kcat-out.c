@@ -992,6 +992,8 @@ main(int argc, char **argv)
 
 	/* Whatever stopped us: store and commit exactly what was written. */
 	flush_and_store();
+	st_final();
+	stats();
 	if (out_failed() && out_failed() != EPIPE) {
 		diag_error("cannot write to standard output: %s", strerror(out_failed()));
 		status = DIAG_EX_FAIL;

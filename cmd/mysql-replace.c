@@ -453,7 +453,8 @@ see_member(void *arg, const js_val *name, const js_val *v)
 		if (!seen)
 			diag_die(DIAG_EX_FAIL, "out of memory");
 		memset(&seen[i], 0, sizeof(*seen));
-		seen[i].name = strndup(nbuf, n);
+		if (!(seen[i].name = strndup(nbuf, n)))
+			diag_die(DIAG_EX_FAIL, "out of memory");
 		seen[i].n = n;
 		nseen++;
 	}
@@ -1703,6 +1704,8 @@ main(int argc, char **argv)
 	}
 	if (rej_finish(&rejects) < 0)
 		status = DIAG_EX_FAIL;
+	st_final();
+	stats();
 	diag_info("%llu rows read, %llu committed in %llu batches, %llu rejected, %llu retries, "
 	          "%llu checkpoints",
 	          (unsigned long long)n_read, (unsigned long long)n_committed,

@@ -372,6 +372,8 @@ main(int argc, char **argv)
 		progress(&o, i, t0, 1);
 	out_flush();
 	out_check();
+	st_final();
+	stats(i);
 	out_free();
 	st_free();
 	free(o.regions_buf);

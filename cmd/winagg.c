@@ -278,15 +278,16 @@ add_agg(const char *spec)
 	if (k == 5)
 		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg)", spec);
 	a = &opt.aggs[opt.naggs++];
-	a->name = strndup(spec, (size_t)(eq - spec));
+	if (!(a->name = strndup(spec, (size_t)(eq - spec))))
+		diag_die(DIAG_EX_FAIL, "out of memory");
 	a->fn = (enum func)k;
 	a->field = NULL;
 	if (lp) {
 		rp = strchr(lp, ')');
 		if (!rp || rp[1] != '\0')
 			cli_usage_error(USAGE, "--agg: '%s' is not NAME=FUNC(FIELD)", spec);
-		if (rp > lp + 1)
-			a->field = strndup(lp + 1, (size_t)(rp - lp - 1));
+		if (rp > lp + 1 && !(a->field = strndup(lp + 1, (size_t)(rp - lp - 1))))
+			diag_die(DIAG_EX_FAIL, "out of memory");
 	}
 	if (a->fn == F_COUNT && a->field)
 		cli_usage_error(USAGE, "--agg: count takes no field in '%s' (it counts rows)", spec);
@@ -1997,6 +1998,8 @@ main(int argc, char **argv)
 		diag_error("cannot write late-rows file '%s': %s", opt.late_path, strerror(errno));
 		status = DIAG_EX_FAIL;
 	}
+	st_final();
+	stats();
 	diag_info("%llu rows read, %llu rows written, %llu rejected, %llu late rows (%llu late "
 	          "windows), %llu batches, %llu groups evicted, %zu live groups (peak %llu)",
 	          (unsigned long long)n_read, (unsigned long long)n_written,

@@ -109,10 +109,15 @@ rej_close(rej *r)
 
 	if (!r->fp)
 		return 0;
-	if (fflush(r->fp) != 0 || ferror(r->fp))
+	errno = 0;
+	if (fflush(r->fp) != 0 || ferror(r->fp)) {
 		rc = -1;
-	if (fclose(r->fp) != 0)
+		r->close_errno = errno ? errno : EIO;
+	}
+	if (fclose(r->fp) != 0 && rc == 0) {
 		rc = -1;
+		r->close_errno = errno ? errno : EIO;
+	}
 	r->fp = NULL;
 	if (r->count > 0)
 		diag_warn("%llu bad record%s written to '%s'", (unsigned long long)r->count,
@@ -128,6 +133,6 @@ rej_finish(rej *r)
 	if (rej_close(r) == 0 && !failed_before)
 		return 0;
 	if (!failed_before)
-		diag_error("cannot write rejects file '%s': %s", r->path, strerror(errno));
+		diag_error("cannot write rejects file '%s': %s", r->path, strerror(r->close_errno));
 	return -1;
 }

@@ -20,6 +20,7 @@ typedef struct rej {
 	const char *path;
 	uint64_t count; /* records rejected */
 	int failed;     /* a write failed and was reported */
+	int close_errno; /* errno of a failed flush or close in rej_close */
 } rej;
 
 /* path NULL: no rejects file. Returns -1 with errno if the file can't be opened. */

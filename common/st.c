@@ -18,6 +18,7 @@ static struct {
 	char *buf;
 	size_t len, cap;  /* bytes */
 	int nobj;         /* members written in the open nested object */
+	int final;        /* st_final: the next line is the last, "final":true */
 } st;
 
 void
@@ -34,6 +35,15 @@ st_free(void)
 	free(st.buf);
 	st.buf = NULL;
 	st.len = st.cap = 0;
+}
+
+void
+st_final(void)
+{
+	if (st.every_ms > 0) {
+		st.final = 1;
+		st.next = 0;
+	}
 }
 
 int
@@ -109,6 +119,8 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	st_u64("rejected", rejected);
 	put_rate("in_rate", in, st.last_in, dt);
 	put_rate("out_rate", out, st.last_out, dt);
+	if (st.final)
+		put(",\"final\":true", 13);
 	st.last_in = in;
 	st.last_out = out;
 	st.last = now;

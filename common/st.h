@@ -25,6 +25,9 @@ void st_free(void);
 /* 1 when a line is due now; cheap (a clock read), but call it every few
  * hundred records rather than per record on a hot path. */
 int st_due(void);
+/* At exit: the next line is due now and says "final":true, with the run's
+ * totals (every program writes one, so a log shows how each run ended). */
+void st_final(void);
 /* Milliseconds until the next line is due (0 if due, -1 when off). */
 int st_wait_ms(void);
 

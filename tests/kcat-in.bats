@@ -242,3 +242,25 @@ teardown_file() {
 	assert_status 0
 	[ "$(kread term | wc -l)" -eq 500 ]
 }
+
+@test "--stats writes a last line at exit with the totals, marked final (kcat-in and kcat-out)" {
+	broker_cmd topic finalst 1
+	ordgen -n 5 | run_split kcat-in -t finalst --stats 1h
+	assert_status 0
+	echo "$stderr" | tail -1 | jq -e '.prog == "kcat-in" and .final == true and .in == 5 and .out == 5'
+	run_split kcat-out -t finalst -e --stats 1h
+	assert_status 0
+	echo "$stderr" | tail -1 | jq -e '.prog == "kcat-out" and .final == true and .in == 5 and .out == 5'
+}
+
+@test "a key that would pass the key limit is a bad line, not a wrong key" {
+	broker_cmd topic longkey 1
+	python3 -c 'import sys; sys.stdout.write("{\"a\":\"" + "%" * (1024 * 1024 - 8) + "\"}\n")' >"$BATS_TEST_TMPDIR/in"
+	echo '{"a":"ok"}' >>"$BATS_TEST_TMPDIR/in"
+	run_split kcat-in -t longkey -k "a,$(seq -s, -f 'f%.0f' 1 15)" --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej")" = "key longer than 3145728 bytes" ]
+	[ "$(jq -r .line "$BATS_TEST_TMPDIR/rej")" = 1 ]
+	run kread longkey -f '%k\n'
+	[ "$output" = "ok$(printf '|null%.0s' $(seq 15))" ]
+}

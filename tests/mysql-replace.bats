@@ -573,3 +573,9 @@ bad_data_cases() {
 	[ "$(grep -c "cannot create table '$T': .*; retrying in" <<<"$stderr")" -eq 2 ]
 	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -eq 3 ]
 }
+
+@test "--stats writes a last line at exit with the totals, marked final" {
+	rows3 | run_split mysql-replace -t "$T" -q --stats 1h
+	assert_status 0
+	echo "$stderr" | tail -1 | jq -e '.prog == "mysql-replace" and .final == true and .in == 3 and .out == 3 and .pending == 0'
+}

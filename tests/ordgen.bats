@@ -124,3 +124,9 @@ load helpers/common
 	[ "$(echo "$output" | jq -r .ts | tr '\n' ' ')" = "9999-12-31T23:59:59.998Z 9999-12-31T23:59:59.999Z " ]
 	[ "$stderr" = "ordgen: event time left the years 0000-9999 after 2 orders" ]
 }
+
+@test "--stats writes a last line at exit with the totals, marked final" {
+	run_split ordgen -n 10 --stats 1h
+	assert_status 0
+	echo "$stderr" | tail -1 | jq -e '.prog == "ordgen" and .final == true and .out == 10'
+}

@@ -505,3 +505,10 @@ open("'"$BATS_TEST_TMPDIR"'/last", "w").write(line + "x")'
 		[[ "$stderr" == *":1: line longer than 1048576 bytes" ]]
 	done
 }
+
+@test "--stats writes a last line at exit with the totals, marked final" {
+	ordgen -n 10 >"$BATS_TEST_TMPDIR/in"
+	run_split winagg --stats 1h "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	echo "$stderr" | tail -1 | jq -e '.prog == "winagg" and .final == true and .in == 10 and .out == 10'
+}
