@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1268,6 +1269,27 @@ struct rowpos {
 	int64_t off;
 };
 
+/* The position of a line that is not valid JSON, if it ends in
+ * "_pos":"TOPIC/P/OFFSET"} as kcat-out writes it. */
+static void
+tail_pos(const nd_rec *r, struct rowpos *rp)
+{
+	static const char tag[] = "\"_pos\":\"";
+	const char *t = r->text, *e = r->text + r->len, *q;
+	js_val v = {.type = JS_STR};
+
+	if (r->too_long || r->len < sizeof(tag) + 2 || e[-1] != '}' || e[-2] != '"')
+		return;
+	for (q = e - 3; q > t && *q != '"'; q--)
+		;
+	if (q - t < (ptrdiff_t)sizeof(tag) - 1 || memcmp(q - (sizeof(tag) - 2), tag, sizeof(tag) - 1) != 0)
+		return;
+	v.p = q + 1;
+	v.n = (uint32_t)(e - 2 - v.p);
+	if (memchr(v.p, '\\', v.n) || row_part(&v, &rp->part, &rp->off) != NULL)
+		rp->part = -1;
+}
+
 /* 0: row done (aggregated, late or rejected); -1: stop (bad row, no rejects). */
 static int
 process_row(const nd_rec *r, js_val *vals, char *key, struct rowpos *rp)
@@ -1286,8 +1308,12 @@ process_row(const nd_rec *r, js_val *vals, char *key, struct rowpos *rp)
 
 	n_read++;
 	rows_since_ckpt++;
-	if (nd_scan(r, want_ptr, vals, &err, msg, sizeof(msg)) < 0)
+	if (nd_scan(r, want_ptr, vals, &err, msg, sizeof(msg)) < 0) {
+		/* still covered by a checkpoint when rejected, so that a restart
+		 * does not reject it again: kcat-out writes "_pos" last */
+		tail_pos(r, rp);
 		return bad(r, msg);
+	}
 	if ((why = row_part(&vals[opt.pos_want], &rp->part, &rp->off)) != NULL)
 		return bad(r, why);
 	if ((why = row_time(&vals[0], &t)) != NULL)

@@ -269,7 +269,11 @@ wait_orders() {
 	last kcat-out | jq -e --arg t "$T" '.in == 3000 and .out == 3000 and .lag_total == 0 and
 		(.lag | keys) == [($t + "/0"), ($t + "/1")]'
 	# winagg: every order in, live groups held (no watermark), no watermark
-	last winagg | jq -e '.in == 3000 and .live_groups > 0 and .watermark == null and .late_rows == 0'
+	last winagg | jq -e '.in == 3000 and .final == true and .watermark == null and .late_rows == 0'
+	# while it ran it held groups (no watermark); its last line is after end of input
+	jq -se 'map(select(.prog == "winagg" and .final != true)) | last | .live_groups > 0' "$BATS_TEST_TMPDIR/stats"
+	# every program ended with a final line
+	for p in kcat-out winagg mysql-replace; do last "$p" | jq -e '.final == true'; done
 	# mysql-replace: everything winagg wrote was committed; latency measured
 	w=$(last winagg | jq .out)
 	last mysql-replace | jq -e --argjson w "$w" '.in == $w and .out <= $w and .pending == 0 and .batches > 0'
@@ -443,4 +447,21 @@ produce_orders() {
 	LOSSY_RESTART=yes run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
 	assert_status 2
 	[[ "$stderr" == *"etl: LOSSY_RESTART is 0 or 1, not 'yes'"* ]]
+}
+
+@test "a poison pill (shopid 1e400) through the checkpointed ETL with rejects files: its row is rejected with the server's reason, the rest lands, twice over" {
+	broker_cmd topic "$T" 2
+	# shellcheck disable=SC2086
+	{ ordgen -n 2000 $ORDERS; echo '{"orderid":"x","itemid":1,"shopid":1e400,"region":"SG","count":1,"ts":"2026-01-01T00:00:05Z"}'; } >"$BATS_TEST_TMPDIR/orders"
+	kcat-in -t "$T" -k shopid --ts-field ts -q <"$BATS_TEST_TMPDIR/orders"
+	conf END_AT_EOF=1 "MYSQL_REPLACE_OPTS=\"-q --rejects $BATS_TEST_TMPDIR/rej\""
+	for run in 1 2; do
+		run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+		assert_status 0
+	done
+	# the order's window row for shop 1e400 is refused, every other order counted once
+	[ "$(db_sql "SELECT SUM(orders) FROM ordpipe.$T")" -eq 2000 ]
+	jq -r .reason "$BATS_TEST_TMPDIR/rej" | sort -u >"$BATS_TEST_TMPDIR/reasons"
+	grep -Eq "^MySQL error 1367: Illegal double '1e400' value|is not a whole number" "$BATS_TEST_TMPDIR/reasons"
+	[ "$(jq -r '.text | fromjson | .orders' "$BATS_TEST_TMPDIR/rej" | sort -u)" = 1 ]
 }

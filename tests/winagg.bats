@@ -512,3 +512,11 @@ open("'"$BATS_TEST_TMPDIR"'/last", "w").write(line + "x")'
 	assert_status 0
 	echo "$stderr" | tail -1 | jq -e '.prog == "winagg" and .final == true and .in == 10 and .out == 10'
 }
+
+@test "--checkpoint: a rejected line that is not valid JSON is still covered by its position, so a restart does not reject it again" {
+	printf '%s\n' '{"ts":1,"count":1,"_pos":"t/0/4"}' '{"ts":1,"count":01,"_pos":"t/0/5"}' >"$BATS_TEST_TMPDIR/in"
+	run_split winagg --time-unit s -g '' --rejects "$BATS_TEST_TMPDIR/rej" --checkpoint "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"t/0":6}}}' ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/rej")" -eq 1 ]
+}
