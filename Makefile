@@ -54,9 +54,16 @@ $(B)/cmd/%.o: cmd/%.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Each program links only the libraries it uses (ldd ordgen: no Kafka, no MySQL).
+LIBS_ordgen =
+LIBS_winagg =
+LIBS_kcat-in = rdkafka
+LIBS_kcat-out = rdkafka json-c
+LIBS_mysql-replace = libmariadb
+
 $(B)/bin/%: $(B)/cmd/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(if $(LIBS_$*),$(shell $(PKG_CONFIG) --libs $(LIBS_$*))) -lm
 
 $(UNIT): tests/unit/test_common.c $(LIB)
 	@mkdir -p $(@D)

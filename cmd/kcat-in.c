@@ -442,6 +442,7 @@ main(int argc, char **argv)
 	nd_rec rec;
 
 	diag_init(argv[0]);
+	diag_set_versions(kc_versions);
 	parse_opts(argc, argv);
 	for (int i = 0; i < opt.nkeys; i++)
 		names[nnames++] = opt.keys[i];

@@ -872,6 +872,13 @@ stats(void)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* -V: the libraries kcat-out links. */
+static void
+versions(void)
+{
+	printf("librdkafka %s, json-c %s\n", rd_kafka_version_str(), json_c_version());
+}
+
 /* -c reached, or -e and every partition at its end. */
 static int
 done(void)
@@ -904,6 +911,7 @@ main(int argc, char **argv)
 	rd_kafka_message_t *batch[BATCH_MAX];
 
 	diag_init(argv[0]);
+	diag_set_versions(versions);
 	parse_opts(argc, argv);
 	if (opt.group) {
 		overrides[n++] = "group.id";

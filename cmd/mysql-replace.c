@@ -1625,6 +1625,7 @@ main(int argc, char **argv)
 	char err[512];
 
 	diag_init(argv[0]);
+	diag_set_versions(my_versions);
 	parse_opts(argc, argv);
 	keynames[0] = opt.key;
 	js_want_init(&keywant, keynames, strcmp(opt.key, "_checkpoint") == 0 ? 1 : 2);

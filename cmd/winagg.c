@@ -54,7 +54,11 @@
  * drain, and state could then not be evicted until end of input. */
 #define BATCH_MAX_ROWS 100000
 #define CKPT_MAGIC "ORDPCKP1"
-#define CKPT_VERSION 2 /* 2: each position also holds its partition's latest event time */
+/* 2: each position also holds its partition's latest event time; 3: the
+ * aggregates field by field and the functions by name, all little-endian
+ * (1 and 2 stored struct aggst as it lies in memory: still read). */
+#define CKPT_VERSION 3
+#define CKPT_VERSION_S "3"
 #define IDLE_TIMEOUT_MS 10000 /* --idle-timeout default */
 #define CKPT_KEEP 10 /* snapshots kept: the sink may commit a few behind the newest */
 #define PATH_MAX_CKPT 4096 /* bytes of a snapshot's path */
@@ -62,6 +66,7 @@
 
 enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
 enum func { F_COUNT, F_SUM, F_MIN, F_MAX, F_AVG };
+static const char *const func_names[] = {"count", "sum", "min", "max", "avg"}; /* by enum func */
 
 struct aggdef {
 	char *name;
@@ -185,6 +190,7 @@ static double drained_at;    /* monotonic s when the input last ran dry (drained
 static int drained;
 static uint64_t n_late_idle; /* rows late only because their window had closed */
 static char *cfg_text;            /* the configuration a snapshot must match */
+static char *cfg_text_v2;         /* the same as versions 1 and 2 wrote it */
 static int64_t ckpt_next_id = 1;
 static int64_t ckpt_oldest = 1;   /* the oldest snapshot id that may be on disk */
 static int64_t ckpt_last_id;      /* the snapshot taken or restored last, 0: none */
@@ -262,7 +268,6 @@ add_agg(const char *spec)
 {
 	struct aggdef *a;
 	const char *eq = strchr(spec, '='), *fn, *lp, *rp;
-	static const char *const fnames[] = {"count", "sum", "min", "max", "avg"};
 	size_t fl;
 	int k;
 
@@ -274,7 +279,7 @@ add_agg(const char *spec)
 	lp = strchr(fn, '(');
 	fl = lp ? (size_t)(lp - fn) : strlen(fn);
 	for (k = 0; k < 5; k++)
-		if (strlen(fnames[k]) == fl && strncmp(fn, fnames[k], fl) == 0)
+		if (strlen(func_names[k]) == fl && strncmp(fn, func_names[k], fl) == 0)
 			break;
 	if (k == 5)
 		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg)", spec);
@@ -293,7 +298,7 @@ add_agg(const char *spec)
 	if (a->fn == F_COUNT && a->field)
 		cli_usage_error(USAGE, "--agg: count takes no field in '%s' (it counts rows)", spec);
 	if (a->fn != F_COUNT && !a->field)
-		cli_usage_error(USAGE, "--agg: %s needs a field in '%s'", fnames[k], spec);
+		cli_usage_error(USAGE, "--agg: %s needs a field in '%s'", func_names[k], spec);
 	a->head = make_head(a->name, &a->headlen);
 }
 
@@ -1472,11 +1477,12 @@ free_state(void)
 
 /* The configuration a snapshot depends on, as text: restoring into another
  * window, grouping or aggregate would give wrong rows, so it is refused. */
-static void
-make_cfg_text(void)
+static char *
+cfg_text_of(int version)
 {
+	char *text = NULL;
 	size_t len;
-	FILE *f = open_memstream(&cfg_text, &len);
+	FILE *f = open_memstream(&text, &len);
 
 	if (!f)
 		diag_die(DIAG_EX_FAIL, "out of memory");
@@ -1492,11 +1498,24 @@ make_cfg_text(void)
 	for (int g = 0; g < opt.ngroup; g++)
 		fprintf(f, "%s%s", g ? "," : "", opt.group[g]);
 	fprintf(f, " aggs=");
-	for (int i = 0; i < opt.naggs; i++)
-		fprintf(f, "%s%s=%d(%s)", i ? "," : "", opt.aggs[i].name, (int)opt.aggs[i].fn,
-		        opt.aggs[i].field ? opt.aggs[i].field : "");
-	if (fclose(f) != 0 || !cfg_text)
+	for (int i = 0; i < opt.naggs; i++) {
+		fprintf(f, "%s%s=", i ? "," : "", opt.aggs[i].name);
+		if (version >= 3)
+			fprintf(f, "%s", func_names[opt.aggs[i].fn]);
+		else
+			fprintf(f, "%d", (int)opt.aggs[i].fn); /* the enum's value then */
+		fprintf(f, "(%s)", opt.aggs[i].field ? opt.aggs[i].field : "");
+	}
+	if (fclose(f) != 0 || !text)
 		diag_die(DIAG_EX_FAIL, "out of memory");
+	return text;
+}
+
+static void
+make_cfg_text(void)
+{
+	cfg_text = cfg_text_of(CKPT_VERSION);
+	cfg_text_v2 = cfg_text_of(2);
 }
 
 /* {"id":N,"positions":{...}} through the out buffer. */
@@ -1534,16 +1553,41 @@ ckpt_path(char *buf, size_t n, int64_t id)
 	snprintf(buf, n, "%s/%s", opt.ckpt_dir, name);
 }
 
+/* Little-endian whatever the host (versions 1 and 2 wrote host order, the
+ * same on the little-endian machines that ran them). */
+static void
+put_le(ck_writer *w, uint64_t v, int n)
+{
+	unsigned char b[8];
+
+	for (int k = 0; k < n; k++)
+		b[k] = (unsigned char)(v >> (8 * k));
+	ck_put(w, b, (size_t)n);
+}
+
 static void
 put_u32(ck_writer *w, uint32_t v)
 {
-	ck_put(w, &v, sizeof(v));
+	put_le(w, v, 4);
 }
 
 static void
 put_i64(ck_writer *w, int64_t v)
 {
-	ck_put(w, &v, sizeof(v));
+	put_le(w, (uint64_t)v, 8);
+}
+
+/* One aggregate's state, field by field. */
+static void
+put_aggst(ck_writer *w, const struct aggst *a)
+{
+	uint64_t d;
+
+	memcpy(&d, &a->d, 8);
+	put_le(w, a->kind, 1);
+	put_i64(w, a->n);
+	put_i64(w, a->i);
+	put_le(w, d, 8);
 }
 
 /* The control record of snapshot ckpt_last_id: the sink commits every row
@@ -1636,13 +1680,14 @@ checkpoint(void)
 		put_i64(&w, poss[i].has_max);
 		put_i64(&w, poss[i].pmax);
 	}
-	ck_put(&w, &nents, sizeof(nents));
+	put_le(&w, nents, 8);
 	for (size_t k = 0; k < nwins; k++)
 		for (struct ent *e = wins[k].head; e; e = e->next) {
 			put_i64(&w, e->wstart);
 			put_u32(&w, e->klen);
 			ck_put(&w, ent_key(e), e->klen);
-			ck_put(&w, e->a, sizeof(struct aggst) * (size_t)opt.naggs);
+			for (int i = 0; i < opt.naggs; i++)
+				put_aggst(&w, &e->a[i]);
 		}
 	if (ck_commit(&w) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot write checkpoint '%s/%s': %s", opt.ckpt_dir, name,
@@ -1726,24 +1771,55 @@ take_bytes(struct rd *r, size_t n)
 	return p;
 }
 
+static uint64_t
+take_le(struct rd *r, int n)
+{
+	const unsigned char *p = take_bytes(r, (size_t)n);
+	uint64_t v = 0;
+
+	for (int k = 0; p && k < n; k++)
+		v |= (uint64_t)p[k] << (8 * k);
+	return v;
+}
+
 static int64_t
 take_i64(struct rd *r)
 {
-	int64_t v = 0;
-	const void *p = take_bytes(r, 8);
-	if (p)
-		memcpy(&v, p, 8);
-	return v;
+	return (int64_t)take_le(r, 8);
 }
 
 static uint32_t
 take_u32(struct rd *r)
 {
-	uint32_t v = 0;
-	const void *p = take_bytes(r, 4);
-	if (p)
-		memcpy(&v, p, 4);
-	return v;
+	return (uint32_t)take_le(r, 4);
+}
+
+/* struct aggst as versions 1 and 2 stored it, byte for byte (x86-64). */
+struct aggst_v2 {
+	int64_t n, i;
+	double d;
+	uint8_t kind;
+};
+
+static int
+take_aggst(struct rd *r, uint32_t version, struct aggst *a)
+{
+	if (version <= 2) {
+		struct aggst_v2 o;
+		const void *p = take_bytes(r, sizeof(o));
+		if (!p)
+			return -1;
+		memcpy(&o, p, sizeof(o));
+		*a = (struct aggst){.n = o.n, .i = o.i, .d = o.d, .kind = o.kind};
+	} else {
+		uint64_t d;
+		a->kind = (uint8_t)take_le(r, 1);
+		a->n = take_i64(r);
+		a->i = take_i64(r);
+		d = take_le(r, 8);
+		memcpy(&a->d, &d, 8);
+	}
+	return r->bad || a->kind > 2 ? -1 : 0;
 }
 
 /* Loads snapshot id into the (empty) state. 0 ok; -1 unusable (why set);
@@ -1766,16 +1842,19 @@ ckpt_load(int64_t id, const char **why)
 	c = take_bytes(&r, 8);
 	version = take_u32(&r);
 	if (!c || memcmp(c, CKPT_MAGIC, 8) != 0 || version < 1 || version > CKPT_VERSION) {
-		*why = "not an ordpipe winagg snapshot of version 1 or 2";
+		*why = "not an ordpipe winagg snapshot of version 1 to " CKPT_VERSION_S;
 		free(buf);
 		return -1;
 	}
 	clen = take_u32(&r);
 	c = take_bytes(&r, clen);
-	if (c && (clen != strlen(cfg_text) || memcmp(c, cfg_text, clen) != 0))
-		diag_die(DIAG_EX_USAGE,
-		         "checkpoint '%s' was made with another configuration: %.*s; this run: %s", path,
-		         (int)clen, c, cfg_text);
+	{
+		const char *want = version >= 3 ? cfg_text : cfg_text_v2;
+		if (c && (clen != strlen(want) || memcmp(c, want, clen) != 0))
+			diag_die(DIAG_EX_USAGE,
+			         "checkpoint '%s' was made with another configuration: %.*s; this run: %s",
+			         path, (int)clen, c, want);
+	}
 	if (take_i64(&r) != id)
 		r.bad = 1;
 	wm_set = (int)take_i64(&r);
@@ -1801,18 +1880,17 @@ ckpt_load(int64_t id, const char **why)
 			by_partition = 1;
 		}
 	}
-	c = take_bytes(&r, 8);
-	if (c)
-		memcpy(&nents, c, 8);
+	nents = take_le(&r, 8);
 	for (uint64_t i = 0; i < nents && !r.bad; i++) {
 		int64_t ws = take_i64(&r);
 		uint32_t kl = take_u32(&r);
 		const char *key = take_bytes(&r, kl);
-		const void *a = take_bytes(&r, sizeof(struct aggst) * (size_t)opt.naggs);
-		if (!key || !a)
+		if (!key)
 			break;
 		struct ent *e = ent_new(slot_hash(hs_hash(key, kl, 0), ws), ws, key, kl);
-		memcpy(e->a, a, sizeof(struct aggst) * (size_t)opt.naggs);
+		for (int k = 0; k < opt.naggs; k++)
+			if (take_aggst(&r, version, &e->a[k]) < 0)
+				r.bad = 1;
 	}
 	free(buf);
 	if (r.bad || r.off != r.len) {
@@ -2051,6 +2129,7 @@ done:
 	free(poss);
 	free(pos_slot);
 	free(cfg_text);
+	free(cfg_text_v2);
 	free(vals);
 	free(key);
 	free(unesc);

@@ -5,9 +5,6 @@
 #include "diag.h"
 
 #include <errno.h>
-#include <json-c/json_c_version.h>
-#include <librdkafka/rdkafka.h>
-#include <mysql.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +12,7 @@
 
 const char *diag_prog = "ordpipe";
 int diag_verbosity = 0;
+static void (*versions)(void);
 
 void
 diag_init(const char *argv0)
@@ -95,6 +93,12 @@ void
 diag_version(void)
 {
 	printf("%s (ordpipe) %s\n", diag_prog, ORDPIPE_VERSION);
-	printf("librdkafka %s, json-c %s, MariaDB Connector/C %s\n", rd_kafka_version_str(),
-	       json_c_version(), mysql_get_client_info());
+	if (versions)
+		versions();
+}
+
+void
+diag_set_versions(void (*fn)(void))
+{
+	versions = fn;
 }

@@ -31,8 +31,11 @@ void diag_at(const char *file, uint64_t line, const char *fmt, ...)
 /* The one fatal helper: print the error and exit with status. */
 _Noreturn void diag_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prints "PROG VERSION" and the versions of the libraries ordpipe links. */
+/* Prints "PROG (ordpipe) VERSION", then, through the program's own
+ * function, the versions of the libraries it links: common/ links none, so
+ * a program that needs no Kafka or MySQL does not load them. */
 void diag_version(void);
+void diag_set_versions(void (*fn)(void));
 
 #define ORDPIPE_VERSION "0.1.0"
 

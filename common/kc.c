@@ -205,3 +205,9 @@ kc_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms)
 	rd_kafka_topic_destroy(rkt);
 	return n;
 }
+
+void
+kc_versions(void)
+{
+	printf("librdkafka %s\n", rd_kafka_version_str());
+}

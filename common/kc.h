@@ -29,6 +29,9 @@ struct kc_opts {
 	                            the program clears it when the cluster answers */
 };
 
+/* -V: the version of librdkafka. */
+void kc_versions(void);
+
 /* argc bounds how many -X and -F there can be. */
 void kc_opts_init(struct kc_opts *o, int argc);
 void kc_opts_free(struct kc_opts *o);

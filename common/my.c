@@ -222,3 +222,9 @@ my_put_ident(struct my_buf *b, const char *s, size_t n)
 	my_buf_put(b, s + run, n - run);
 	my_buf_put(b, "`", 1);
 }
+
+void
+my_versions(void)
+{
+	printf("MariaDB Connector/C %s\n", mysql_get_client_info());
+}

@@ -26,6 +26,9 @@ struct my_opts {
 	const char *fallback_database;
 };
 
+/* -V: the version of the MySQL client library. */
+void my_versions(void);
+
 /* A connected handle with the session set up, or NULL with the error in err. */
 MYSQL *my_connect(const struct my_opts *o, char *err, size_t errlen);
 /* As the mariadb client: a defaults file that cannot be read is an error

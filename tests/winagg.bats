@@ -75,6 +75,10 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 	# deterministic across runs
 	b=$(printf '{"ts":0,"shopid":1,"region":"%s"}\n' "$a" | winagg | jq -r .rowkey)
 	[ "$b" = "$(head -1 "$BATS_TEST_TMPDIR/keys")" ]
+	# and the same on every platform: an independent model of the hash
+	# (tests/helpers/hs_model.py) over the group key (JSON texts, NUL-ended)
+	[ "$(head -1 "$BATS_TEST_TMPDIR/keys")" = "1970-01-01T00:00:00.000Z/1970-01-01T00:01:00.000Z/$(python3 "$BATS_TEST_DIRNAME/helpers/hs_model.py" 1 "\"$a\"")" ]
+	[ "$(tail -1 "$BATS_TEST_TMPDIR/keys")" = "1970-01-01T00:00:00.000Z/1970-01-01T00:01:00.000Z/$(python3 "$BATS_TEST_DIRNAME/helpers/hs_model.py" 1 "\"${a}y\"")" ]
 }
 
 @test "count, sum, min, max, avg over integers, fractions and nulls" {
@@ -519,4 +523,27 @@ open("'"$BATS_TEST_TMPDIR"'/last", "w").write(line + "x")'
 	assert_status 0
 	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"t/0":6}}}' ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/rej")" -eq 1 ]
+}
+
+# golden_restore DIR: restores the golden snapshot copied into DIR and adds
+# one row; the hand-worked state: [60,120) shop 1 has 2 orders, 3 items;
+# [120,180) shop 2 has 1 order, 5 items; o/0 is read up to offset 2.
+golden_restore() {
+	run_split winagg --time-unit s -g shop --checkpoint "$1" --restore 1 -m update \
+		<<<'{"ts":80,"count":4,"shop":1,"_pos":"o/0/3"}'
+}
+
+@test "golden snapshots: version 2 (struct as stored then) and version 3 (field by field) restore to the same hand-worked state" {
+	for v in v2 v3; do
+		d=$BATS_TEST_TMPDIR/$v
+		mkdir -p "$d"
+		cp "$FIX/winagg/golden/$v-ckpt-00000000000000000001" "$d/ckpt-00000000000000000001"
+		golden_restore "$d"
+		assert_status 0
+		[ "${lines[0]}" = '{"rowkey":"1970-01-01T00:01:00.000Z/1970-01-01T00:02:00.000Z/1","window_start":"1970-01-01T00:01:00.000Z","window_end":"1970-01-01T00:02:00.000Z","shop":1,"orders":3,"items":7}' ]
+		[ "${lines[-1]}" = '{"_checkpoint":{"id":2,"positions":{"o/0":4}}}' ]
+		# --restore-info tells where kcat-out would resume
+		run_split winagg --time-unit s -g shop --checkpoint "$d" --restore 1 --restore-info
+		[ "$output" = '{"id":1,"positions":{"o/0":3}}' ]
+	done
 }
