@@ -47,10 +47,7 @@ setup() {
 	EOC
 	"$BATS_TEST_DIRNAME/../examples/etl.sh" -c "$BATS_TEST_TMPDIR/conf" prod 3>&- &
 	etl=$!
-	for _ in $(seq 300); do
-		[ "$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T" 2>/dev/null)" = 20000 ] && break
-		sleep 0.1
-	done
+	wait_until 30 sql_eq "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T" 20000
 	kill -TERM "$etl"
 	wait "$etl"
 	# the last committed cut covers every message: offsets sum to 20000

@@ -84,13 +84,8 @@ live() {
 
 # wait_orders TABLE N: waits up to 60 s until the table counts N orders.
 wait_orders() {
-	local got
-	for _ in $(seq 600); do
-		got=$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$1" 2>/dev/null)
-		[ "$got" = "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "table $1 has $got orders, expected $2" >&2
+	wait_until 60 sql_eq "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$1" "$2" && return 0
+	echo "table $1 has $(db_sql "SELECT SUM(orders) FROM ordpipe.$1" 2>&1) orders, expected $2" >&2
 	return 1
 }
 
@@ -311,13 +306,7 @@ wait_orders() {
 	conf COUNT=20000 RATE=5000 PIPELINE="$T" CHECKPOINT_DIR="$ck" CHECKPOINT_INTERVAL=50ms \
 		'WINAGG_OPTS="--checkpoint-keep 2"'
 	live
-	id=
-	for _ in $(seq 100); do
-		id=$(db_sql "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = '$T'" 2>/dev/null) || true
-		[ -n "$id" ] && break
-		sleep 0.1
-	done
-	[ -n "$id" ]
+	wait_until 10 sql_some "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = '$T'"
 	# the server hangs (no error, no reconnect): the sink waits in a commit
 	# while winagg goes on taking snapshots
 	kill -STOP "$(cat "$DB_DIR/pid")"
@@ -399,10 +388,7 @@ produce_orders() {
 	conf COUNT=30000 RATE=10000
 	live
 	# once rows are committed, while orders still flow
-	for _ in $(seq 200); do
-		[ "$(db_sql "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T" 2>/dev/null || echo 0)" -gt 0 ] && break
-		sleep 0.05
-	done
+	wait_until 20 sql_gt "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T" 0
 	pkill -KILL -P "$etl" -x winagg
 	wait "$etl" || true
 	wait "$prod"

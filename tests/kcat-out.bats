@@ -133,16 +133,14 @@ kput() {
 	kcat-out -t split -G g-split -v "${GROUPX[@]}" >"$BATS_TEST_TMPDIR/b" 2>"$BATS_TEST_TMPDIR/b.err" 3>&- &
 	local b=$!
 	# Both have partitions once each has said so after the last rebalance.
-	for _ in $(seq 200); do
+	both_assigned() {
 		grep -q assigned "$BATS_TEST_TMPDIR/a.err" && grep -q assigned "$BATS_TEST_TMPDIR/b.err" &&
-			[ "$(grep -h assigned "$BATS_TEST_TMPDIR/a.err" "$BATS_TEST_TMPDIR/b.err" | tail -2 | awk '{s += $3} END {print s}')" -eq 4 ] && break
-		sleep 0.1
-	done
+			[ "$(grep -h assigned "$BATS_TEST_TMPDIR/a.err" "$BATS_TEST_TMPDIR/b.err" | tail -2 | awk '{s += $3} END {print s}')" -eq 4 ]
+	}
+	wait_until 20 both_assigned || true
 	seq 1 4000 | sed 's/.*/{"n":&}/' | kcat-in -t split -k n
-	for _ in $(seq 200); do
-		[ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | wc -l)" -ge 4000 ] && break
-		sleep 0.1
-	done
+	both_read() { [ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | wc -l)" -ge 4000 ]; }
+	wait_until 20 both_read || true
 	kill -TERM $a $b
 	wait $a || { cat "$BATS_TEST_TMPDIR/a.err" >&2; false; }
 	wait $b || { cat "$BATS_TEST_TMPDIR/b.err" >&2; false; }
@@ -315,7 +313,7 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	all_down
 	sleep 1
 	kill -TERM "$pid"
-	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait_until 15 gone "$pid" || true
 	alive=0
 	kill -0 "$pid" 2>/dev/null && alive=1
 	kill -KILL "$pid" 2>/dev/null || true
@@ -333,7 +331,7 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	kcat-out -t downeof -G geof "${GROUPX[@]}" -e -m 2s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	all_down
-	for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait_until 30 gone "$pid" || true
 	alive=0
 	kill -0 "$pid" 2>/dev/null && alive=1
 	kill -KILL "$pid" 2>/dev/null || true

@@ -166,11 +166,7 @@ print("\t".join(v.encode().hex().upper() for v in vals))')
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
 	fifo_run mysql-replace -t "$T" --flush-interval 200ms
 	echo '{"rowkey":"a","n":1}' >&5
-	for _ in $(seq 50); do
-		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1 ] && break
-		sleep 0.1
-	done
-	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1 ]
+	wait_until 5 sql_eq "SELECT COUNT(*) FROM ordpipe.$T" 1
 	kill -0 "$pid"
 	exec 5>&-
 	wait_fifo_run
@@ -234,11 +230,10 @@ for i in range(1, 200001):
 	# Feed it in the background, so the restart lands mid-stream.
 	cat "$BATS_TEST_TMPDIR/rows" >&5 &
 	local feeder=$!
-	for _ in $(seq 200); do
-		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" -gt 10000 ] && break
-		sleep 0.05
-	done
+	wait_until 10 sql_gt "SELECT COUNT(*) FROM ordpipe.$T" 10000
+	before=$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")
 	db_restart
+	[ "$before" -lt 200000 ] # the restart hit the stream in flight
 	wait $feeder
 	exec 5>&-
 	wait_fifo_run
@@ -250,10 +245,7 @@ for i in range(1, 200001):
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, v INT)"
 	fifo_run mysql-replace -t "$T" --batch 1000 --flush-interval 1h --retries 2 --retry-backoff 100ms
 	seq 1 1000 | sed 's/.*/{"rowkey":"k&","v":&}/' >&5
-	for _ in $(seq 100); do
-		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 1000 ] && break
-		sleep 0.1
-	done
+	wait_until 10 sql_eq "SELECT COUNT(*) FROM ordpipe.$T" 1000
 	kill -9 "$(cat "$DB_DIR/pid")"
 	seq 1001 1500 | sed 's/.*/{"rowkey":"k&","v":&}/' >&5
 	exec 5>&-
@@ -385,10 +377,7 @@ for i in range(1, 200001):
 @test "--pipeline: SIGTERM leaves the rows after the last checkpoint record uncommitted and exits 0" {
 	fifo_run mysql-replace -t "$T" --pipeline "s$T"
 	printf '%s\n' '{"rowkey":"a","n":1}' '{"_checkpoint":{"id":1,"positions":{"o/0":1}}}' '{"rowkey":"b","n":2}' >&5
-	for _ in $(seq 50); do
-		[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T" 2>/dev/null)" = 1 ] && break
-		sleep 0.1
-	done
+	wait_until 5 sql_eq "SELECT COUNT(*) FROM ordpipe.$T" 1
 	kill -TERM "$pid"
 	wait_fifo_run
 	exec 5>&-

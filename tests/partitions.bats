@@ -142,10 +142,7 @@ part() { grep "\"t/$1/" "$PF"; }
 	# watermark (p0's, 25 s; Flink's rule) closes [0,10); p1 held it before
 	wait_output
 	[ "$(head -1 "$BATS_TEST_TMPDIR/out" | win)" = "$(printf '00\t10\t2')" ]
-	for _ in $(seq 50); do
-		grep -q '"idle_partitions":2' "$BATS_TEST_TMPDIR/err" && break
-		sleep 0.1
-	done
+	wait_until 5 grep -q '"idle_partitions":2' "$BATS_TEST_TMPDIR/err"
 	grep -q '"watermark":"1969-12-31T23:59:56.000Z",.*"idle_partitions":0' "$BATS_TEST_TMPDIR/err"
 	grep -q '"watermark":"1970-01-01T00:00:25.000Z",.*"idle_partitions":2' "$BATS_TEST_TMPDIR/err"
 	# p1 resumes behind: its row for the closed window is late and says why
@@ -174,10 +171,7 @@ part() { grep "\"t/$1/" "$PF"; }
 	printf '%s\n' '{"ts":1,"count":1,"_pos":"t/0/0"}' '{"ts":2,"count":1,"_pos":"t/0/1"}' >&5
 	# both rows came well within the interval of the start: the record must
 	# follow once it has passed, while the input stays open
-	for _ in $(seq 100); do
-		grep -q '_checkpoint' "$BATS_TEST_TMPDIR/out" && break
-		sleep 0.1
-	done
+	wait_until 10 grep -q '_checkpoint' "$BATS_TEST_TMPDIR/out"
 	[ "$(grep -c '' "$BATS_TEST_TMPDIR/out")" -eq 2 ]
 	[ "$(tail -1 "$BATS_TEST_TMPDIR/out")" = '{"_checkpoint":{"id":1,"positions":{"t/0":2}}}' ]
 	[ "$(head -1 "$BATS_TEST_TMPDIR/out" | jq .orders)" -eq 2 ]

@@ -3,6 +3,7 @@ bats_require_minimum_version 1.5.0
 : "${ORDPIPE_BIN:=$BATS_TEST_DIRNAME/../build/rel/bin}"
 PATH="$ORDPIPE_BIN:$PATH"
 FIX="$BATS_TEST_DIRNAME/fixtures"
+. "$BATS_TEST_DIRNAME/helpers/wait.bash"
 
 # run_split CMD...: bats' run with stderr kept apart in $stderr.
 run_split() {
@@ -42,11 +43,7 @@ fifo_run() {
 
 # wait_output: waits up to 5 s for $BATS_TEST_TMPDIR/out to have something.
 wait_output() {
-	for _ in $(seq 50); do
-		[ -s "$BATS_TEST_TMPDIR/out" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/out"
 }
 
 : "${ORDPIPE_HELPERS:=$BATS_TEST_DIRNAME/../build/rel/tests/helpers}"
@@ -62,13 +59,27 @@ kread() {
 }
 
 # wait_lines FILE N: waits up to 20 s for FILE to have at least N lines.
+has_lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 wait_lines() {
-	for _ in $(seq 200); do
-		[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
+	wait_until 20 has_lines "$1" "$2" && return 0
 	echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, expected $2" >&2
 	return 1
+}
+
+# sql_eq SQL VALUE, sql_gt SQL N, sql_some SQL: the query's answer is
+# VALUE, a number above N, or anything (for wait_until; errors are no)
+sql_eq() { [ "$(db_sql "$1" 2>/dev/null)" = "$2" ]; }
+sql_gt() {
+	local v
+	v=$(db_sql "$1" 2>/dev/null) && [ -n "$v" ] && [ "$v" -gt "$2" ]
+}
+sql_some() { [ -n "$(db_sql "$1" 2>/dev/null)" ]; }
+
+# gone PID: the process has ended (or is a zombie not yet waited for).
+gone() {
+	local st
+	read -r _ _ st _ 2>/dev/null <"/proc/$1/stat" || return 0
+	[ "$st" = Z ]
 }
 
 # wait_fifo_run: waits for the command fifo_run started; sets $status, and

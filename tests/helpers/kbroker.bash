@@ -10,16 +10,15 @@
 # broker_start [KBROKER ARGS...]: starts the test broker in the suite's temp
 # dir (in setup_file); sets KAFKA_BROKERS and KBROKER_PID, and keeps a FIFO on
 # fd 7 for commands (broker_cmd). Its fd 3 is closed so bats does not wait.
+. "${BASH_SOURCE[0]%/*}/wait.bash"
+
 broker_start() {
 	local dir=$BATS_FILE_TMPDIR
 	mkfifo "$dir/kbroker.cmd"
 	${SERVER_SETSID:+setsid} "$ORDPIPE_HELPERS/kbroker" "$@" <"$dir/kbroker.cmd" >"$dir/kbroker.out" 2>"$dir/kbroker.err" 3>&- &
 	KBROKER_PID=$!
 	exec 7>"$dir/kbroker.cmd"
-	for _ in $(seq 100); do
-		[ -s "$dir/kbroker.out" ] && break
-		sleep 0.05
-	done
+	wait_until 10 test -s "$dir/kbroker.out"
 	KAFKA_BROKERS=$(head -1 "$dir/kbroker.out")
 	[ -n "$KAFKA_BROKERS" ] || { cat "$dir/kbroker.err" >&2; return 1; }
 	export KAFKA_BROKERS KBROKER_PID
@@ -30,12 +29,11 @@ broker_cmd() {
 	local dir=$BATS_FILE_TMPDIR before
 	before=$(wc -l <"$dir/kbroker.out")
 	echo "$*" >&7
-	for _ in $(seq 100); do
-		[ "$(wc -l <"$dir/kbroker.out")" -gt "$before" ] && break
-		sleep 0.05
-	done
+	wait_until 10 _broker_answered "$before"
 	[ "$(tail -1 "$dir/kbroker.out")" = ok ]
 }
+
+_broker_answered() { [ "$(wc -l <"$BATS_FILE_TMPDIR/kbroker.out")" -gt "$1" ]; }
 
 broker_stop() {
 	[ -n "${KBROKER_PID:-}" ] || return 0

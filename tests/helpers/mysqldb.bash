@@ -7,6 +7,8 @@
 #   db_sql SQL...   run SQL with the mariadb client, tab-separated, no headers
 # Sets DB_DIR, DB_SOCK, DB_PORT, DB_PID and MYSQL_UNIX_PORT.
 
+. "${BASH_SOURCE[0]%/*}/wait.bash"
+
 _db_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -20,18 +22,17 @@ _db_launch() {
 		>>"$DB_DIR/log" 2>&1 3>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	DB_PID=$!
 	disown "$DB_PID" 2>/dev/null || true # no job notice when a test kills it
-	for _ in $(seq 300); do
-		if [ -s "$DB_DIR/pid" ] && mariadb-admin --no-defaults -uroot -S "$DB_SOCK" ping >/dev/null 2>&1; then
-			export DB_PID
-			return 0
-		fi
-		kill -0 "$DB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "mariadbd did not start; its log:" >&2
-	tail -20 "$DB_DIR/log" >&2
+	wait_until 30 _db_up_or_dead
+	if _db_up; then
+		export DB_PID
+		return 0
+	fi
+	kill -9 "$DB_PID" 2>/dev/null || true
 	return 1
 }
+
+_db_up() { [ -s "$DB_DIR/pid" ] && mariadb-admin --no-defaults -uroot -S "$DB_SOCK" ping >/dev/null 2>&1; }
+_db_up_or_dead() { _db_up || ! kill -0 "$DB_PID" 2>/dev/null; }
 
 db_start() {
 	DB_DIR=${BATS_FILE_TMPDIR:-$(mktemp -d)}/db
@@ -42,7 +43,15 @@ db_start() {
 	mariadb-install-db --no-defaults --datadir="$DB_DIR/data" --user=root \
 		--auth-root-authentication-method=normal --skip-test-db >"$DB_DIR/install.log" 2>&1 ||
 		{ tail -20 "$DB_DIR/install.log" >&2; return 1; }
-	_db_launch || return 1
+	# The port is free when picked, but another process may bind it before
+	# mariadbd does: then it exits, and another port is tried.
+	local try
+	for try in 1 2 3 4 5; do
+		_db_launch && break
+		[ "$try" -eq 5 ] && { echo "mariadbd did not start; its log:" >&2; tail -20 "$DB_DIR/log" >&2; return 1; }
+		DB_PORT=$(_db_free_port)
+		export DB_PORT
+	done
 	# tables the tests make by hand compare keys byte for byte, as
 	# mysql-replace requires of a key column (a test that wants another
 	# collation says so)
@@ -53,23 +62,19 @@ db_restart() {
 	[ -s "$DB_DIR/pid" ] && DB_PID=$(cat "$DB_DIR/pid")
 	kill -9 "$DB_PID" 2>/dev/null || true # it may be dead already
 	wait "$DB_PID" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$DB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_until 5 _db_dead
 	rm -f "$DB_DIR/pid"
-	_db_launch
+	_db_launch || { echo "mariadbd did not start again; its log:" >&2; tail -20 "$DB_DIR/log" >&2; return 1; }
 }
+
+_db_dead() { ! kill -0 "$DB_PID" 2>/dev/null; }
 
 db_stop() {
 	# a restart inside a test changes the PID only there: ask the pid file
 	[ -s "$DB_DIR/pid" ] && DB_PID=$(cat "$DB_DIR/pid")
 	[ -n "${DB_PID:-}" ] || return 0
 	kill -TERM "$DB_PID" 2>/dev/null
-	for _ in $(seq 100); do
-		kill -0 "$DB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_until 10 _db_dead
 	kill -9 "$DB_PID" 2>/dev/null || true
 	wait "$DB_PID" 2>/dev/null || true
 }
