@@ -58,7 +58,7 @@ $(B)/cmd/%.o: cmd/%.c $(wildcard common/*.h)
 LIBS_ordgen =
 LIBS_winagg =
 LIBS_kcat-in = rdkafka
-LIBS_kcat-out = rdkafka json-c
+LIBS_kcat-out = rdkafka
 LIBS_mysql-replace = libmariadb
 
 $(B)/bin/%: $(B)/cmd/%.o $(LIB)

@@ -253,10 +253,8 @@ stats(void)
  * promptly instead of at the next input. With --stats, keep waiting here
  * so that lines keep coming while the input is quiet. */
 static void
-on_idle(void *arg)
+on_idle(const nd_reader *rd)
 {
-	nd_reader *rd = arg;
-
 	for (;;) {
 		rd_kafka_poll(rk, 0);
 		out_flush();
@@ -488,7 +486,6 @@ main(int argc, char **argv)
 	}
 	if (!rkt || !rd || !compact || (opt.nkeys && (!key || !tmp)))
 		diag_die(DIAG_EX_FAIL, "out of memory");
-	nd_set_idle(rd, on_idle, rd);
 	st_init(opt.cc.stats_ms);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
@@ -502,6 +499,10 @@ main(int argc, char **argv)
 		if (rc < 0) {
 			status = DIAG_EX_FAIL;
 			break;
+		}
+		if (rc == ND_IDLE) {
+			on_idle(rd);
+			continue;
 		}
 		n_read++;
 		if (nd_scan(&rec, &want, vals, &jerr, msg, sizeof(msg)) < 0) {

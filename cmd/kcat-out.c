@@ -23,9 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "cli.h"
+#include "cp.h"
 #include "diag.h"
 #include "js.h"
 #include "kc.h"
@@ -62,10 +61,7 @@ static struct opts {
 	int envelope;      /* -J */
 	int fail_on_data_loss;
 	int positions;     /* --positions: "_pos":"TOPIC/P/OFFSET" in each line */
-	/* --start-from FILE: per partition, the next offset to read */
-	char **from_names; /* "TOPIC/P" */
-	int64_t *from_offsets;
-	int nfrom;
+	cp_record from; /* --start-from FILE: per partition, the next offset to read */
 } opt;
 
 /* A partition this consumer holds, for -e. */
@@ -182,35 +178,13 @@ parse_parts(const char *s)
 static void
 read_start_from(const char *path)
 {
-	json_object *o, *pos, *id;
-	FILE *f = fopen(path, "r");
-	int n = 0;
+	const char *why;
 
-	if (!f)
-		cli_usage_error(USAGE, "--start-from: cannot read '%s': %s", path, strerror(errno));
-	fclose(f);
-	if (!(o = json_object_from_file(path)))
-		cli_usage_error(USAGE, "--start-from: '%s' is not JSON", path);
-	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "id", &id) ||
-	    !json_object_object_get_ex(o, "positions", &pos) ||
-	    !json_object_is_type(pos, json_type_object))
-		cli_usage_error(USAGE, "--start-from: '%s' is not {\"id\":N,\"positions\":{...}}", path);
-	opt.nfrom = json_object_object_length(pos);
-	opt.from_names = calloc((size_t)opt.nfrom + 1, sizeof(*opt.from_names));
-	opt.from_offsets = calloc((size_t)opt.nfrom + 1, sizeof(*opt.from_offsets));
-	if (!opt.from_names || !opt.from_offsets)
-		diag_die(DIAG_EX_FAIL, "out of memory");
-	json_object_object_foreach(pos, key, val) {
-		const char *slash = strrchr(key, '/');
-		if (!slash || slash == key || !json_object_is_type(val, json_type_int) ||
-		    json_object_get_int64(val) < 0)
-			cli_usage_error(USAGE, "--start-from: '%s': bad position '%s'", path, key);
-		opt.from_names[n] = strdup(key);
-		if (!opt.from_names[n])
-			diag_die(DIAG_EX_FAIL, "out of memory");
-		opt.from_offsets[n++] = json_object_get_int64(val);
+	if (cp_read(path, &opt.from, &why) < 0) {
+		if (strcmp(why, "cannot read") == 0)
+			cli_usage_error(USAGE, "--start-from: cannot read '%s': %s", path, strerror(errno));
+		cli_usage_error(USAGE, "--start-from: '%s': %s", path, why);
 	}
-	json_object_put(o);
 }
 
 /* The --start-from offset of a partition, or -1. */
@@ -220,9 +194,9 @@ start_from(const char *topic, int32_t partition)
 	char name[300];
 
 	snprintf(name, sizeof(name), "%s/%d", topic, (int)partition);
-	for (int i = 0; i < opt.nfrom; i++)
-		if (strcmp(opt.from_names[i], name) == 0)
-			return opt.from_offsets[i];
+	for (size_t i = 0; i < opt.from.n; i++)
+		if (strcmp(opt.from.names[i], name) == 0)
+			return opt.from.next[i];
 	return -1;
 }
 
@@ -872,13 +846,6 @@ stats(void)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* -V: the libraries kcat-out links. */
-static void
-versions(void)
-{
-	printf("librdkafka %s, json-c %s\n", rd_kafka_version_str(), json_c_version());
-}
-
 /* -c reached, or -e and every partition at its end. */
 static int
 done(void)
@@ -911,7 +878,7 @@ main(int argc, char **argv)
 	rd_kafka_message_t *batch[BATCH_MAX];
 
 	diag_init(argv[0]);
-	diag_set_versions(versions);
+	diag_set_versions(kc_versions);
 	parse_opts(argc, argv);
 	if (opt.group) {
 		overrides[n++] = "group.id";
@@ -1062,10 +1029,7 @@ main(int argc, char **argv)
 	free(held);
 	free(opt.topics);
 	free(opt.parts);
-	for (int i = 0; i < opt.nfrom; i++)
-		free(opt.from_names[i]);
-	free(opt.from_names);
-	free(opt.from_offsets);
+	cp_free(&opt.from);
 	kc_opts_free(&opt.kc);
 	out_free();
 	st_free();

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cp.h"
 #include "diag.h"
 #include "hs.h"
 #include "js.h"
@@ -1436,10 +1437,8 @@ stats(void)
 /* Input is idle: commit when the oldest row has waited long enough, else
  * wait for input at most until then (or until the next --stats line). */
 static void
-on_idle(void *arg)
+on_idle(const nd_reader *rd)
 {
-	nd_reader *rd = arg;
-
 	out_flush();
 	for (;;) {
 		int wait_ms = st_wait_ms();
@@ -1470,12 +1469,9 @@ on_idle(void *arg)
 static int
 barrier(const nd_rec *rec, const js_val *ck)
 {
-	static const char *names[] = {"id", "positions"};
-	js_want w;
-	js_val v[2];
-	js_err err;
-	int64_t id;
-	int bad = 0;
+	cp_record cr;
+	const char *why;
+	char msg[300];
 
 	if (!opt.pipeline) {
 		if (opt.tee) {
@@ -1486,18 +1482,16 @@ barrier(const nd_rec *rec, const js_val *ck)
 		}
 		return 0;
 	}
-	js_want_init(&w, names, 2);
-	if (ck->type != JS_OBJ || js_scan(ck->p, ck->n, &w, v, &err) < 0 || v[0].type != JS_NUM ||
-	    !v[0].isint || js_to_i64(&v[0], &id) < 0 || v[1].type != JS_OBJ)
-		bad = 1;
-	js_want_free(&w);
-	if (bad)
-		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len,
-		               "'_checkpoint' is not {\"id\":N,\"positions\":{...}}");
+	if (ck->type != JS_OBJ || cp_parse(ck->p, ck->n, &cr, &why) < 0) {
+		snprintf(msg, sizeof(msg), "'_checkpoint': %s",
+		         ck->type != JS_OBJ ? "not {\"id\":N,\"positions\":{...}}" : why);
+		return rej_bad(&rejects, rec->file, rec->lineno, rec->text, rec->len, msg);
+	}
 	ck_pending = 1;
-	ck_id = id;
-	ck_pos.len = 0;
-	my_buf_put(&ck_pos, v[1].p, v[1].n);
+	ck_id = cr.id;
+	ck_pos.len = 0; /* the positions as they came, for the progress table */
+	my_buf_put(&ck_pos, cr.positions, cr.positions_len);
+	cp_free(&cr);
 	flush_batch();
 	if (opt.tee && !failed) {
 		out_write(rec->text, rec->len);
@@ -1670,13 +1664,16 @@ main(int argc, char **argv)
 	rd = nd_new(argv + optind, argc - optind);
 	if (!rd)
 		diag_die(DIAG_EX_FAIL, "out of memory");
-	nd_set_idle(rd, on_idle, rd);
 	st_init(opt.cc.stats_ms);
 
 	while (!sig_stop && !failed && !stop_bad && !out_failed() && (rc = nd_next_checked(rd, &rec)) != 0) {
 		if (rc < 0) {
 			status = DIAG_EX_FAIL;
 			break;
+		}
+		if (rc == ND_IDLE) {
+			on_idle(rd);
+			continue;
 		}
 		n_read++;
 		if (take(&rec, &keywant) < 0) {

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "ck.h"
+#include "cp.h"
 #include "cli.h"
 #include "diag.h"
 #include "hs.h"
@@ -226,8 +227,9 @@ help(void)
 	       "      --checkpoint-interval DUR  at most one snapshot per DUR (default 1s)\n"
 	       "      --checkpoint-keep N   snapshots kept in DIR (default 10), and all from the\n"
 	       "                            one in DIR/committed on (mysql-replace --progress-file)\n"
-	       "      --restore ID|latest   start from snapshot ID of DIR (or an older one if it is\n"
-	       "                            unusable)\n"
+	       "      --restore ID|latest|committed  start from snapshot ID of DIR (or an older\n"
+	       "                            one if it is unusable); committed: the one DIR/committed\n"
+	       "                            names (nothing committed: start empty)\n"
 	       "      --restore-info        print the snapshot --restore would use and exit\n"
 	       "      --rejects FILE        append bad records to FILE and go on\n"
 	       "  -u, --unbuffered          flush after every output row\n"
@@ -392,7 +394,7 @@ parse_opts(int argc, char **argv)
 			opt.ckpt_keep = cli_num(USAGE, "--checkpoint-keep", optarg, 1, 1000000);
 			break;
 		case OPT_RESTORE:
-			if (strcmp(optarg, "latest") != 0)
+			if (strcmp(optarg, "latest") != 0 && strcmp(optarg, "committed") != 0)
 				cli_num(USAGE, "--restore", optarg, 1, INT64_MAX);
 			opt.restore = optarg;
 			break;
@@ -431,7 +433,7 @@ parse_opts(int argc, char **argv)
 	if ((opt.restore || opt.restore_info) && !opt.ckpt_dir)
 		cli_usage_error(USAGE, "--restore and --restore-info need --checkpoint DIR");
 	if (opt.restore_info && !opt.restore)
-		cli_usage_error(USAGE, "--restore-info needs --restore ID|latest");
+		cli_usage_error(USAGE, "--restore-info needs --restore ID|latest|committed");
 
 	opt.group_buf = strdup(group);
 	if (!opt.group_buf)
@@ -1068,10 +1070,8 @@ idle_due(void)
  * windows may close), and the trailing snapshot, so that what was read
  * reaches a sink that commits at checkpoint records within the interval. */
 static void
-on_idle(void *arg)
+on_idle(const nd_reader *rd)
 {
-	const nd_reader *rd = arg;
-
 	if (!drained) {
 		drained = 1;
 		drained_at = tm_mono_s();
@@ -1605,28 +1605,24 @@ ckpt_record(void)
 }
 
 /* The id of the checkpoint the sink committed last, from DIR/committed
- * (written by mysql-replace --progress-file after each commit): INT64_MAX
- * when there is no such file, 0 when it cannot be read as {"id":N,...}
- * (keep everything until the sink writes it again). */
+ * (written by mysql-replace --progress-file after each commit, and by
+ * etl.sh at start): INT64_MAX when there is no such file, 0 when it cannot
+ * be read as a checkpoint record (keep everything until the sink writes it
+ * again). */
 static int64_t
 ckpt_committed(void)
 {
-	char path[PATH_MAX_CKPT], buf[64], *end;
-	long long id;
-	ssize_t n;
-	int fd;
+	char path[PATH_MAX_CKPT];
+	cp_record r;
+	const char *why;
+	int64_t id;
 
 	snprintf(path, sizeof(path), "%s/" CKPT_COMMITTED, opt.ckpt_dir);
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return errno == ENOENT ? INT64_MAX : 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 6 || memcmp(buf, "{\"id\":", 6) != 0)
-		return 0;
-	buf[n] = '\0';
-	errno = 0;
-	id = strtoll(buf + 6, &end, 10);
-	return errno || end == buf + 6 || id < 0 ? 0 : id;
+	if (cp_read(path, &r, &why) < 0)
+		return strcmp(why, "cannot read") == 0 && errno == ENOENT ? INT64_MAX : 0;
+	id = r.id;
+	cp_free(&r);
+	return id;
 }
 
 /* Removes the snapshots that are neither among the newest --checkpoint-keep
@@ -1900,6 +1896,8 @@ ckpt_load(int64_t id, const char **why)
 	return 0;
 }
 
+static int64_t restore_committed; /* --restore committed: the id DIR/committed names */
+
 /* --restore: the newest usable snapshot at or before the one asked for;
  * the state is loaded and its id returned. */
 static int64_t
@@ -1907,6 +1905,9 @@ restore(int64_t *ids, size_t n)
 {
 	int64_t want = strcmp(opt.restore, "latest") == 0 ? INT64_MAX : strtoll(opt.restore, NULL, 10);
 	const char *why;
+
+	if (strcmp(opt.restore, "committed") == 0)
+		want = restore_committed;
 
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] > want)
@@ -1977,6 +1978,26 @@ ckpt_start(void)
 	} else {
 		ckpt_oldest = ckpt_next_id;
 	}
+	if (opt.restore && strcmp(opt.restore, "committed") == 0) {
+		/* the sink's last committed cut, as etl.sh writes it there at start */
+		char path[PATH_MAX_CKPT];
+		cp_record r;
+		const char *why;
+		snprintf(path, sizeof(path), "%s/" CKPT_COMMITTED, opt.ckpt_dir);
+		if (cp_read(path, &r, &why) < 0) {
+			if (strcmp(why, "cannot read") != 0 || errno != ENOENT)
+				diag_die(DIAG_EX_FAIL, "--restore committed: '%s': %s%s%s", path, why,
+				         strcmp(why, "cannot read") == 0 ? ": " : "",
+				         strcmp(why, "cannot read") == 0 ? strerror(errno) : "");
+			r.id = 0;
+		}
+		restore_committed = r.id;
+		cp_free(&r);
+		if (restore_committed == 0) {
+			diag_info("nothing committed yet in '%s': starting empty", path);
+			opt.restore = NULL; /* --restore-info then prints nothing */
+		}
+	}
 	if (opt.restore) {
 		id = restore(ids, n);
 		ckpt_last_id = id;
@@ -2037,7 +2058,6 @@ main(int argc, char **argv)
 		if (opt.restore_info)
 			goto done;
 	}
-	nd_set_idle(rd, on_idle, rd);
 	st_init(opt.cc.stats_ms);
 	batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
@@ -2045,6 +2065,10 @@ main(int argc, char **argv)
 		if (rc < 0) {
 			status = DIAG_EX_FAIL;
 			break;
+		}
+		if (rc == ND_IDLE) {
+			on_idle(rd);
+			continue;
 		}
 		if (drained) {
 			caught_up_ms += (tm_mono_s() - drained_at) * 1000.0;

@@ -32,8 +32,7 @@ struct nd_reader {
 	char *buf;
 	size_t pos, end; /* unread data in buf, bytes */
 	int skipping;    /* discarding the rest of a too-long line */
-	void (*idle)(void *);
-	void *idle_arg;
+	int idle_said;   /* ND_IDLE was returned; the next read may block */
 	const char *errfile;
 };
 
@@ -88,13 +87,6 @@ nd_scan(const nd_rec *rec, const js_want *w, js_val *vals, js_err *err, char *wh
 	return 0;
 }
 
-void
-nd_set_idle(nd_reader *r, void (*fn)(void *), void *arg)
-{
-	r->idle = fn;
-	r->idle_arg = arg;
-}
-
 const char *
 nd_errfile(const nd_reader *r)
 {
@@ -142,7 +134,8 @@ close_cur(nd_reader *r)
 	r->fd = -1;
 }
 
-/* Reads one more block; 1 data, 0 end of file, -1 error. */
+/* Reads one more block; 1 data, 0 end of file, ND_IDLE nothing ready (once
+ * before a read that would block), -1 error. */
 static int
 fill(nd_reader *r)
 {
@@ -153,16 +146,17 @@ fill(nd_reader *r)
 		r->end -= r->pos;
 		r->pos = 0;
 	}
-	if (r->idle) {
-		if (!nd_wait(r, 0))
-			r->idle(r->idle_arg);
-		/* A signal the hook's own waiting swallowed must not be followed by
-		 * a read that blocks forever. */
-		if (sig_stop) {
-			errno = EINTR;
-			return -1;
-		}
+	if (!r->idle_said && !nd_wait(r, 0)) {
+		r->idle_said = 1;
+		return ND_IDLE;
 	}
+	/* A signal the caller's waiting swallowed must not be followed by a
+	 * read that blocks forever. */
+	if (sig_stop) {
+		errno = EINTR;
+		return -1;
+	}
+	r->idle_said = 0;
 	n = read(r->fd, r->buf + r->end, ND_BUFSZ - r->end);
 	if (n < 0) {
 		r->errfile = r->file;
@@ -251,6 +245,8 @@ nd_next(nd_reader *r, nd_rec *rec)
 		rc = fill(r);
 		if (rc < 0)
 			return -1;
+		if (rc == ND_IDLE)
+			return ND_IDLE;
 		if (rc == 0)
 			r->eof = 1;
 	}

@@ -7,9 +7,10 @@
  * counted in line numbers). A line longer than ND_LINE_MAX is returned once
  * with too_long set and only its first bytes, so the caller can reject it.
  *
- * Before a read that would block (nothing more is ready right now) the reader
- * calls the idle hook: that is where programs flush output and end
- * micro-batches.
+ * Before a read that would block (nothing more is ready right now),
+ * nd_next returns ND_IDLE once: that is where a program's loop flushes
+ * output and ends micro-batches, and may wait (nd_wait) for what it has due;
+ * the next nd_next then blocks until input comes.
  */
 #ifndef ND_H
 #define ND_H
@@ -34,8 +35,10 @@ typedef struct nd_rec {
 
 nd_reader *nd_new(char **paths, int npaths);
 void nd_free(nd_reader *r);
-void nd_set_idle(nd_reader *r, void (*fn)(void *), void *arg);
-/* 1: a record in rec; 0: end of all input; -1: read or open error (errno set,
+#define ND_IDLE 2 /* nd_next: nothing more to read right now */
+
+/* 1: a record in rec; ND_IDLE: the input is momentarily drained (the next
+ * call blocks); 0: end of all input; -1: read or open error (errno set,
  * nd_errfile() names the file). Interrupted reads return -1 with EINTR. */
 int nd_next(nd_reader *r, nd_rec *rec);
 const char *nd_errfile(const nd_reader *r);
@@ -43,8 +46,8 @@ const char *nd_errfile(const nd_reader *r);
  * stop signal came (then 0, as at end of input); a read or open error is
  * reported ("cannot read 'FILE': reason") and gives -1. */
 int nd_next_checked(nd_reader *r, nd_rec *rec);
-/* For an idle hook: waits up to ms for input; 1 when input (or its end, or
- * a signal) came or there is no file to wait on, 0 when the time ran out. */
+/* After ND_IDLE: waits up to ms for input; 1 when input (or its end, or a
+ * signal) came or there is no file to wait on, 0 when the time ran out. */
 int nd_wait(const nd_reader *r, int ms);
 /* Checks that rec is one JSON object within the line limit and picks out w's
  * members (js_scan). 0 ok; -1 with the reason, as every program words it, in

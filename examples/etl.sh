@@ -106,19 +106,19 @@ else
 		winagg_args+=(--checkpoint "$CHECKPOINT_DIR" --checkpoint-interval "$CHECKPOINT_INTERVAL")
 		# the sink tells winagg which snapshot a restart needs: it is kept
 		# however far behind a stalled sink is (winagg(1), --checkpoint-keep)
-		mkdir -p "$CHECKPOINT_DIR" && printf '%s\n' "${last:-{\"id\":0\}}" >"$CHECKPOINT_DIR/committed" ||
+		mkdir -p "$CHECKPOINT_DIR" && printf '%s\n' "${last:-{\"id\":0,\"positions\":{\}\}}" >"$CHECKPOINT_DIR/committed" ||
 			{ echo "etl: cannot write '$CHECKPOINT_DIR/committed'" >&2; exit 1; }
 		[ -n "$PARTITIONS" ] && src+=(-p "$PARTITIONS")
 		if [ -n "$last" ]; then
-			id=${last#'{"id":'}
-			id=${id%%,*}
+			# winagg reads the committed cut itself (--restore committed) and
+			# says where kcat-out resumes: no parsing here
 			start=$CHECKPOINT_DIR/start.json
-			winagg "${winagg_args[@]}" --restore "$id" --restore-info >"$start.tmp" &&
+			winagg "${winagg_args[@]}" --restore committed --restore-info >"$start.tmp" &&
 				mv "$start.tmp" "$start" ||
-				{ echo "etl: cannot restore checkpoint $id from '$CHECKPOINT_DIR'" >&2; exit 1; }
+				{ echo "etl: cannot restore the committed checkpoint from '$CHECKPOINT_DIR'" >&2; exit 1; }
 			src+=(--start-from "$start")
-			winagg_args+=(--restore "$id")
-			echo "etl: pipeline '$PIPELINE' resumes from checkpoint $id: $(cat "$start")" >&2
+			winagg_args+=(--restore committed)
+			echo "etl: pipeline '$PIPELINE' resumes from checkpoint $(cat "$start")" >&2
 		fi
 		sink+=(--pipeline "$PIPELINE" --progress-file "$CHECKPOINT_DIR/committed")
 	elif [ -n "$PARTITIONS" ]; then

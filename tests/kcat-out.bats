@@ -276,7 +276,7 @@ kput() {
 	echo '{"positions":{}}' >"$BATS_TEST_TMPDIR/bad"
 	run --separate-stderr kcat-out -t sf --start-from "$BATS_TEST_TMPDIR/bad"
 	assert_status 2
-	[[ "$stderr" == *"is not {\"id\":N,\"positions\":{...}}"* ]]
+	[[ "$stderr" == *"--start-from: '$BATS_TEST_TMPDIR/bad': not {\"id\":N,\"positions\":{\"TOPIC/P\":OFFSET,...}}"* ]]
 	run --separate-stderr kcat-out -t sf --start-from "$BATS_TEST_TMPDIR/none"
 	assert_status 2
 	[[ "$stderr" == *"cannot read '$BATS_TEST_TMPDIR/none': No such file or directory"* ]]

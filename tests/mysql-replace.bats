@@ -309,7 +309,7 @@ for i in range(1, 200001):
 	[[ "$output" == *"REPLACE INTO \`$T\` (\`rowkey\`,\`n\`) VALUES ('a',1);"$'\n'"REPLACE INTO ordpipe_progress (pipeline, checkpoint_id, positions, committed_at) VALUES ('p',8,'{}',NOW(3));"$'\n'"COMMIT;"* ]]
 	run_split mysql-replace -t "$T" --pipeline p < <(echo '{"_checkpoint":{"id":"x"}}')
 	assert_status 3
-	[[ "$stderr" == *"<stdin>:1: '_checkpoint' is not {\"id\":N,\"positions\":{...}}"* ]]
+	[[ "$stderr" == *"<stdin>:1: '_checkpoint': not {\"id\":N,\"positions\":{\"TOPIC/P\":OFFSET,...}}"* ]]
 	run_split mysql-replace --last-checkpoint
 	assert_status 2
 }

@@ -87,14 +87,14 @@ load helpers/common
 	[ "$output" = "ordgen (ordpipe) 0.1.0" ]
 	[ "$(winagg -V)" = "winagg (ordpipe) 0.1.0" ]
 	[[ "$(kcat-in -V)" == "kcat-in (ordpipe) 0.1.0"$'\n'"librdkafka "* ]]
-	[[ "$(kcat-out -V)" == "kcat-out (ordpipe) 0.1.0"$'\n'"librdkafka "*", json-c "* ]]
+	[[ "$(kcat-out -V)" == "kcat-out (ordpipe) 0.1.0"$'\n'"librdkafka "* ]]
 	[[ "$(mysql-replace -V)" == "mysql-replace (ordpipe) 0.1.0"$'\n'"MariaDB Connector/C "* ]]
 	# what the dynamic linker loads
 	libs() { ldd "$(command -v "$1")" | grep -Eo 'lib(rdkafka|mariadb|json-c)' | sort -u | tr '\n' ' '; }
 	[ "$(libs ordgen)" = "" ]
 	[ "$(libs winagg)" = "" ]
 	[ "$(libs kcat-in)" = "librdkafka " ]
-	[ "$(libs kcat-out)" = "libjson-c librdkafka " ]
+	[ "$(libs kcat-out)" = "librdkafka " ]
 	[ "$(libs mysql-replace)" = "libmariadb " ]
 }
 

@@ -547,3 +547,22 @@ golden_restore() {
 		[ "$output" = '{"id":1,"positions":{"o/0":3}}' ]
 	done
 }
+
+@test "--restore committed: the snapshot DIR/committed names; none named: start empty; a malformed file: status 1" {
+	d=$BATS_TEST_TMPDIR/ck
+	printf '%s\n' '{"ts":65,"count":1,"shop":1,"_pos":"o/0/0"}' | winagg $CK "$d" >/dev/null
+	printf '%s\n' '{"ts":66,"count":1,"shop":1,"_pos":"o/0/1"}' | winagg $CK "$d" --restore latest >/dev/null
+	echo '{"id":1,"positions":{"o/0":1}}' >"$d/committed"
+	run_split winagg $CK "$d" --restore committed --restore-info
+	assert_status 0
+	[ "$output" = '{"id":1,"positions":{"o/0":1}}' ]
+	echo '{"id":0,"positions":{}}' >"$d/committed"
+	run_split winagg $CK "$d" --restore committed --restore-info -v
+	assert_status 0
+	[ -z "$output" ]
+	[[ "$stderr" == *"nothing committed yet in '$d/committed': starting empty"* ]]
+	echo '{"id":"x"}' >"$d/committed"
+	run_split winagg $CK "$d" --restore committed --restore-info
+	assert_status 1
+	[[ "$stderr" == "winagg: --restore committed: '$d/committed': not {\"id\":N,"* ]]
+}

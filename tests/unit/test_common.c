@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "cp.h"
 #include "js.h"
 #include "st.h"
 #include "tm.h"
@@ -321,6 +322,47 @@ test_stats_line(void)
 	st_free();
 }
 
+/* cp: the checkpoint record, good and bad, with the reason. */
+static void
+checkpoint_records(void)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+	    {"{\"positions\":{}}", "not {\"id\":N,"},
+	    {"{\"id\":\"1\",\"positions\":{}}", "not {\"id\":N,"},
+	    {"{\"id\":-1,\"positions\":{}}", "not {\"id\":N,"},
+	    {"{\"id\":1.5,\"positions\":{}}", "not {\"id\":N,"},
+	    {"{\"id\":1}", "not {\"id\":N,"},
+	    {"{\"id\":1,\"positions\":[]}", "not {\"id\":N,"},
+	    {"{\"id\":1,\"positions\":{\"t/0\":-1}}", "a position's offset"},
+	    {"{\"id\":1,\"positions\":{\"t/0\":\"5\"}}", "a position's offset"},
+	    {"{\"id\":1,\"positions\":{\"t\":5}}", "a position's name"},
+	    {"{\"id\":1,\"positions\":{\"/0\":5}}", "a position's name"},
+	    {"{\"id\":1,\"positions\":{\"t/\":5}}", "a position's name"},
+	    {"{\"id\":1,\"positions\":{\"t\\u0000/0\":5}}", "a position's name"},
+	    {"{\"id\":1,", "not JSON"},
+	};
+	const char *good = "{\"id\":42,\"positions\":{\"orders/0\":7,\"or\\u0064ers/1\":0,\"a/b/3\":9}}";
+	cp_record r;
+	const char *why;
+
+	ok(cp_parse(good, strlen(good), &r, &why) == 0 && r.id == 42 && r.n == 3 &&
+	       strcmp(r.names[0], "orders/0") == 0 && r.next[0] == 7 &&
+	       strcmp(r.names[1], "orders/1") == 0 && r.next[1] == 0 &&
+	       strcmp(r.names[2], "a/b/3") == 0 && r.next[2] == 9 &&
+	       r.positions_len == strlen(good) - 22 && r.positions[0] == '{',
+	   "checkpoint record %s", good);
+	cp_free(&r);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		int rc = cp_parse(bad[k].text, strlen(bad[k].text), &r, &why);
+		ok(rc < 0 && strncmp(why, bad[k].why, strlen(bad[k].why)) == 0,
+		   "checkpoint record %s is refused: %s", bad[k].text, bad[k].why);
+		if (rc == 0)
+			cp_free(&r);
+	}
+}
+
 int
 main(void)
 {
@@ -399,6 +441,7 @@ main(void)
 
 	scan_fields();
 	differential();
+	checkpoint_records();
 
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
