@@ -403,7 +403,7 @@ flush_and_store(void)
 	l = rd_kafka_topic_partition_list_new(pending->cnt);
 	rd_kafka_topic_partition_t *d = NULL;
 	int didx = -1;
-	for (size_t i = 0; i < nsent && sent[i].end <= out_st.written; i++) {
+	for (size_t i = 0; i < nsent && sent[i].end <= out_written(); i++) {
 		if (sent[i].idx != didx) { /* runs of one partition are the rule */
 			const rd_kafka_topic_partition_t *e = &pending->elems[sent[i].idx];
 			if (!(d = rd_kafka_topic_partition_list_find(l, e->topic, e->partition)))
@@ -665,14 +665,14 @@ put_with_position(const rd_kafka_message_t *m, int spaced)
 		out_byte(',');
 	out_write("\"_pos\":\"", 8);
 	out_write(topic, strlen(topic));
-	p = out_reserve(48);
+	char *base = p = out_reserve(48);
 	*p++ = '/';
 	p += js_fmt_i64(m->partition, p);
 	*p++ = '/';
 	p += js_fmt_i64(m->offset, p);
 	*p++ = '"';
 	*p++ = '}';
-	out_commit((size_t)(p - (out_st.buf + out_st.len)));
+	out_commit((size_t)(p - base));
 	free(tmp);
 }
 

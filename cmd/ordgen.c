@@ -330,7 +330,7 @@ main(int argc, char **argv)
 			tsbuf[22] = (char)('0' + ms % 10);
 		}
 
-		p = out_reserve(128 + 256);
+		char *line = p = out_reserve(128 + 256);
 		memcpy(p, "{\"orderid\":\"", 12);
 		p += 12;
 		id = mix64((uint64_t)i ^ idkey);
@@ -354,7 +354,7 @@ main(int argc, char **argv)
 		memcpy(p + 7, tsbuf, TM_RFC3339_LEN);
 		memcpy(p + 7 + TM_RFC3339_LEN, "\"}\n", 3);
 		p += 7 + TM_RFC3339_LEN + 3;
-		out_commit((size_t)(p - out_st.buf - out_st.len));
+		out_commit((size_t)(p - line));
 		out_end_record();
 		if (o.has_start)
 			clock += o.step;

@@ -247,22 +247,33 @@ enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_
        OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT };
 
 /* ,"name": as JSON, for the output rows. */
+struct membuf {
+	char *p;
+	size_t len;
+};
+
+static void
+to_mem(void *arg, const char *s, size_t n)
+{
+	struct membuf *m = arg;
+
+	memcpy(m->p + m->len, s, n);
+	m->len += n;
+}
+
 static char *
 make_head(const char *name, size_t *len)
 {
 	size_t n = strlen(name);
-	char *h = malloc(n * 6 + 8), *p = h;
+	struct membuf m = {malloc(n * 6 + 8), 0};
 
-	if (!h)
+	if (!m.p)
 		diag_die(DIAG_EX_FAIL, "out of memory");
-	*p++ = ',';
-	*p++ = '"';
-	for (size_t i = 0; i < n; i++)
-		p += js_escape_ascii((unsigned char)name[i], p);
-	*p++ = '"';
-	*p++ = ':';
-	*len = (size_t)(p - h);
-	return h;
+	to_mem(&m, ",\"", 2);
+	js_escape(name, n, 0, to_mem, &m);
+	to_mem(&m, "\":", 2);
+	*len = m.len;
+	return m.p;
 }
 
 static void
@@ -1248,15 +1259,9 @@ key_put(char *key, size_t len, const js_val *v)
 			len += v->n;
 		} else {
 			/* Decode, then escape minimally: equal strings, equal keys. */
-			char *tmp = unesc;
-			size_t n = js_unescape(v->p, v->n, tmp);
-			for (size_t i = 0; i < n; i++) {
-				unsigned char c = (unsigned char)tmp[i];
-				if (c < 0x20 || c == '"' || c == '\\')
-					len += js_escape_ascii(c, key + len);
-				else
-					key[len++] = (char)c;
-			}
+			struct membuf m = {key, len};
+			js_escape(unesc, js_unescape(v->p, v->n, unesc), 0, to_mem, &m);
+			len = m.len;
 		}
 		key[len++] = '"';
 		break;

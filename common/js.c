@@ -568,23 +568,48 @@ js_escape_ascii(unsigned char c, char *out)
 }
 
 void
-js_out_str(const char *s, size_t n)
+js_escape(const char *s, size_t n, int bytes, void (*put)(void *, const char *, size_t), void *arg)
 {
 	size_t i = 0, run = 0;
+	char tmp[8];
 
-	out_byte('"');
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80 && bytes) {
+			size_t ulen = js_utf8_len(s + i, n - i);
+			if (ulen > 0) {
+				i += ulen;
+				continue;
+			}
+			put(arg, s + run, i - run);
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			put(arg, tmp, 6);
+			run = ++i;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			i++;
 			continue;
 		}
-		out_write(s + run, i - run);
-		char tmp[8];
-		out_write(tmp, js_escape_ascii(c, tmp));
+		put(arg, s + run, i - run);
+		put(arg, tmp, js_escape_ascii(c, tmp));
 		run = ++i;
 	}
-	out_write(s + run, i - run);
+	put(arg, s + run, i - run);
+}
+
+static void
+to_out(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	out_write(p, n);
+}
+
+void
+js_out_str(const char *s, size_t n)
+{
+	out_byte('"');
+	js_escape(s, n, 0, to_out, NULL);
 	out_byte('"');
 }
 
@@ -700,33 +725,8 @@ js_key_put(char *dst, size_t cap, const char *s, size_t n)
 void
 js_out_bytes(const char *s, size_t n)
 {
-	size_t i = 0, run = 0;
-	char tmp[8];
-
 	out_byte('"');
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x80) {
-			size_t ulen = js_utf8_len(s + i, n - i);
-			if (ulen > 0) {
-				i += ulen;
-				continue;
-			}
-			out_write(s + run, i - run);
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-			out_write(tmp, 6);
-			run = ++i;
-			continue;
-		}
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		out_write(s + run, i - run);
-		out_write(tmp, js_escape_ascii(c, tmp));
-		run = ++i;
-	}
-	out_write(s + run, i - run);
+	js_escape(s, n, 1, to_out, NULL);
 	out_byte('"');
 }
 

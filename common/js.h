@@ -75,6 +75,13 @@ size_t js_compact(const char *s, size_t n, char *out);
  * be joined with '|'; returns the length, or (size_t)-1 if cap is too small. */
 size_t js_key_put(char *dst, size_t cap, const char *s, size_t n);
 
+/* The one JSON string encoder: s as a string's content (no quotes) through
+ * put: '"', '\\' and control characters escaped; with bytes, a byte that is
+ * not part of valid UTF-8 becomes \\u00XX, one per byte, so that any bytes
+ * make valid JSON (else bytes are copied as they are). */
+void js_escape(const char *s, size_t n, int bytes, void (*put)(void *, const char *, size_t),
+               void *arg);
+
 /* Writers to the out buffer. */
 void js_out_str(const char *s, size_t n);
 /* Any bytes as a JSON string: bytes that are not valid UTF-8 become \u00XX, one per byte. */

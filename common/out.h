@@ -39,11 +39,18 @@ void out_check(void);
 char *out_reserve(size_t n);
 void out_write(const void *p, size_t n);
 /* Where the bytes appended so far end, in the stream of all output: a
- * record whose end is at or before out_st.written has been written out. */
+ * record whose end is at or before out_written() has been written out. */
 static inline uint64_t
 out_pos(void)
 {
 	return out_st.written + out_st.len;
+}
+
+/* Bytes write(2) has taken so far. */
+static inline uint64_t
+out_written(void)
+{
+	return out_st.written;
 }
 /* Ends a record: flushes under -u. */
 void out_end_record(void);

@@ -22,32 +22,17 @@ rej_open(rej *r, const char *path)
 	return r->fp ? 0 : -1;
 }
 
+static void
+to_file(void *fp, const char *p, size_t n)
+{
+	fwrite(p, 1, n, fp);
+}
+
 void
 rej_put_jstr(FILE *fp, const char *s, size_t n)
 {
-	char tmp[64];
-	size_t i = 0;
-
 	fputc('"', fp);
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-		size_t ulen;
-
-		if (c >= 0x80) {
-			ulen = js_utf8_len(s + i, n - i);
-			if (ulen == 0) {
-				fprintf(fp, "\\u%04x", c);
-				i++;
-			} else {
-				fwrite(s + i, 1, ulen, fp);
-				i += ulen;
-			}
-			continue;
-		}
-		size_t k = js_escape_ascii(c, tmp);
-		fwrite(tmp, 1, k, fp);
-		i++;
-	}
+	js_escape(s, n, 1, to_file, fp);
 	fputc('"', fp);
 }
 

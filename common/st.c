@@ -81,9 +81,17 @@ put(const char *s, size_t n)
 }
 
 static void
+to_st(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	put(p, n);
+}
+
+/* A string's content, escaped (a partition's name comes from outside). */
+static void
 put_str(const char *s)
 {
-	put(s, strlen(s));
+	js_escape(s, strlen(s), 1, to_st, NULL);
 }
 
 static void
@@ -201,16 +209,7 @@ st_obj_i64(const char *key, int64_t v)
 	if (st.nobj++)
 		put(",", 1);
 	put("\"", 1);
-	/* keys are topic/partition names: escape what JSON needs */
-	for (const char *p = key; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < 0x20 || c == '"' || c == '\\') {
-			char e[8];
-			put(e, js_escape_ascii(c, e));
-		} else {
-			put(p, 1);
-		}
-	}
+	put_str(key); /* topic/partition names: escaped */
 	put("\":", 2);
 	put(b, js_fmt_i64(v, b));
 }
