@@ -1295,6 +1295,23 @@ ensure_db(int64_t *backoff, int *attempts)
 	return 0;
 }
 
+/* After a failure worth retrying (last_error): gives up (-1, said) when the
+ * retries are used up, else says so, waits the backoff and doubles it. */
+static int
+retry_wait(int64_t *backoff, int *attempts, const char *what)
+{
+	if (*attempts >= opt.retries) {
+		diag_error("giving up after %d retries: %s", *attempts, last_error);
+		return -1;
+	}
+	diag_warn("%s; retrying%s in %lld ms", last_error, what, (long long)*backoff);
+	sleep_ms(*backoff);
+	*backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff * 2;
+	(*attempts)++;
+	n_retries++;
+	return 0;
+}
+
 /* Writes the batch; on return it is committed (or the run has failed). */
 static void
 flush_batch(void)
@@ -1318,19 +1335,9 @@ flush_batch(void)
 				return;
 			}
 			int c;
-			while ((c = create_table()) == -2) {
-				if (attempts >= opt.retries) {
-					diag_error("giving up after %d retries: %s", attempts, last_error);
+			while ((c = create_table()) == -2)
+				if (retry_wait(&backoff, &attempts, "") < 0 || ensure_db(&backoff, &attempts) < 0)
 					break;
-				}
-				diag_warn("%s; retrying in %lld ms", last_error, (long long)backoff);
-				sleep_ms(backoff);
-				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-				attempts++;
-				n_retries++;
-				if (ensure_db(&backoff, &attempts) < 0)
-					break;
-			}
 			if (c < 0) {
 				failed = 1;
 				return;
@@ -1369,16 +1376,10 @@ flush_batch(void)
 			failed = 1;
 			break;
 		}
-		if (attempts >= opt.retries) {
-			diag_error("giving up after %d retries: %s", attempts, last_error);
+		if (retry_wait(&backoff, &attempts, " the batch") < 0) {
 			failed = 1;
 			break;
 		}
-		diag_warn("%s; retrying the batch in %lld ms", last_error, (long long)backoff);
-		sleep_ms(backoff);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-		attempts++;
-		n_retries++;
 		/* A row-by-row attempt starts over (the server rolled it back);
 		 * rows it refused stay rejected: they would be refused again. */
 	}

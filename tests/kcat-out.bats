@@ -282,6 +282,17 @@ kput() {
 	[[ "$stderr" == *"cannot read '$BATS_TEST_TMPDIR/none': No such file or directory"* ]]
 }
 
+# reap_within SECONDS PID: waits for PID to end; sets $alive (1: it did not,
+# and was killed) and $st (its exit status).
+reap_within() {
+	wait_until "$1" gone "$2" || true
+	alive=0
+	kill -0 "$2" 2>/dev/null && alive=1
+	kill -KILL "$2" 2>/dev/null || true
+	st=0
+	wait "$2" || st=$?
+}
+
 # all_down / all_up: every broker of the suite's cluster down, or back.
 all_down() { for b in 1 2 3; do broker_cmd down "$b"; done; }
 all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
@@ -313,12 +324,7 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	all_down
 	sleep 1
 	kill -TERM "$pid"
-	wait_until 15 gone "$pid" || true
-	alive=0
-	kill -0 "$pid" 2>/dev/null && alive=1
-	kill -KILL "$pid" 2>/dev/null || true
-	st=0
-	wait "$pid" || st=$?
+	reap_within 15 "$pid"
 	all_up
 	[ "$alive" -eq 0 ] # gone within 15 s (it waits 3 s for the commit)
 	[ "$st" -eq 1 ]
@@ -331,12 +337,7 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	kcat-out -t downeof -G geof "${GROUPX[@]}" -e -m 2s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	all_down
-	wait_until 30 gone "$pid" || true
-	alive=0
-	kill -0 "$pid" 2>/dev/null && alive=1
-	kill -KILL "$pid" 2>/dev/null || true
-	st=0
-	wait "$pid" || st=$?
+	reap_within 30 "$pid"
 	all_up
 	[ "$alive" -eq 0 ]
 	[ "$st" -eq 1 ]
