@@ -974,6 +974,16 @@ evict(int64_t limit, int all)
 static void checkpoint(void);
 static void wm_partitions(void);
 
+/* Partitioned input: each row was judged by its own partition; windows
+ * close as soon as every partition that is not idle is past them. */
+static void
+close_partitioned(void)
+{
+	wm_partitions();
+	if (wm_set && opt.mode != MODE_COMPLETE)
+		evict(wm, 0);
+}
+
 /* ms until a snapshot is due (0: now), -1 when none is: there must be
  * rows or output it would cover. */
 static int
@@ -1002,11 +1012,7 @@ end_batch(void)
 				emit(e);
 	}
 	if (opt.has_wm && by_partition) {
-		/* Each row was judged by its own partition: windows close as
-		 * soon as every partition that is not idle is past them. */
-		wm_partitions();
-		if (wm_set && opt.mode != MODE_COMPLETE)
-			evict(wm, 0);
+		close_partitioned();
 	} else {
 		if (opt.has_wm && wm_set && opt.mode != MODE_COMPLETE)
 			evict(wm, 0);
@@ -1099,13 +1105,8 @@ on_idle(const nd_reader *rd)
 			ms = k;
 		if (sig_stop || ms < 0 || nd_wait(rd, ms))
 			return;
-		if (opt.has_wm && by_partition) {
-			int was = wm_set;
-			int64_t before = wm;
-			wm_partitions();
-			if (wm_set && (!was || wm > before) && opt.mode != MODE_COMPLETE)
-				evict(wm, 0);
-		}
+		if (opt.has_wm && by_partition)
+			close_partitioned(); /* a partition may have turned idle */
 		if (ckpt_due() == 0)
 			checkpoint();
 	}

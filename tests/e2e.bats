@@ -451,3 +451,25 @@ produce_orders() {
 	grep -Eq "^MySQL error 1367: Illegal double '1e400' value|is not a whole number" "$BATS_TEST_TMPDIR/reasons"
 	[ "$(jq -r '.text | fromjson | .orders' "$BATS_TEST_TMPDIR/rej" | sort -u)" = 1 ]
 }
+
+@test "live, append mode: a partition that never sends goes idle and stops holding windows open (rows land while the ETL runs)" {
+	broker_cmd topic "$T" 2
+	conf WINDOW=10s WATERMARK=2s MODE=append 'WINAGG_OPTS="--idle-timeout 1s"'
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/etl.err" 3>&- &
+	etl=$!
+	# every order into partition 0; partition 1 is assigned and stays empty
+	# shellcheck disable=SC2086
+	ordgen -n 2000 $ORDERS | kcat-in -t "$T" -p 0 -q
+	# 2000 orders at 7 ms span 14 s of event time: [0,10) and earlier windows
+	# close by partition 0's watermark once partition 1 is idle
+	wait_until 30 sql_gt "SELECT COALESCE(SUM(orders), 0) FROM ordpipe.$T" 0 ||
+		{ cat "$BATS_TEST_TMPDIR/etl.err" >&2; false; }
+	! gone "$etl" # still live: the windows closed without end of input
+	got=$(db_sql "SELECT SUM(orders) FROM ordpipe.$T")
+	kill -TERM "$etl"
+	wait "$etl"
+	# only the closed window [0,10), complete: every order before 10 s of event time
+	# shellcheck disable=SC2086
+	want=$(ordgen -n 2000 $ORDERS | jq -s '[.[] | select(.ts < "2026-01-01T00:00:10")] | length')
+	[ "$got" -eq "$want" ] && [ "$want" -gt 1000 ]
+}
