@@ -24,6 +24,7 @@
 #include "diag.h"
 #include "js.h"
 #include "kc.h"
+#include "mem.h"
 #include "nd.h"
 #include "out.h"
 #include "rej.h"
@@ -113,9 +114,7 @@ parse_opts(int argc, char **argv)
 	opt.count = -1;
 	opt.flush_timeout_ms = cli_dur(USAGE, "--flush-timeout", DEFAULT_FLUSH_TIMEOUT, 0);
 	kc_opts_init(&opt.kc, argc);
-	opt.hdrs = calloc((size_t)argc + 1, sizeof(*opt.hdrs));
-	if (!opt.hdrs)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	opt.hdrs = ecalloc((size_t)argc + 1, sizeof(*opt.hdrs));
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "b:t:p:k:H:z:X:F:m:c:T", longopts, NULL)) !=
 	       -1) {
 		if (kc_opt(&opt.kc, c, optarg, USAGE))
@@ -130,9 +129,7 @@ parse_opts(int argc, char **argv)
 			opt.partition = (int32_t)cli_num(USAGE, "-p", optarg, -1, INT32_MAX);
 			break;
 		case 'k': {
-			char *s = optarg, *f, *whole = strdup(optarg);
-			if (!whole)
-				diag_die(DIAG_EX_FAIL, "out of memory");
+			char *s = optarg, *f, *whole = estrdup(optarg);
 			if (opt.nkeys)
 				cli_usage_error(USAGE, "-k: give the key fields once, comma-separated");
 			for (f = s; f; f = s) {
@@ -189,12 +186,7 @@ file_index(const char *file)
 	for (size_t i = nfiles; i-- > 0;)
 		if (files[i] == file)
 			return (uint32_t)i;
-	if (nfiles == files_cap) {
-		files_cap = files_cap ? files_cap * 2 : 8;
-		files = realloc(files, files_cap * sizeof(*files));
-		if (!files)
-			diag_die(DIAG_EX_FAIL, "out of memory");
-	}
+	files = egrow(files, &files_cap, nfiles + 1, sizeof(*files), 8);
 	files[nfiles] = file;
 	return (uint32_t)nfiles++;
 }
@@ -479,13 +471,14 @@ main(int argc, char **argv)
 	hdrs = make_headers();
 	out_init(1, opt.cc.unbuffered);
 	rd = nd_new(argv + optind, argc - optind);
-	compact = malloc(ND_LINE_MAX);
+	compact = emalloc(ND_LINE_MAX);
 	if (opt.nkeys) {
-		key = malloc(KEY_MAX);
-		tmp = malloc(ND_LINE_MAX);
+		key = emalloc(KEY_MAX);
+		tmp = emalloc(ND_LINE_MAX);
 	}
-	if (!rkt || !rd || !compact || (opt.nkeys && (!key || !tmp)))
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	if (!rkt)
+		diag_die(DIAG_EX_FAIL, "cannot use topic '%s': %s", opt.topic,
+		         rd_kafka_err2str(rd_kafka_last_error()));
 	st_init(opt.cc.stats_ms);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&

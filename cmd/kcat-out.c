@@ -28,6 +28,7 @@
 #include "diag.h"
 #include "js.h"
 #include "kc.h"
+#include "mem.h"
 #include "out.h"
 #include "rej.h"
 #include "sig.h"
@@ -74,7 +75,8 @@ struct part {
 static rd_kafka_t *rk;
 static rej rejects;
 static struct part *held;
-static int nheld, held_cap, held_ever; /* held_ever: an assignment has happened */
+static int nheld, held_ever; /* held_ever: an assignment has happened */
+static size_t held_cap;
 static int nheld_eof;                  /* how many of them are at their end */
 static rd_kafka_topic_partition_list_t *pending; /* offsets written, not yet stored */
 static int pending_idx = -1;                      /* cache: the entry last used */
@@ -152,9 +154,7 @@ parse_parts(const char *s)
 
 	if (opt.parts)
 		cli_usage_error(USAGE, "-p: give the partitions once, comma-separated");
-	opt.parts = calloc(strlen(s) / 2 + 1, sizeof(*opt.parts));
-	if (!opt.parts)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	opt.parts = ecalloc(strlen(s) / 2 + 1, sizeof(*opt.parts));
 	for (;;) {
 		char num[16];
 		size_t n = strcspn(p, ",");
@@ -216,9 +216,7 @@ parse_opts(int argc, char **argv)
 	opt.count = -1;
 	opt.fail_on_data_loss = 1;
 	kc_opts_init(&opt.kc, argc);
-	opt.topics = calloc((size_t)argc + 1, sizeof(*opt.topics));
-	if (!opt.topics)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	opt.topics = ecalloc((size_t)argc + 1, sizeof(*opt.topics));
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "b:t:p:G:o:ec:JX:F:m:", longopts, NULL)) !=
 	       -1) {
 		if (kc_opt(&opt.kc, c, optarg, USAGE))
@@ -303,15 +301,8 @@ held_add(const rd_kafka_topic_partition_list_t *l)
 	for (int i = 0; i < l->cnt; i++) {
 		if (held_find(l->elems[i].topic, l->elems[i].partition))
 			continue;
-		if (nheld == held_cap) {
-			held_cap = held_cap ? held_cap * 2 : 16;
-			held = realloc(held, (size_t)held_cap * sizeof(*held));
-			if (!held)
-				diag_die(DIAG_EX_FAIL, "out of memory");
-		}
-		held[nheld].topic = strdup(l->elems[i].topic);
-		if (!held[nheld].topic)
-			diag_die(DIAG_EX_FAIL, "out of memory");
+		held = egrow(held, &held_cap, (size_t)nheld + 1, sizeof(*held), 16);
+		held[nheld].topic = estrdup(l->elems[i].topic);
 		held[nheld].partition = l->elems[i].partition;
 		held[nheld].eof = 0;
 		nheld++;
@@ -381,11 +372,7 @@ pending_note(const rd_kafka_message_t *m)
 		pending_rkt = m->rkt;
 		pending_part = m->partition;
 	}
-	if (nsent == sent_cap) {
-		sent_cap = sent_cap ? sent_cap * 2 : 4096;
-		if (!(sent = realloc(sent, sent_cap * sizeof(*sent))))
-			diag_die(DIAG_EX_FAIL, "out of memory");
-	}
+	sent = egrow(sent, &sent_cap, nsent + 1, sizeof(*sent), 4096);
 	sent[nsent++] = (struct sent){out_pos(), pending_idx, m->offset + 1};
 }
 
@@ -581,9 +568,7 @@ put_payload(const char *p, size_t n, int spaced)
 		out_commit(js_compact(p, n, out_reserve(n)));
 		return;
 	}
-	char *tmp = malloc(n);
-	if (!tmp)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	char *tmp = emalloc(n);
 	out_write(tmp, js_compact(p, n, tmp));
 	free(tmp);
 }
@@ -654,8 +639,7 @@ put_with_position(const rd_kafka_message_t *m, int spaced)
 	char *tmp = NULL, *p;
 
 	if (spaced) {
-		if (!(tmp = malloc(n)))
-			diag_die(DIAG_EX_FAIL, "out of memory");
+		tmp = emalloc(n);
 		n = js_compact(pl, n, tmp);
 		pl = tmp;
 	}

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "js.h"
+#include "mem.h"
 #include "out.h"
 #include "sig.h"
 #include "st.h"
@@ -85,9 +86,7 @@ parse_regions(struct opts *o, const char *arg)
 	char *p, *tok, *save = NULL;
 
 	free(o->regions_buf);
-	o->regions_buf = strdup(arg);
-	if (!o->regions_buf)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	o->regions_buf = estrdup(arg);
 	o->nregions = 0;
 	for (p = o->regions_buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
 		size_t len = strlen(tok);

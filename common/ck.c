@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hs.h"
+#include "mem.h"
 
 #define CK_SEED 0x636b70746f726470ULL
 
@@ -18,10 +19,9 @@ static char *
 join(const char *dir, const char *name, const char *suffix)
 {
 	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
-	char *p = malloc(n);
+	char *p = emalloc(n);
 
-	if (p)
-		snprintf(p, n, "%s/%s%s", dir, name, suffix);
+	snprintf(p, n, "%s/%s%s", dir, name, suffix);
 	return p;
 }
 
@@ -43,16 +43,11 @@ ck_begin(ck_writer *w, const char *dir, const char *name)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
-	w->dir = strdup(dir);
+	w->dir = estrdup(dir);
 	w->path = join(dir, name, "");
 	w->tmp = join(dir, name, ".tmp");
-	w->buf = malloc(CK_CHUNK);
+	w->buf = emalloc(CK_CHUNK);
 	w->sum = CK_SEED;
-	if (!w->dir || !w->path || !w->tmp || !w->buf) {
-		writer_free(w);
-		errno = ENOMEM;
-		return -1;
-	}
 	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
 		int e = errno;
@@ -167,10 +162,7 @@ ck_load(const char *path, size_t *len, const char **why)
 		*why = "truncated (no checksum)";
 		goto fail;
 	}
-	if (!(p = malloc(n))) {
-		*why = "out of memory";
-		goto fail;
-	}
+	p = emalloc(n);
 	while (got < n) {
 		ssize_t k = read(fd, p + got, n - got);
 		if (k < 0 && errno == EINTR)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "js.h"
+#include "mem.h"
 
 #define CP_FILE_MAX (16 * 1024 * 1024) /* bytes: a record file larger than this is not one */
 
@@ -36,10 +37,7 @@ add_pos(void *arg, const js_val *name, const js_val *v)
 		w->why = "a position's offset is not a whole number >= 0";
 		return;
 	}
-	if (!(nm = malloc((size_t)name->n + 1))) {
-		w->why = "out of memory";
-		return;
-	}
+	nm = emalloc((size_t)name->n + 1);
 	k = js_unescape(name->p, name->n, nm);
 	nm[k] = '\0';
 	slash = strrchr(nm, '/');
@@ -78,13 +76,8 @@ cp_parse(const char *s, size_t n, cp_record *r, const char **why)
 	size_t cap = 1;
 	for (uint32_t i = 0; i < v[1].n; i++)
 		cap += v[1].p[i] == ',';
-	r->names = calloc(cap, sizeof(*r->names));
-	r->next = calloc(cap, sizeof(*r->next));
-	if (!r->names || !r->next) {
-		cp_free(r);
-		*why = "out of memory";
-		return -1;
-	}
+	r->names = ecalloc(cap, sizeof(*r->names));
+	r->next = ecalloc(cap, sizeof(*r->next));
 	r->positions = v[1].p;
 	r->positions_len = v[1].n;
 	js_each(v[1].p, v[1].n, add_pos, &w);
@@ -114,11 +107,12 @@ cp_read(const char *path, cp_record *r, const char **why)
 		*why = "cannot read";
 		return -1;
 	}
-	if (st.st_size > CP_FILE_MAX || !(buf = malloc((size_t)st.st_size + 1))) {
+	if (st.st_size > CP_FILE_MAX) {
 		close(fd);
-		*why = st.st_size > CP_FILE_MAX ? "too large for a checkpoint record" : "out of memory";
+		*why = "too large for a checkpoint record";
 		return -1;
 	}
+	buf = emalloc((size_t)st.st_size + 1);
 	while (len < (size_t)st.st_size && (k = read(fd, buf + len, (size_t)st.st_size - len)) != 0) {
 		if (k < 0 && errno == EINTR)
 			continue;

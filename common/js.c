@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "out.h"
 
 typedef struct scan {
@@ -47,9 +48,7 @@ js_want_init(js_want *w, const char **names, int n)
 {
 	w->n = n;
 	w->names = names;
-	w->lens = malloc(sizeof(*w->lens) * (size_t)(n > 0 ? n : 1));
-	if (!w->lens)
-		abort();
+	w->lens = emalloc(sizeof(*w->lens) * (size_t)(n > 0 ? n : 1));
 	for (int i = 0; i < n; i++)
 		w->lens[i] = strlen(names[i]);
 }
@@ -460,9 +459,7 @@ js_to_double(const js_val *v)
 	double d;
 
 	if (v->n >= sizeof(tmp)) {
-		heap = malloc(v->n + 1);
-		if (!heap)
-			abort();
+		heap = emalloc(v->n + 1);
 		buf = heap;
 	}
 	memcpy(buf, v->p, v->n);

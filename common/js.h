@@ -41,6 +41,7 @@ typedef struct js_err {
 	int members; /* on success: members of the object, a repeated key counted each time */
 } js_err;
 
+/* w refers to names (not copied): they must outlive it. */
 void js_want_init(js_want *w, const char **names, int n);
 void js_want_free(js_want *w);
 

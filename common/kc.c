@@ -11,16 +11,15 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "mem.h"
 #include "tm.h"
 
 void
 kc_opts_init(struct kc_opts *o, int argc)
 {
 	memset(o, 0, sizeof(*o));
-	o->props = calloc((size_t)argc + 1, sizeof(*o->props));
-	o->files = calloc((size_t)argc + 1, sizeof(*o->files));
-	if (!o->props || !o->files)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	o->props = ecalloc((size_t)argc + 1, sizeof(*o->props));
+	o->files = ecalloc((size_t)argc + 1, sizeof(*o->files));
 	o->metadata_timeout_ms = KC_METADATA_TIMEOUT_MS;
 }
 
@@ -77,9 +76,7 @@ set_pair(rd_kafka_conf_t *conf, const char *pair, const char *where, const char 
 
 	if (!eq || eq == pair)
 		cli_usage_error(usage, "%s: expected NAME=VALUE, not '%s'", where, pair);
-	name = strndup(pair, (size_t)(eq - pair));
-	if (!name)
-		diag_die(DIAG_EX_FAIL, "out of memory");
+	name = estrndup(pair, (size_t)(eq - pair));
 	if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		cli_usage_error(usage, "%s: '%s': %s", where, pair, errstr);
 	free(name);

@@ -139,34 +139,10 @@ my_retriable(unsigned e)
 	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
 }
 
-void
-my_buf_put(struct my_buf *b, const char *s, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		if (!b->p)
-			diag_die(DIAG_EX_FAIL, "out of memory");
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-void
-my_buf_free(struct my_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
 /* Copies s with backslash escapes: sql for a quoted SQL string (quotes and
  * ^Z too), else for a LOAD DATA field (TAB too). */
 static void
-put_escaped(struct my_buf *b, const char *s, size_t n, int sql)
+put_escaped(struct buf *b, const char *s, size_t n, int sql)
 {
 	size_t run = 0;
 
@@ -185,42 +161,42 @@ put_escaped(struct my_buf *b, const char *s, size_t n, int sql)
 		}
 		if (!e)
 			continue;
-		my_buf_put(b, s + run, i - run);
-		my_buf_put(b, e, 2);
+		buf_put(b, s + run, i - run);
+		buf_put(b, e, 2);
 		run = i + 1;
 	}
-	my_buf_put(b, s + run, n - run);
+	buf_put(b, s + run, n - run);
 }
 
 void
-my_put_str(struct my_buf *b, const char *s, size_t n)
+my_put_str(struct buf *b, const char *s, size_t n)
 {
-	my_buf_put(b, "'", 1);
+	buf_put(b, "'", 1);
 	put_escaped(b, s, n, 1);
-	my_buf_put(b, "'", 1);
+	buf_put(b, "'", 1);
 }
 
 void
-my_put_field(struct my_buf *b, const char *s, size_t n)
+my_put_field(struct buf *b, const char *s, size_t n)
 {
 	put_escaped(b, s, n, 0);
 }
 
 void
-my_put_ident(struct my_buf *b, const char *s, size_t n)
+my_put_ident(struct buf *b, const char *s, size_t n)
 {
 	size_t run = 0;
 
-	my_buf_put(b, "`", 1);
+	buf_put(b, "`", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != '`')
 			continue;
-		my_buf_put(b, s + run, i + 1 - run);
-		my_buf_put(b, "`", 1);
+		buf_put(b, s + run, i + 1 - run);
+		buf_put(b, "`", 1);
 		run = i + 1;
 	}
-	my_buf_put(b, s + run, n - run);
-	my_buf_put(b, "`", 1);
+	buf_put(b, s + run, n - run);
+	buf_put(b, "`", 1);
 }
 
 void

@@ -15,6 +15,8 @@
 #include <mysql.h>
 #include <stddef.h>
 
+#include "mem.h"
+
 #define MY_CONNECT_TIMEOUT_S 5 /* s */
 #define MY_IO_TIMEOUT_S 60     /* s, read and write: a hung server is an error, not a hang */
 
@@ -48,18 +50,11 @@ int my_conn_lost(unsigned err);
 /* 1 for a deadlock or lock-wait timeout (roll back, retry). */
 int my_retriable(unsigned err);
 
-/* A growable text buffer for SQL. */
-struct my_buf {
-	char *p;
-	size_t len, cap; /* bytes */
-};
-void my_buf_put(struct my_buf *b, const char *s, size_t n);
-void my_buf_free(struct my_buf *b);
 /* s as a quoted SQL string: ', ", \, NUL, LF, CR and ^Z backslash-escaped. */
-void my_put_str(struct my_buf *b, const char *s, size_t n);
+void my_put_str(struct buf *b, const char *s, size_t n);
 /* s as a LOAD DATA field: \\, TAB, LF, CR and NUL backslash-escaped. */
-void my_put_field(struct my_buf *b, const char *s, size_t n);
+void my_put_field(struct buf *b, const char *s, size_t n);
 /* s as a quoted identifier: `...` with ` doubled. */
-void my_put_ident(struct my_buf *b, const char *s, size_t n);
+void my_put_ident(struct buf *b, const char *s, size_t n);
 
 #endif

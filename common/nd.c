@@ -9,6 +9,7 @@
 #include "nd.h"
 
 #include "diag.h"
+#include "mem.h"
 #include "sig.h"
 
 #include <errno.h>
@@ -39,15 +40,9 @@ struct nd_reader {
 nd_reader *
 nd_new(char **paths, int npaths)
 {
-	nd_reader *r = calloc(1, sizeof(*r));
+	nd_reader *r = ecalloc(1, sizeof(*r));
 
-	if (!r)
-		return NULL;
-	r->buf = malloc(ND_BUFSZ);
-	if (!r->buf) {
-		free(r);
-		return NULL;
-	}
+	r->buf = emalloc(ND_BUFSZ);
 	r->paths = paths;
 	r->npaths = npaths;
 	r->fd = -1;

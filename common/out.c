@@ -1,6 +1,7 @@
 /*
  * out: buffered standard output with a sticky error (see out.h).
  */
+#include "mem.h"
 #include "out.h"
 
 #include <errno.h>
@@ -15,9 +16,7 @@ struct out_state out_st;
 void
 out_init(int fd, int unbuffered)
 {
-	out_st.buf = malloc(OUT_BUFSZ);
-	if (!out_st.buf)
-		abort();
+	out_st.buf = emalloc(OUT_BUFSZ);
 	out_st.len = 0;
 	out_st.fd = fd;
 	out_st.err = 0;

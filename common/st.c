@@ -9,14 +9,14 @@
 
 #include "diag.h"
 #include "js.h"
+#include "mem.h"
 #include "tm.h"
 
 static struct {
 	int64_t every_ms;    /* 0: off */
 	double t0, last, next; /* monotonic s: start, previous line, next line */
 	uint64_t last_in, last_out;
-	char *buf;
-	size_t len, cap;  /* bytes */
+	struct buf b;     /* the line being written */
 	int nobj;         /* members written in the open nested object */
 	int final;        /* st_final: the next line is the last, "final":true */
 } st;
@@ -32,9 +32,7 @@ st_init(int64_t every_ms)
 void
 st_free(void)
 {
-	free(st.buf);
-	st.buf = NULL;
-	st.len = st.cap = 0;
+	buf_free(&st.b);
 }
 
 void
@@ -66,18 +64,7 @@ st_wait_ms(void)
 static void
 put(const char *s, size_t n)
 {
-	if (st.len + n > st.cap) {
-		size_t cap = st.cap ? st.cap : 512;
-		while (cap < st.len + n)
-			cap *= 2;
-		char *p = realloc(st.buf, cap);
-		if (!p)
-			return; /* statistics are best effort */
-		st.buf = p;
-		st.cap = cap;
-	}
-	memcpy(st.buf + st.len, s, n);
-	st.len += n;
+	buf_put(&st.b, s, n);
 }
 
 static void
@@ -114,7 +101,7 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	double now = tm_mono_s(), dt = now - st.last;
 	char ts[TM_RFC3339_LEN];
 
-	st.len = 0;
+	st.b.len = 0;
 	put("{\"prog\":\"", 9);
 	put_str(diag_prog);
 	put("\",\"time\":\"", 10);
@@ -226,13 +213,11 @@ st_end(void)
 	size_t off = 0;
 
 	put("}\n", 2);
-	if (!st.buf)
-		return;
-	while (off < st.len) {
-		ssize_t w = write(2, st.buf + off, st.len - off);
+	while (off < st.b.len) {
+		ssize_t w = write(2, st.b.p + off, st.b.len - off);
 		if (w <= 0)
 			break; /* best effort, never fatal */
 		off += (size_t)w;
 	}
-	st.len = 0;
+	st.b.len = 0;
 }

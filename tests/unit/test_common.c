@@ -1,6 +1,9 @@
 /*
  * Unit tests of common/ in TAP: durations, RFC 3339, calendar, JSON scanning
- * (with a differential check against json-c on valid and corrupted lines).
+ * (with a differential check against json-c on valid and corrupted lines),
+ * and the state modules driven without I/O: winagg's window state (ws),
+ * partitions (pt) and aggregates (ag), mysql-replace's table (tb) and
+ * batch (bt).
  */
 #include <iconv.h>
 #include <json-c/json.h>
@@ -12,11 +15,18 @@
 
 #include <unistd.h>
 
-#include "diag.h"
+#include "ag.h"
+#include "bt.h"
 #include "cp.h"
+#include "diag.h"
+#include "hs.h"
 #include "js.h"
+#include "pt.h"
+#include "rk.h"
 #include "st.h"
+#include "tb.h"
 #include "tm.h"
+#include "ws.h"
 
 static int ntest, nfail;
 
@@ -363,10 +373,282 @@ checkpoint_records(void)
 	}
 }
 
+/* ---- winagg's state, partitions and aggregates ---- */
+
+struct seen_ents {
+	int n;
+	int64_t starts[8];
+	char keys[8][8];
+};
+
+static void
+note_ent(void *arg, const ws_ent *e)
+{
+	struct seen_ents *s = arg;
+
+	if (s->n < 8) {
+		s->starts[s->n] = e->wstart;
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%.*s", (int)e->klen, (const char *)(e->a + 1));
+	}
+	s->n++;
+}
+
+static ws_ent *
+ws_put(ws_state *s, int64_t start, const char *key)
+{
+	uint32_t n = (uint32_t)strlen(key);
+	uint64_t h = ws_hash(hs_hash(key, n, 0), start);
+	ws_ent *e = ws_find(s, h, start, key, n);
+
+	if (!e)
+		e = ws_add(s, h, start, key, n);
+	e->a[0].n++;
+	ws_touch(s, e);
+	return e;
+}
+
+static void
+test_ws(void)
+{
+	ws_state s;
+	struct seen_ents seen = {0};
+	ws_ent *a0, *again;
+	int all = 1;
+
+	ws_init(&s, 60000, 1, 1);
+	a0 = ws_put(&s, 0, "a");
+	ws_put(&s, 60000, "a");
+	ws_put(&s, 0, "b");
+	again = ws_put(&s, 0, "a");
+	ws_put(&s, 120000, "c");
+	ok(again == a0 && a0->a[0].n == 2 && a0->wend == 60000,
+	   "ws: the same (window, key) is one entry, its end the window's");
+	ok(s.count == 4 && s.nwins == 3 && s.peak == 4, "ws: 4 entries in 3 windows");
+	ok(s.ndirty == 4 && s.dirty[0] == a0, "ws: an entry changed twice is on the dirty list once, "
+	                                      "in first-change order");
+	ws_next_batch(&s);
+	ok(s.ndirty == 0, "ws: a new batch starts with an empty dirty list");
+	ws_put(&s, 60000, "b");
+	ok(s.nwins == 3 && s.wins[1].nents == 2, "ws: a window keeps its entries together");
+	ws_evict(&s, 60000, 0, note_ent, &seen);
+	ok(seen.n == 2 && seen.starts[0] == 0 && strcmp(seen.keys[0], "a") == 0 &&
+	       strcmp(seen.keys[1], "b") == 0 && s.count == 3 && s.evicted == 2,
+	   "ws: eviction up to 60000 takes window 0 whole, in creation order");
+	ok(ws_find(&s, ws_hash(hs_hash("a", 1, 0), 0), 0, "a", 1) == NULL &&
+	       ws_find(&s, ws_hash(hs_hash("a", 1, 0), 60000), 60000, "a", 1) != NULL,
+	   "ws: an evicted entry is gone, the next window's stays");
+
+	/* growth and shrinking: 5000 keys in one window */
+	for (int i = 0; i < 5000; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%d", i);
+		ws_put(&s, 180000, k);
+	}
+	for (int i = 0; i < 5000 && all; i++) {
+		char k[16];
+		uint32_t n = (uint32_t)snprintf(k, sizeof(k), "k%d", i);
+		ws_ent *e = ws_find(&s, ws_hash(hs_hash(k, n, 0), 180000), 180000, k, n);
+		all = e && e->a[0].n == 1;
+	}
+	ok(all && s.count == 5003 && s.tcap >= 2 * s.count, "ws: 5000 more keys all found, the "
+	                                                   "table at most half full");
+	{
+		size_t cap = s.tcap;
+		ws_evict(&s, 0, 1, NULL, NULL);
+		ok(s.count == 0 && s.nwins == 0 && s.tcap == cap / 2,
+		   "ws: evicting everything halves the table (memory follows live state)");
+	}
+	ws_advance(&s, 5000);
+	ws_advance(&s, 4000);
+	ok(s.wm_set && s.wm == 5000, "ws: the watermark never moves back");
+	ws_free(&s);
+}
+
+static void
+test_pt(void)
+{
+	pt_set p;
+	js_val v = {.type = JS_STR};
+	int part;
+	int64_t off = 0, wm = 0;
+	const char *bad[] = {"t/x", "5", "/5", "t/0/", "t/0/1234567890123456789"};
+
+	pt_init(&p, 1000, 0);
+	v.p = "orders/1/41";
+	v.n = 11;
+	ok(pt_row(&p, &v, &part, &off) == NULL && part == 0 && off == 41 && p.seen &&
+	       p.v[0].len == 8 && memcmp(p.v[0].name, "orders/1", 8) == 0,
+	   "pt: \"orders/1/41\" is partition orders/1, offset 41");
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		v.p = bad[k];
+		v.n = (uint32_t)strlen(bad[k]);
+		ok(pt_row(&p, &v, &part, &off) != NULL, "pt: \"%s\" is not a position", bad[k]);
+	}
+	pt_heard(&p, pt_find(&p, "orders/1", 8), 5000);
+	pt_heard(&p, pt_find(&p, "orders/2", 8), 3000);
+	ok(pt_watermark(&p, 0, &wm) == 1 && wm == 2000,
+	   "pt: the watermark is the least partition's latest event time - delay");
+	{
+		js_val arr = {.type = JS_ARR, .p = "[\"orders/3\"]", .n = 12};
+		ok(pt_named(&p, &arr, 1) == NULL && p.n == 3 && pt_watermark(&p, 0, &wm) == 0,
+		   "pt: an assigned partition without rows holds the watermark");
+	}
+	p.idle_ms = 100;
+	p.v[0].heard = 1000; /* orders/1 heard lately, the others at 0 */
+	ok(pt_watermark(&p, 150, &wm) == 1 && wm == 4000,
+	   "pt: idle partitions do not count (orders/2 and orders/3 quiet for 150 ms)");
+	ok(pt_watermark(&p, 5000, &wm) == 1 && wm == 4000,
+	   "pt: all idle: the greatest watermark");
+	ok(pt_idle_due(&p, 1050) == 50 && pt_idle_due(&p, 2000) < 0,
+	   "pt: the time until the next partition turns idle");
+	pt_free(&p);
+}
+
+static void
+test_ag(void)
+{
+	struct ag_val sum = {0}, mn = {0}, avg = {0};
+	struct ag_num x;
+	js_val big = {.type = JS_NUM, .p = "9223372036854775807", .n = 19, .isint = 1};
+	js_val one = {.type = JS_NUM, .p = "1", .n = 1, .isint = 1};
+	js_val half = {.type = JS_NUM, .p = "0.5", .n = 3};
+	js_val p53 = {.type = JS_NUM, .p = "9007199254740993", .n = 16, .isint = 1};
+	js_val p53d = {.type = JS_NUM, .p = "9007199254740992.0", .n = 18};
+	js_val str = {.type = JS_STR, .p = "x", .n = 1};
+
+	ok(ag_input(&big, &x) == NULL && x.kind == 1, "ag: INT64_MAX is an integer input");
+	ag_apply(AG_SUM, &sum, &x);
+	ok(ag_input(&one, &x) == NULL && ag_check(AG_SUM, &sum, &x) != NULL,
+	   "ag: INT64_MAX + 1 is refused before it changes the sum");
+	sum = (struct ag_val){0};
+	ag_apply(AG_SUM, &sum, &x);
+	ag_input(&half, &x);
+	ag_apply(AG_SUM, &sum, &x);
+	ok(sum.kind == 2 && sum.d == 1.5, "ag: 1 + 0.5 is the double 1.5");
+	ag_input(&p53, &x);
+	ag_apply(AG_MIN, &mn, &x);
+	ag_input(&p53d, &x);
+	ag_apply(AG_MIN, &mn, &x);
+	ok(mn.kind == 2 && mn.d == 9007199254740992.0,
+	   "ag: min compares 2^53+1 (int) with 2^53 (double) exactly");
+	ag_input(&one, &x);
+	ag_apply(AG_AVG, &avg, &x);
+	ag_input(&half, &x);
+	ag_apply(AG_AVG, &avg, &x);
+	ok(avg.n == 2 && avg.d == 1.5, "ag: avg keeps count and sum");
+	ok(ag_input(&str, &x) != NULL, "ag: a string is not a number");
+	ok(ag_func_named("max", 3) == AG_MAX && ag_func_named("median", 6) < 0,
+	   "ag: functions by name");
+}
+
+static void
+test_rk(void)
+{
+	const char *ws = "1970-01-01T00:00:00.000Z", *we = "1970-01-01T00:01:00.000Z";
+	char key[400], rk[RK_MAX + 1];
+	size_t n;
+
+	/* two group values: "a|b%" and 7, each NUL-ended */
+	memcpy(key, "\"a|b%\"\0" "7\0", 9);
+	n = rk_make(ws, we, key, 9, 2, rk);
+	ok(n == strlen("1970-01-01T00:00:00.000Z/1970-01-01T00:01:00.000Z/\"a%7Cb%25\"|7") &&
+	       memcmp(rk, "1970-01-01T00:00:00.000Z/1970-01-01T00:01:00.000Z/\"a%7Cb%25\"|7", n) == 0,
+	   "rk: window bounds, then the group values with '|' and '%%' percent-encoded");
+	/* a value too long for 255 bytes: the hashed form, golden value from
+	 * tests/helpers/hs_model.py (an independent model of the hash) */
+	key[0] = '"';
+	memset(key + 1, 'x', 300);
+	key[301] = '"';
+	key[302] = '\0';
+	n = rk_make(ws, we, key, 303, 1, rk);
+	ok(n == 50 + 33 && memcmp(rk + 50, "#42bcc772fc9eaa4fc8f7651a6f01fca4", 33) == 0,
+	   "rk: a long group key is hashed: %.*s", (int)n, rk);
+}
+
+/* ---- mysql-replace's table and batch ---- */
+
+static enum bt_take
+take_line(bt_batch *b, const char *line, uint64_t lineno, js_val *ck, char *why)
+{
+	nd_rec r = {.text = line, .len = strlen(line), .file = "t", .lineno = lineno};
+
+	return bt_take(b, &r, ck, why, 300);
+}
+
+static void
+test_bt(void)
+{
+	tb_table t;
+	bt_batch b;
+	struct buf q = {0};
+	js_val ck;
+	char why[300];
+	int ok_take = 1;
+	const char *lines[] = {
+	    "{\"rowkey\":\"k1\",\"n\":1,\"s\":\"a\"}",
+	    "{\"rowkey\":\"k2\",\"n\":2,\"s\":\"b\"}",
+	    "{\"rowkey\":\"k1\",\"n\":3,\"s\":\"c\"}",
+	};
+
+	tb_init(&t, "t", "rowkey");
+	bt_init(&b, "rowkey", 4);
+	for (int i = 0; i < 3; i++)
+		ok_take &= take_line(&b, lines[i], (uint64_t)i + 1, &ck, why) == BT_ROW;
+	ok(ok_take && b.n == 3 && b.rows[0].dead && !b.rows[1].dead && !b.rows[2].dead &&
+	       bt_live(&b) == 2,
+	   "bt: a later row with the same key replaces the earlier one");
+	ok(take_line(&b, "{\"_checkpoint\":{\"id\":1,\"positions\":{}}}", 4, &ck, why) ==
+	           BT_CHECKPOINT &&
+	       ck.type == JS_OBJ && b.n == 3,
+	   "bt: a checkpoint record is not a row");
+	ok(take_line(&b, "{\"n\":1}", 5, &ck, why) == BT_BAD && strstr(why, "missing"),
+	   "bt: a row without its key is bad: %s", why);
+	for (size_t r = 0; r < b.n; r++)
+		if (!b.rows[r].dead)
+			tb_see(&t, b.arena.p + b.rows[r].off, b.rows[r].len);
+	tb_create_sql(&t, "utf8mb4_nopad_bin", &q);
+	buf_putc(&q, '\0');
+	ok(strstr(q.p, "`n` BIGINT NULL") && strstr(q.p, "`s` VARCHAR(255) COLLATE utf8mb4_nopad_bin") &&
+	       t.ncols == 3 && t.keycol == 0 && t.ready,
+	   "tb: CREATE TABLE from the rows: %s", q.p);
+	bt_bind(&b, &t);
+	ok(take_line(&b, "{\"rowkey\":\"k3\",\"n\":4,\"s\":\"d\",\"x\":1}", 6, &ck, why) == BT_ROW &&
+	       take_line(&b, "{\"rowkey\":\"k4\",\"n\":4.5}", 7, &ck, why) == BT_ROW,
+	   "bt: rows taken after the table is known");
+	bt_resolve(&b);
+	for (int c = 0; c < t.ncols; c++)
+		t.cols[c].used = c == t.keycol;
+	{
+		const js_val *v = bt_vals(&b, 2);
+		ok(v[1].type == JS_NUM && v[1].n == 1 && v[1].p[0] == '3' && v[2].n == 1 && v[2].p[0] == 'c',
+		   "bt: a row held before the table was known has its values");
+		v = bt_vals(&b, 3);
+		ok(v[1].p[0] == '4' && v[2].p[0] == 'd', "bt: a row taken after has its values");
+	}
+	ok(bt_check(&b, &t, 2, 0, why, sizeof(why)) == NULL, "bt: a row with known fields is fine");
+	ok(bt_check(&b, &t, 3, 0, why, sizeof(why)) && strstr(why, "field 'x' has no column"),
+	   "bt: an unknown field is named: %s", why);
+	ok(bt_check(&b, &t, 3, 1, why, sizeof(why)) == NULL, "bt: an unknown field, ignored");
+	ok(bt_check(&b, &t, 4, 0, why, sizeof(why)) && strstr(why, "not a whole number"),
+	   "bt: a fraction for an integer column: %s", why);
+	ok(!bt_uniform(&b, &t), "bt: a row without a used column makes the batch not uniform");
+	bt_clear(&b);
+	ok(b.n == 0 && take_line(&b, lines[0], 8, &ck, why) == BT_ROW && !b.rows[0].dead,
+	   "bt: a cleared batch forgets its keys");
+	buf_free(&q);
+	bt_free(&b);
+	tb_free(&t);
+}
+
 int
 main(void)
 {
 	test_stats_line();
+	test_ws();
+	test_pt();
+	test_ag();
+	test_rk();
+	test_bt();
 
 	/* durations */
 	dur_ok("60", 60000);

@@ -1,0 +1,125 @@
+/*
+ * ag: winagg's aggregate functions: the running value of one aggregate in
+ * one (window, group), how a row's field feeds it, and how it is printed.
+ *
+ * Numbers stay exact where JSON allows: integers are summed and compared as
+ * int64 until a fraction arrives, then as doubles; min and max compare an
+ * int64 against a double exactly. Overflow is refused before any state
+ * changes (ag_check), so a bad row never leaves a half-applied update.
+ */
+#ifndef AG_H
+#define AG_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "js.h"
+
+enum ag_func { AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_NFUNC };
+extern const char *const ag_names[AG_NFUNC]; /* by enum ag_func: count, sum, ... */
+
+/* One aggregate's running value. kind: 0 no value yet, 1 int64, 2 double. */
+struct ag_val {
+	int64_t n; /* rows counted (count, avg) */
+	int64_t i;
+	double d;
+	uint8_t kind;
+};
+
+/* A row's number for an aggregate: kind 0 (null or missing), 1 int, 2 double. */
+struct ag_num {
+	int kind;
+	int64_t i;
+	double d;
+};
+
+/* The function named by the n bytes at s, or -1. */
+int ag_func_named(const char *s, size_t n);
+/* v as an aggregate's input: NULL, or why it cannot be one ("is not a number"). */
+const char *ag_input(const js_val *v, struct ag_num *x);
+/* Inline: they run per row and window. */
+
+/* Would adding x to s overflow (sum as int64 or as double, avg as double)?
+ * NULL, or the reason's verb phrase ("overflows a 64-bit integer"). */
+static inline const char *
+ag_check(enum ag_func fn, const struct ag_val *s, const struct ag_num *x)
+{
+	int64_t dummy;
+
+	if ((fn != AG_SUM && fn != AG_AVG) || x->kind == 0 || (fn == AG_SUM && s->kind == 0))
+		return NULL;
+	if (fn == AG_SUM && s->kind == 1 && x->kind == 1)
+		return __builtin_add_overflow(s->i, x->i, &dummy) ? "overflows a 64-bit integer" : NULL;
+	/* a sum of inf would print as null and wipe out the others' contributions */
+	if (!isfinite((fn == AG_SUM && s->kind == 1 ? (double)s->i : s->d) + x->d))
+		return "overflows a double";
+	return NULL;
+}
+
+/* Is x less than the stored value? Exact for int64 against double. */
+static inline int
+ag_num_less_(const struct ag_num *x, const struct ag_val *s)
+{
+	if (x->kind == 1 && s->kind == 1)
+		return x->i < s->i;
+	long double a = x->kind == 1 ? (long double)x->i : (long double)x->d;
+	long double b = s->kind == 1 ? (long double)s->i : (long double)s->d;
+	return a < b;
+}
+
+static inline int
+ag_num_greater_(const struct ag_num *x, const struct ag_val *s)
+{
+	if (x->kind == 1 && s->kind == 1)
+		return x->i > s->i;
+	long double a = x->kind == 1 ? (long double)x->i : (long double)x->d;
+	long double b = s->kind == 1 ? (long double)s->i : (long double)s->d;
+	return a > b;
+}
+
+static inline void
+ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x)
+{
+	if (fn == AG_COUNT) {
+		s->n++;
+		return;
+	}
+	if (x->kind == 0)
+		return;
+	switch (fn) {
+	case AG_SUM:
+		if (s->kind == 0) {
+			s->kind = (uint8_t)x->kind;
+			s->i = x->i;
+			s->d = x->d;
+		} else if (s->kind == 1 && x->kind == 1) {
+			s->i += x->i; /* ag_check ruled out overflow */
+		} else {
+			if (s->kind == 1)
+				s->d = (double)s->i;
+			s->kind = 2;
+			s->d += x->d;
+		}
+		break;
+	case AG_AVG:
+		s->n++;
+		s->d += x->d;
+		break;
+	case AG_MIN:
+	case AG_MAX:
+		if (s->kind == 0 || (fn == AG_MIN ? ag_num_less_(x, s) : ag_num_greater_(x, s))) {
+			s->kind = (uint8_t)x->kind;
+			s->i = x->i;
+			s->d = x->d;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* The value as JSON through the output buffer (null when there is none). */
+void ag_out(enum ag_func fn, const struct ag_val *s);
+
+#endif

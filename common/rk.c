@@ -1,0 +1,60 @@
+/*
+ * rk: rowkeys (rk.h).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "hs.h"
+#include "js.h"
+#include "rk.h"
+#include "tm.h"
+
+/* Appends s with '%' and '|' percent-encoded; -1 if past the limit. */
+static int
+put(char *rk, size_t *len, const char *s, size_t n)
+{
+	size_t k = js_key_put(rk + *len, RK_MAX - *len, s, n);
+
+	if (k == (size_t)-1)
+		return -1;
+	*len += k;
+	return 0;
+}
+
+size_t
+rk_make(const char *ws, const char *we, const char *key, size_t klen, int ngroup, char *rk)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *k = key, *end = key + klen;
+	size_t len = 2 * TM_RFC3339_LEN + 2;
+	uint64_t h1, h2;
+
+	memcpy(rk, ws, TM_RFC3339_LEN);
+	rk[TM_RFC3339_LEN] = '/';
+	memcpy(rk + TM_RFC3339_LEN + 1, we, TM_RFC3339_LEN);
+	rk[2 * TM_RFC3339_LEN + 1] = '/';
+	for (int g = 0; g < ngroup; g++) {
+		const char *v = k;
+		while (k < end && *k != '\0')
+			k++;
+		if (g > 0) {
+			if (len + 1 > RK_MAX)
+				goto hashed;
+			rk[len++] = '|';
+		}
+		if (put(rk, &len, v, (size_t)(k - v)) < 0)
+			goto hashed;
+		k++;
+	}
+	return len;
+hashed:
+	h1 = hs_hash(key, klen, 0x6f72647069706531ULL);
+	h2 = hs_hash(key, klen, 0x77696e6167673232ULL);
+	len = 2 * TM_RFC3339_LEN + 2;
+	rk[len++] = '#';
+	for (int i = 15; i >= 0; i--)
+		rk[len++] = hex[(h1 >> (4 * i)) & 15];
+	for (int i = 15; i >= 0; i--)
+		rk[len++] = hex[(h2 >> (4 * i)) & 15];
+	return len;
+}

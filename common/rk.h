@@ -1,0 +1,24 @@
+/*
+ * rk: the rowkey of winagg's output rows, the key mysql-replace upserts
+ * by, so it must be the same for the same window and group in every run,
+ * on every machine (golden values in tests/unit).
+ *
+ * "START/END/V1|V2|..." with START and END as in window_start and
+ * window_end and each group value as its JSON text ('%' and '|' in it
+ * percent-encoded), or, when that would pass RK_MAX bytes, "START/END/#"
+ * and 32 hex digits of a 128-bit hash (hs) of the group values. A JSON
+ * text never starts with '#', so the two forms cannot meet.
+ */
+#ifndef RK_H
+#define RK_H
+
+#include <stddef.h>
+
+#define RK_MAX 255 /* bytes */
+
+/* The rowkey into rk (RK_MAX + 1 bytes) of the window [ws, we) (RFC 3339
+ * texts of TM_RFC3339_LEN bytes) and the group key (klen bytes: ngroup
+ * JSON texts, each NUL-ended); its length. */
+size_t rk_make(const char *ws, const char *we, const char *key, size_t klen, int ngroup, char *rk);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * sn: winagg's snapshot directory (ordpipe(7), CRASH-SAFE RESTART): the
+ * snapshot format, the directory's lock, the list, pruning and restore.
+ *
+ * A snapshot holds everything the stream's future depends on: the clock
+ * (watermark, latest event time), every live (window, group) with its
+ * aggregates, and the input positions that state covers, each partition
+ * with its own latest event time. winagg writes one at a batch end, after
+ * the batch's rows; it is durable (ck) before the checkpoint record goes
+ * out behind those rows, so when the sink commits the record, the snapshot
+ * exists. Layout, little-endian, field by field: magic "ORDPCKP1", version
+ * (u32), the configuration text (u32 length, bytes), id, wm_set, wm,
+ * have_max, max_seen (i64 each), positions (u32 count; each: u32 name
+ * length, name, next, has_max, pmax), entries (u64 count; each: window
+ * start, u32 key length, key, then per aggregate kind (u8), n, i, d (its
+ * bits)); then ck's checksum. Versions 1 and 2 (struct ag_val as it lay in
+ * memory, configuration with enum numbers) are still read.
+ *
+ * Files in DIR: ckpt-NNNNNNNNNNNNNNNNNNNN (id, 20 digits), lock (one winagg
+ * per directory), committed (the sink's last committed checkpoint record,
+ * written by mysql-replace --progress-file: never pruned from there on).
+ */
+#ifndef SN_H
+#define SN_H
+
+#include <stdint.h>
+
+#include "pt.h"
+#include "ws.h"
+
+#define SN_VERSION 3
+#define SN_COMMITTED "committed"
+#define SN_PATH_MAX 4096 /* bytes of a path in DIR */
+
+typedef struct {
+	const char *dir;
+	int64_t keep;        /* snapshots kept besides those from the committed one on */
+	const char *cfg;     /* the configuration text a snapshot must match */
+	const char *cfg_v2;  /* the same as versions 1 and 2 wrote it */
+	int64_t next_id;     /* the id the next snapshot gets */
+	int64_t oldest;      /* the oldest id that may be on disk */
+	int64_t last_id;     /* taken or restored last, 0: none */
+	int lockfd;
+	uint64_t count;      /* snapshots written */
+	double ms_last, ms_total; /* ms spent writing them */
+	char err[SN_PATH_MAX + 256];
+} sn_dir;
+
+/* Creates DIR if needed, locks it, removes stale .tmp files and finds the
+ * next id. 0, or -1 with the reason in d->err. cfg texts stay the caller's. */
+int sn_open(sn_dir *d, const char *dir, int64_t keep, const char *cfg, const char *cfg_v2);
+void sn_close(sn_dir *d);
+/* Writes snapshot d->next_id of the state, makes it durable, prunes; 0, or
+ * -1 with d->err (a full disk: older snapshots are intact). */
+int sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt);
+/* Restores the newest usable snapshot at or before want (INT64_MAX: the
+ * newest) into the empty ws and pt, warning for each unusable one; 0 with
+ * *id, -1 none usable, -2 one of another configuration (d->err says both). */
+int sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, int64_t *id);
+/* The id in DIR/committed: 1 and *id, 0 no such file, -1 unreadable (d->err). */
+int sn_committed(sn_dir *d, int64_t *id);
+
+#endif

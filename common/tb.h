@@ -1,0 +1,66 @@
+/*
+ * tb: mysql-replace's table: the columns of an existing table (read from
+ * information_schema, with the checks that make REPLACE by key safe), or a
+ * new table created from what the first batch's rows hold.
+ *
+ * Types of a created table (ordpipe(7)): the key VARCHAR(255) NOT NULL
+ * PRIMARY KEY; a field that is always an integer BIGINT, a number DOUBLE,
+ * an RFC 3339 time DATETIME(3), a boolean TINYINT(1), an object or array
+ * JSON, anything else or a mix VARCHAR(255). Text compares byte for byte
+ * (utf8mb4_nopad_bin, MySQL 8: utf8mb4_0900_bin), so keys that differ in
+ * case or trailing spaces stay distinct rows.
+ */
+#ifndef TB_H
+#define TB_H
+
+#include <mysql.h>
+#include <stddef.h>
+
+#include "mem.h"
+
+#define TB_NAME_MAX 64 /* bytes, MySQL's longest identifier */
+
+typedef struct {
+	char *name;
+	size_t nlen;
+	int time;    /* DATETIME, TIMESTAMP or DATE: RFC 3339 strings are converted */
+	int integer; /* an integer type: a number with a fraction would be rounded */
+	int used;    /* some row of the batch has this field */
+} tb_col;
+
+/* What rows say about a field, for CREATE TABLE. */
+typedef struct {
+	char *name;
+	size_t n;
+	unsigned ints, fracs, times, strs, bools, nested;
+} tb_seen;
+
+typedef struct {
+	const char *name, *key;
+	tb_col *cols;
+	int ncols, keycol; /* keycol: -1 until known */
+	int ready;         /* the columns are final (found or created) */
+	tb_seen *seen;
+	int nseen;
+	char err[1024];
+} tb_table;
+
+void tb_init(tb_table *t, const char *name, const char *key);
+void tb_free(tb_table *t);
+/* Reads an existing table: 1 found (ready), 0 there is none, -1 it cannot
+ * be used (t->err), -2 its key column's collation may merge keys (t->err;
+ * accept: --accept-collation). */
+int tb_load(tb_table *t, MYSQL *db, int accept);
+/* Notes the fields of one row (a JSON object's text) for tb_create. */
+void tb_see(tb_table *t, const char *text, size_t len);
+/* The CREATE TABLE for what tb_see saw, key first, into q; the columns it
+ * makes become t's (ready). Fields that cannot be columns (empty, too long,
+ * a name the server takes for an earlier one) are left out: their rows are
+ * refused as unknown fields. */
+void tb_create_sql(tb_table *t, const char *collation, struct buf *q);
+/* Forgets the columns (a CREATE that failed). */
+void tb_reset(tb_table *t);
+/* The index of the column named by the n bytes at s, or -1. */
+int tb_col_named(const tb_table *t, const char *s, size_t n);
+
+#endif

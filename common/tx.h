@@ -1,0 +1,76 @@
+/*
+ * tx: mysql-replace's transactions: a batch written and committed, with
+ * the strategies, retries and reconnects that make that certain.
+ *
+ * Strategies, fastest first: one LOAD DATA LOCAL ... REPLACE fed from
+ * memory (only when every live row has every column the batch uses, since
+ * a LOAD DATA field cannot say DEFAULT, and not in upsert mode); multi-row
+ * REPLACE (or INSERT ... ON DUPLICATE KEY UPDATE) statements of at most
+ * TX_STMT_MAX bytes; and, after the server refused a row's data, row by
+ * row, so that the refused rows are found and follow the bad-input policy
+ * while the rest commits. Every attempt ends in COMMIT, with the pending
+ * checkpoint recorded first in the same transaction (common/pg), or in a
+ * rollback. Because REPLACE by key is idempotent, a batch whose outcome is
+ * unknown (the connection died around COMMIT) is simply written again
+ * after reconnecting. The SQL is text: values escaped by my_put_str (the
+ * session guarantees backslash escapes), identifiers by my_put_ident.
+ */
+#ifndef TX_H
+#define TX_H
+
+#include <mysql.h>
+#include <stdint.h>
+
+#include "bt.h"
+#include "my.h"
+#include "pg.h"
+#include "rej.h"
+#include "tb.h"
+
+#define TX_STMT_MAX (4u << 20) /* bytes of SQL per statement (max_allowed_packet is 16 MiB) */
+#define TX_BACKOFF_MAX_MS 4000 /* ms, the longest wait between two attempts */
+
+/* How an attempt ended. */
+enum tx_verdict {
+	TX_OK,     /* committed */
+	TX_AGAIN,  /* worth another attempt: connection lost (db closed), deadlock */
+	TX_ROWERR, /* a row's data was refused: find it row by row */
+	TX_FATAL,  /* anything else: the run fails */
+};
+
+typedef struct {
+	MYSQL *db; /* NULL while disconnected */
+	const struct my_opts *my;
+	tb_table *t;
+	bt_batch *b;
+	pg_state *pg;
+	rej *rejects;
+	int upsert, dry_run;
+	int retries;        /* attempts after the first */
+	int64_t backoff_ms; /* the first wait, doubling */
+	int use_infile;     /* the server allows LOAD DATA LOCAL */
+	int stop_bad;       /* a refused row under the stop policy ended the batch */
+	unsigned last_errno;
+	char last_error[512];
+	struct buf sql, tsv;
+	uint64_t n_retries, n_rejected_db;
+	int inf_armed;            /* our LOAD DATA runs: the only time data is served */
+	size_t inf_row, inf_pos;  /* the next row to encode, bytes of tsv handed out */
+} tx_ctx;
+
+void tx_free(tx_ctx *x);
+/* A connection with the LOCAL INFILE handler that only serves the batch. */
+MYSQL *tx_connect(tx_ctx *x, char *err, size_t errlen);
+/* Connects if needed, with the retries of a batch: 0, or -1 (said). */
+int tx_ensure(tx_ctx *x, int64_t *backoff, int *attempts);
+/* After a failure worth retrying (last_error): -1 when the retries are
+ * used up (said), else says so, waits the backoff and doubles it. */
+int tx_retry_wait(tx_ctx *x, int64_t *backoff, int *attempts, const char *what);
+/* Writes the checked batch (bt_check done, columns marked used) and
+ * commits it, retrying as configured: 0, or -1 the run fails (said). */
+int tx_write(tx_ctx *x);
+/* Runs the table's CREATE (q): TX_OK, TX_AGAIN (connection lost, db
+ * closed), TX_FATAL (last_error). */
+enum tx_verdict tx_run_ddl(tx_ctx *x, const struct buf *q);
+
+#endif

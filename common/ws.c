@@ -1,0 +1,187 @@
+/*
+ * ws: window state (ws.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "ws.h"
+
+#define WS_MIN_SLOTS 1024
+
+static void
+resize(ws_state *s, size_t ncap)
+{
+	struct ws_slot *old = s->table;
+	size_t ocap = s->tcap;
+
+	s->table = ecalloc(ncap, sizeof(*s->table));
+	s->tcap = ncap;
+	for (size_t i = 0; i < ocap; i++) {
+		if (!old[i].e)
+			continue;
+		size_t j = old[i].hash & (ncap - 1);
+		while (s->table[j].e)
+			j = (j + 1) & (ncap - 1);
+		s->table[j] = old[i];
+	}
+	free(old);
+}
+
+void
+ws_init(ws_state *s, int64_t size, int naggs, int track_dirty)
+{
+	*s = (ws_state){.size = size, .naggs = naggs, .track_dirty = track_dirty, .batch = 1};
+	resize(s, WS_MIN_SLOTS);
+}
+
+void
+ws_free(ws_state *s)
+{
+	for (size_t k = 0; k < s->nwins; k++) {
+		ws_ent *e = s->wins[k].head, *next;
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(s->wins);
+	free(s->table);
+	free(s->dirty);
+	s->wins = NULL;
+	s->table = NULL;
+	s->dirty = NULL;
+	s->nwins = s->wcap = s->tcap = s->count = s->ndirty = s->dcap = 0;
+}
+
+/* Deletes e, shifting later members of its probe run back (no tombstones). */
+static void
+delete(ws_state *s, ws_ent *e)
+{
+	size_t mask = s->tcap - 1, j = e->hash & mask, k;
+
+	while (s->table[j].e != e)
+		j = (j + 1) & mask;
+	s->table[j].e = NULL;
+	for (k = (j + 1) & mask; s->table[k].e; k = (k + 1) & mask) {
+		size_t home = s->table[k].hash & mask;
+		/* Move k into the hole at j if its home is not in (j, k]. */
+		if ((j < k) ? (home <= j || home > k) : (home <= j && home > k)) {
+			s->table[j] = s->table[k];
+			s->table[k].e = NULL;
+			j = k;
+		}
+	}
+	s->count--;
+}
+
+static ws_window *
+window_get(ws_state *s, int64_t start)
+{
+	size_t lo = 0, hi = s->nwins;
+
+	if (s->nwins && s->wins[s->nwins - 1].start == start)
+		return &s->wins[s->nwins - 1];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->wins[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nwins && s->wins[lo].start == start)
+		return &s->wins[lo];
+	s->wins = egrow(s->wins, &s->wcap, s->nwins + 1, sizeof(*s->wins), 16);
+	memmove(&s->wins[lo + 1], &s->wins[lo], (s->nwins - lo) * sizeof(*s->wins));
+	s->nwins++;
+	s->wins[lo] = (ws_window){.start = start, .end = start + s->size};
+	return &s->wins[lo];
+}
+
+ws_ent *
+ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
+{
+	ws_ent *e = ecalloc(1, sizeof(ws_ent) + sizeof(struct ag_val) * (size_t)s->naggs + klen);
+	ws_window *w;
+	size_t j;
+
+	e->hash = h;
+	e->wstart = wstart;
+	e->wend = wstart + s->size;
+	e->klen = klen;
+	memcpy(ws_key(s, e), key, klen);
+	if ((s->count + 1) * 2 > s->tcap)
+		resize(s, s->tcap * 2);
+	j = h & (s->tcap - 1);
+	while (s->table[j].e)
+		j = (j + 1) & (s->tcap - 1);
+	s->table[j].hash = h;
+	s->table[j].e = e;
+	if (++s->count > s->peak)
+		s->peak = s->count;
+	w = window_get(s, wstart);
+	if (w->tail)
+		w->tail->next = e;
+	else
+		w->head = e;
+	w->tail = e;
+	w->nents++;
+	return e;
+}
+
+void
+ws_dirty_add_(ws_state *s, ws_ent *e)
+{
+	s->dirty = egrow(s->dirty, &s->dcap, s->ndirty + 1, sizeof(*s->dirty), 1024);
+	s->dirty[s->ndirty++] = e;
+}
+
+void
+ws_next_batch(ws_state *s)
+{
+	s->ndirty = 0;
+	s->batch++;
+}
+
+void
+ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *), void *arg)
+{
+	size_t k = 0;
+
+	while (k < s->nwins && (all || s->wins[k].end <= limit)) {
+		ws_ent *e = s->wins[k].head, *next;
+		for (; e; e = next) {
+			next = e->next;
+			if (fn)
+				fn(arg, e);
+			delete(s, e);
+			free(e);
+			s->evicted++;
+		}
+		k++;
+	}
+	if (k) {
+		memmove(s->wins, s->wins + k, (s->nwins - k) * sizeof(*s->wins));
+		s->nwins -= k;
+	}
+	if (s->tcap > WS_MIN_SLOTS && s->count * 8 < s->tcap)
+		resize(s, s->tcap / 2);
+}
+
+void
+ws_advance(ws_state *s, int64_t w)
+{
+	if (!s->wm_set || w > s->wm) {
+		s->wm = w;
+		s->wm_set = 1;
+	}
+}
+
+void
+ws_saw(ws_state *s, int64_t t)
+{
+	if (!s->have_max || t > s->max_seen) {
+		s->max_seen = t;
+		s->have_max = 1;
+	}
+}

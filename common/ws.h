@@ -1,0 +1,116 @@
+/*
+ * ws: winagg's window state: one entry per live (window, group), found by
+ * hash, kept per window and evicted window by window.
+ *
+ * The table is open addressing with linear probing keyed by (window start,
+ * group key), at most half full, deleted from by shifting (no tombstones),
+ * and shrunk when eviction leaves it an eighth full, so memory follows the
+ * live state. Entries are also chained per window in creation order, and
+ * windows are kept sorted by start, so eviction takes whole windows from the
+ * front and output comes in a stable order. Window bounds live in each
+ * entry, so windows that are not aligned can join without changing the
+ * table. An entry holds its aggregates, then the key bytes.
+ *
+ * The stream's clock (watermark and latest event time) lives here too: it
+ * is part of what a snapshot must restore. No I/O: tests/unit drives it.
+ */
+#ifndef WS_H
+#define WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ag.h"
+
+typedef struct ws_ent {
+	struct ws_ent *next; /* in its window, creation order */
+	uint64_t hash;
+	int64_t wstart, wend; /* ms */
+	uint64_t stamp;       /* batch that last changed it */
+	uint32_t klen;        /* bytes of key */
+	struct ag_val a[];    /* naggs of them, then the key bytes */
+} ws_ent;
+
+typedef struct {
+	int64_t start, end; /* ms */
+	ws_ent *head, *tail;
+	size_t nents;
+} ws_window;
+
+typedef struct {
+	int64_t size; /* ms, window length */
+	int naggs;
+	int track_dirty; /* keep the list of entries changed in this batch */
+
+	struct ws_slot {
+		uint64_t hash;
+		ws_ent *e;
+	} *table;
+	size_t tcap, count; /* slots, live entries */
+	ws_window *wins;    /* sorted by start */
+	size_t nwins, wcap;
+	ws_ent **dirty; /* changed in batch `batch`, in first-change order */
+	size_t ndirty, dcap;
+	uint64_t batch; /* the current batch's number, from 1 */
+	uint64_t peak, evicted;
+
+	/* the clock: watermark (wm, when wm_set) and latest event time (max_seen) */
+	int wm_set, have_max;
+	int64_t wm, max_seen; /* ms */
+} ws_state;
+
+void ws_init(ws_state *s, int64_t size, int naggs, int track_dirty);
+/* Frees every entry and the table; ws_init again to reuse. */
+void ws_free(ws_state *s);
+
+static inline char *
+ws_key(const ws_state *s, const ws_ent *e)
+{
+	return (char *)(e->a + s->naggs);
+}
+/* The slot hash of a group key's hash in the window starting at wstart. */
+static inline uint64_t
+ws_hash(uint64_t khash, int64_t wstart)
+{
+	return khash ^ ((uint64_t)wstart * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline ws_ent *
+ws_find(const ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
+{
+	size_t mask = s->tcap - 1;
+
+	for (size_t j = h & mask; s->table[j].e; j = (j + 1) & mask) {
+		ws_ent *e = s->table[j].e;
+		if (s->table[j].hash == h && e->wstart == wstart && e->klen == klen &&
+		    memcmp(ws_key(s, e), key, klen) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* A new entry (aggregates zero) for a key ws_find did not find. */
+ws_ent *ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen);
+void ws_dirty_add_(ws_state *s, ws_ent *e);
+/* e changed in this batch: on the dirty list once. */
+static inline void
+ws_touch(ws_state *s, ws_ent *e)
+{
+	if (e->stamp == s->batch)
+		return;
+	e->stamp = s->batch;
+	if (s->track_dirty)
+		ws_dirty_add_(s, e);
+}
+/* The batch is over: the dirty list empties, the next batch begins. */
+void ws_next_batch(ws_state *s);
+/* Removes every window ending at or before limit (all: every window), each
+ * entry passed to fn first when fn is not NULL. */
+void ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *), void *arg);
+/* Raises the watermark to w (it never moves back). */
+void ws_advance(ws_state *s, int64_t w);
+/* Notes event time t. */
+void ws_saw(ws_state *s, int64_t t);
+
+#endif
