@@ -53,9 +53,12 @@ lock_dir(sn_dir *d)
 	}
 	if (fcntl(d->lockfd, F_SETLK, &fl) == 0)
 		return 0; /* the fd stays open: closing it would release the lock */
-	if (errno != EACCES && errno != EAGAIN)
+	if (errno != EACCES && errno != EAGAIN) {
 		snprintf(d->err, sizeof(d->err), "cannot lock '%s': %s", path, strerror(errno));
-	else if (fl.l_type = F_WRLCK, fcntl(d->lockfd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		return -1;
+	}
+	fl.l_type = F_WRLCK;
+	if (fcntl(d->lockfd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
 		snprintf(d->err, sizeof(d->err), "checkpoint directory '%s' is in use by process %ld",
 		         d->dir, (long)fl.l_pid);
 	else

@@ -423,7 +423,7 @@ attempt_infile(tx_ctx *x)
 		          x->last_error);
 		x->use_infile = 0;
 		mysql_rollback(x->db);
-		return attempt_statements(x);
+		return TX_UNAVAILABLE;
 	}
 	if (a == TX_OK && mysql_warning_count(x->db) > 0) {
 		snprintf(x->last_error, sizeof(x->last_error), "LOAD DATA reported %u warnings",
@@ -508,6 +508,8 @@ tx_retry_wait(tx_ctx *x, int64_t *backoff, int *attempts, const char *what)
 	return 0;
 }
 
+/* The strategy is chosen here only: row by row once the server refused
+ * a row, else LOAD DATA where it can say everything, else statements. */
 int
 tx_write(tx_ctx *x)
 {
@@ -527,6 +529,8 @@ tx_write(tx_ctx *x)
 			a = attempt_statements(x);
 		if (a == TX_OK)
 			return 0;
+		if (a == TX_UNAVAILABLE)
+			continue; /* use_infile is off now */
 		if (a == TX_ROWERR && !by_rows) {
 			by_rows = 1;
 			continue;

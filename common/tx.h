@@ -36,6 +36,7 @@ enum tx_verdict {
 	TX_AGAIN,  /* worth another attempt: connection lost (db closed), deadlock */
 	TX_ROWERR, /* a row's data was refused: find it row by row */
 	TX_FATAL,  /* anything else: the run fails */
+	TX_UNAVAILABLE, /* the server does not allow this strategy: choose another */
 };
 
 typedef struct {

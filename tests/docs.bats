@@ -29,6 +29,16 @@ options_documented() {
 	done
 }
 
+@test "every module of common/ opens with what it owns, and README's Layout names it" {
+	local h m missing=""
+	for h in "$BATS_TEST_DIRNAME"/../common/*.h; do
+		m=$(basename "$h" .h)
+		sed -n 2p "$h" | grep -q "^ \* $m: ." || missing="$missing $m.h(comment)"
+		grep -qE "\`$m\`(,| \\|)" "$BATS_TEST_DIRNAME/../README.md" || missing="$missing $m(README)"
+	done
+	[ -z "$missing" ] || { echo "missing:$missing" >&2; return 1; }
+}
+
 @test "winagg(1)'s worked example gives what the page says, in update and append modes" {
 	run sh "$EX/worked-vector.sh" update
 	[ "$(echo "$output" | jq -r '[.window_start[14:19], .sum] | join(" ")' | tr '\n' ',')" = "01:00 1,02:00 2," ]
