@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 
 #include "bt.h"
 #include "cli.h"
@@ -63,6 +64,18 @@ enum {
 	OPT_PIPELINE,
 	OPT_LAST_CHECKPOINT,
 	OPT_PROGRESS_FILE,
+	OPT_SSL,
+	OPT_SKIP_SSL,
+	OPT_SSL_CA,
+	OPT_SSL_CAPATH,
+	OPT_SSL_CERT,
+	OPT_SSL_KEY,
+	OPT_SSL_CRL,
+	OPT_SSL_CRLPATH,
+	OPT_SSL_CIPHER,
+	OPT_TLS_VERSION,
+	OPT_SSL_VERIFY,
+	OPT_SKIP_SSL_VERIFY,
 };
 
 static struct opts {
@@ -77,6 +90,7 @@ static struct opts {
 	const char *pipeline; /* --pipeline: checkpoint barriers recorded under this name */
 	int last_checkpoint;  /* --last-checkpoint: print the pipeline's last one and exit */
 	const char *progress_file; /* --progress-file: the last committed checkpoint, a hint */
+	int ask_password;          /* -p alone: ask on the terminal */
 } opt;
 
 
@@ -94,6 +108,8 @@ static struct run {
 	 * first attempt to the COMMIT's answer, ms */
 	double commit_ms_sum, commit_ms_max;
 	uint64_t commit_n;
+	const char *tls_last; /* the last connection's TLS ("TLSv1.3 CIPHER"), NULL plain */
+	char tls_buf[200];
 } run;
 
 static void
@@ -108,6 +124,14 @@ help(void)
 	       "  -D DATABASE          database (default: an option file's database=, else "
 	       DEFAULT_DATABASE ")\n"
 	       "      --defaults-file FILE  read options from FILE ([client], [mysql-replace])\n"
+	       "  -p, --password       ask for the password on the terminal (never a value)\n"
+	       "      --ssl, --skip-ssl  require TLS (never fall back to plaintext) / no TLS\n"
+	       "      --ssl-ca FILE, --ssl-capath DIR  the CA(s) to verify the server with\n"
+	       "      --ssl-cert FILE, --ssl-key FILE  a client certificate (mutual TLS)\n"
+	       "      --ssl-crl FILE, --ssl-crlpath DIR, --ssl-cipher LIST, --tls-version LIST\n"
+	       "      --ssl-verify-server-cert  verify the certificate and host name (any TLS\n"
+	       "                       option requires TLS; this also refuses a wrong CA or host)\n"
+	       "      --skip-ssl-verify-server-cert  do not verify (an option file said to)\n"
 	       "      --accept-collation  use an existing table whose key column's collation\n"
 	       "                       may merge distinct keys ('SG' and 'sg')\n"
 	       "  -t, --table NAME     table (default " DEFAULT_TABLE ")\n"
@@ -138,6 +162,41 @@ help(void)
 	       DEFAULT_BATCH, DEFAULT_RETRIES);
 }
 
+/* -p: the password, asked on the terminal (not standard input: that is
+ * the rows) with echo off, as the mariadb client asks. */
+static void
+ask_password(void)
+{
+	static char pw[512];
+	struct termios old, quiet;
+	FILE *tty = fopen("/dev/tty", "r+");
+	size_t n;
+	int echo_off;
+
+	if (!tty)
+		cli_usage_error(USAGE, "-p: no terminal to ask for the password on: put password= in an "
+		                       "option file or set MYSQL_PWD");
+	/* echo off before the prompt: what is typed after it is never shown */
+	echo_off = tcgetattr(fileno(tty), &old) == 0;
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSANOW, &quiet);
+	}
+	fputs("Enter password: ", tty);
+	fflush(tty);
+	if (!fgets(pw, sizeof(pw), tty))
+		pw[0] = '\0';
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSANOW, &old);
+	fputs("\n", tty);
+	fclose(tty);
+	n = strlen(pw);
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		pw[--n] = '\0';
+	opt.my.password = pw;
+}
+
 static void
 parse_opts(int argc, char **argv)
 {
@@ -157,6 +216,18 @@ parse_opts(int argc, char **argv)
 	    {"defaults-file", required_argument, NULL, OPT_DEFAULTS_FILE},
 	    {"accept-collation", no_argument, NULL, OPT_ACCEPT_COLLATION},
 	    {"password", optional_argument, NULL, OPT_PASSWORD},
+	    {"ssl", no_argument, NULL, OPT_SSL},
+	    {"skip-ssl", no_argument, NULL, OPT_SKIP_SSL},
+	    {"ssl-ca", required_argument, NULL, OPT_SSL_CA},
+	    {"ssl-capath", required_argument, NULL, OPT_SSL_CAPATH},
+	    {"ssl-cert", required_argument, NULL, OPT_SSL_CERT},
+	    {"ssl-key", required_argument, NULL, OPT_SSL_KEY},
+	    {"ssl-crl", required_argument, NULL, OPT_SSL_CRL},
+	    {"ssl-crlpath", required_argument, NULL, OPT_SSL_CRLPATH},
+	    {"ssl-cipher", required_argument, NULL, OPT_SSL_CIPHER},
+	    {"tls-version", required_argument, NULL, OPT_TLS_VERSION},
+	    {"ssl-verify-server-cert", no_argument, NULL, OPT_SSL_VERIFY},
+	    {"skip-ssl-verify-server-cert", no_argument, NULL, OPT_SKIP_SSL_VERIFY},
 	    {"table", required_argument, NULL, 't'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"no-create", no_argument, NULL, OPT_NO_CREATE},
@@ -176,6 +247,7 @@ parse_opts(int argc, char **argv)
 	int c;
 
 	opt.my.fallback_database = DEFAULT_DATABASE;
+	opt.my.tls.ssl = opt.my.tls.verify = -1;
 	opt.my.group = "mysql-replace";
 	opt.table = DEFAULT_TABLE;
 	opt.key = DEFAULT_KEY;
@@ -196,9 +268,26 @@ parse_opts(int argc, char **argv)
 		case OPT_ACCEPT_COLLATION: opt.accept_collation = 1; break;
 		case 'p':
 		case OPT_PASSWORD:
-			cli_usage_error(USAGE, "a password is never taken on the command line (ps would "
-			                       "show it): put password= in an option file ([client] or "
-			                       "[mysql-replace], --defaults-file FILE) or set MYSQL_PWD");
+			if (optarg)
+				cli_usage_error(USAGE, "a password is never taken on the command line (ps "
+				                       "would show it): put password= in an option file "
+				                       "([client] or [mysql-replace], --defaults-file FILE), "
+				                       "set MYSQL_PWD, or give -p alone to be asked on the "
+				                       "terminal");
+			opt.ask_password = 1;
+			break;
+		case OPT_SSL: opt.my.tls.ssl = 1; break;
+		case OPT_SKIP_SSL: opt.my.tls.ssl = 0; break;
+		case OPT_SSL_CA: opt.my.tls.ca = optarg; break;
+		case OPT_SSL_CAPATH: opt.my.tls.capath = optarg; break;
+		case OPT_SSL_CERT: opt.my.tls.cert = optarg; break;
+		case OPT_SSL_KEY: opt.my.tls.key = optarg; break;
+		case OPT_SSL_CRL: opt.my.tls.crl = optarg; break;
+		case OPT_SSL_CRLPATH: opt.my.tls.crlpath = optarg; break;
+		case OPT_SSL_CIPHER: opt.my.tls.cipher = optarg; break;
+		case OPT_TLS_VERSION: opt.my.tls.version = optarg; break;
+		case OPT_SSL_VERIFY: opt.my.tls.verify = 1; break;
+		case OPT_SKIP_SSL_VERIFY: opt.my.tls.verify = 0; break;
 		case 't': opt.table = optarg; break;
 		case 'k': opt.key = optarg; break;
 		case OPT_NO_CREATE: opt.no_create = 1; break;
@@ -256,12 +345,11 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--last-checkpoint and --dry-run do not go together");
 	{
 		char why[600];
-		int k = my_check_defaults_file(&opt.my, why, sizeof(why));
-		if (k < 0)
+		if (my_prepare(&opt.my, why, sizeof(why)) < 0)
 			diag_die(DIAG_EX_USAGE, "%s", why);
-		if (k > 0)
-			diag_warn("%s", why);
 	}
+	if (opt.ask_password)
+		ask_password();
 }
 
 /* ---- the end of a batch ---- */
@@ -419,6 +507,10 @@ stats(void)
 	st_double("oldest_pending_ms", run.b.n ? (tm_mono_s() - run.b.first_at) * 1000.0 : 0.0);
 	st_double("commit_ms_avg", run.commit_n ? run.commit_ms_sum / (double)run.commit_n : 0.0);
 	st_double("commit_ms_max", run.commit_ms_max);
+	if (!opt.dry_run) {
+		char tls[200];
+		st_str("tls", run.x.db ? my_tls_info(run.x.db, tls, sizeof(tls)) : run.tls_last);
+	}
 	st_end();
 	run.commit_ms_sum = run.commit_ms_max = 0;
 	run.commit_n = 0;
@@ -547,6 +639,7 @@ start_db(void)
 	/* A wrong password or host is an error now, before reading input. */
 	if (!(run.x.db = tx_connect(&run.x, err, sizeof(err))))
 		diag_die(DIAG_EX_FAIL, "cannot connect to MySQL: %s", err);
+	run.tls_last = my_tls_info(run.x.db, run.tls_buf, sizeof(run.tls_buf));
 	if (opt.last_checkpoint)
 		return;
 	if ((k = tb_load(&run.t, run.x.db, opt.accept_collation)) < 0) {
@@ -571,6 +664,7 @@ free_run(void)
 	tb_free(&run.t);
 	bt_free(&run.b);
 	pg_free(&run.pg);
+	my_free(&opt.my);
 }
 
 int
@@ -649,6 +743,8 @@ main(int argc, char **argv)
 	          (unsigned long long)run.n_read, (unsigned long long)run.n_committed,
 	          (unsigned long long)run.n_batches, (unsigned long long)run.rejects.count,
 	          (unsigned long long)run.x.n_retries, (unsigned long long)run.pg.committed);
+	if (!opt.dry_run)
+		diag_info("connection %s", run.tls_last ? run.tls_last : "not encrypted (no TLS)");
 	nd_free(rd);
 	free_run();
 	out_free();

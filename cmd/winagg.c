@@ -976,6 +976,7 @@ main(int argc, char **argv)
 	sig_install(0);
 	out_init(1, opt.cc.unbuffered);
 	run.unesc = emalloc(ND_LINE_MAX);
+	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
 	rd = nd_new(argv + optind, argc - optind);
 	ws_init(&run.ws, opt.size, opt.naggs, opt.mode == MODE_UPDATE);
 	pt_init(&run.pt, opt.delay, opt.idle_ms);

@@ -78,7 +78,7 @@ egrow(void *p, size_t *cap, size_t need, size_t size, size_t first)
 }
 
 void
-buf_grow_(struct buf *b, size_t n)
+buf_reserve(struct buf *b, size_t n)
 {
 	b->p = egrow(b->p, &b->cap, b->len + n, 1, 512);
 }

@@ -26,13 +26,14 @@ struct buf {
 	size_t len, cap; /* bytes */
 };
 
-void buf_grow_(struct buf *b, size_t n);
+/* Room for n more bytes (b->p is never NULL after it). */
+void buf_reserve(struct buf *b, size_t n);
 /* Inline: winagg builds every row's group key with them. */
 static inline void
 buf_put(struct buf *b, const char *s, size_t n)
 {
 	if (b->len + n > b->cap)
-		buf_grow_(b, n);
+		buf_reserve(b, n);
 	if (n)
 		memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -41,7 +42,7 @@ static inline void
 buf_putc(struct buf *b, char c)
 {
 	if (b->len + 1 > b->cap)
-		buf_grow_(b, 1);
+		buf_reserve(b, 1);
 	b->p[b->len++] = c;
 }
 /* buf_put as a sink for js_escape (arg: the struct buf). */

@@ -126,6 +126,19 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 }
 
 void
+st_str(const char *n, const char *s)
+{
+	name(n);
+	if (!s) {
+		put("null", 4);
+		return;
+	}
+	put("\"", 1);
+	put_str(s);
+	put("\"", 1);
+}
+
+void
 st_u64(const char *n, uint64_t v)
 {
 	char b[24];

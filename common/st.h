@@ -35,6 +35,8 @@ void st_begin(uint64_t in, uint64_t out, uint64_t rejected);
 void st_u64(const char *name, uint64_t v);
 void st_i64(const char *name, int64_t v);
 void st_double(const char *name, double v);
+/* A string, or null when s is NULL. */
+void st_str(const char *name, const char *s);
 /* A time in ms since the epoch as RFC 3339, or null when have is 0. */
 void st_time(const char *name, int have, int64_t ms);
 /* A nested object of counters: st_obj_begin, st_obj_u64..., st_obj_end. */

@@ -466,14 +466,6 @@ print(json.dumps({"_checkpoint": {"id": 1, "positions": {"o/0": 3000}}}))' >"$BA
 	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = o ]
 }
 
-@test "-p and --password say where a password goes instead" {
-	for o in -p -psecret --password --password=secret; do
-		run_split mysql-replace "$o" <<<'{"rowkey":"a"}'
-		assert_status 2
-		[[ "$stderr" == "mysql-replace: a password is never taken on the command line (ps would show it): put password= in an option file"*"or set MYSQL_PWD"* ]]
-	done
-}
-
 # The bad-data table: a row per class of server error about a row's data
 # (and the client's own checks), with the reason expected in the rejects
 # file. Columns: key, row, reason.

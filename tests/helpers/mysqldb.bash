@@ -5,7 +5,8 @@
 #   db_restart      kill -9 and start again on the same datadir (fault tests)
 #   db_stop         stop by PID
 #   db_sql SQL...   run SQL with the mariadb client, tab-separated, no headers
-# Sets DB_DIR, DB_SOCK, DB_PORT, DB_PID and MYSQL_UNIX_PORT.
+# Sets DB_DIR, DB_SOCK, DB_PORT, DB_PID and MYSQL_UNIX_PORT. DB_EXTRA_ARGS:
+# more mariadbd options (TLS), read at every start and restart.
 
 . "${BASH_SOURCE[0]%/*}/wait.bash"
 
@@ -18,7 +19,7 @@ _db_free_port() {
 _db_launch() {
 	${SERVER_SETSID:+setsid} /usr/sbin/mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --socket="$DB_SOCK" \
 		--port="$DB_PORT" --bind-address=127.0.0.1 --skip-log-bin --pid-file="$DB_DIR/pid" \
-		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
+		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M ${DB_EXTRA_ARGS:-} \
 		>>"$DB_DIR/log" 2>&1 3>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	DB_PID=$!
 	disown "$DB_PID" 2>/dev/null || true # no job notice when a test kills it
