@@ -8,6 +8,14 @@
  * appear on the command line. A property librdkafka refuses is a usage error
  * (exit 2), found before anything connects. librdkafka's log lines go through
  * diag (shown with -vv), its errors through kc_error_cb.
+ *
+ * Secrets: a value written ${env:NAME} is read from the environment (so it
+ * is not in ps or in a file); a property whose name suggests a secret
+ * (password, secret, token, oauth, credential, private key) is never shown:
+ * a refused one is named with its value as ***, a -F file holding one that
+ * other users can read is warned about, and every value of such a property
+ * is replaced by *** in whatever kc passes on from librdkafka (log lines at
+ * any verbosity, errors).
  */
 #ifndef KC_H
 #define KC_H
@@ -27,6 +35,8 @@ struct kc_opts {
 	int fatal;               /* set by kc_error_cb on a fatal client error */
 	double down_since;       /* monotonic s of "all brokers down", 0: not known down;
 	                            the program clears it when the cluster answers */
+	char **secrets;          /* values of secret properties, to mask */
+	int nsecrets;
 };
 
 /* -V: the version of librdkafka. */
@@ -54,8 +64,14 @@ rd_kafka_conf_t *kc_conf_build(struct kc_opts *o, const char *const *defaults,
  * brokers down" always (once per episode), fatal errors always and recorded. */
 void kc_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
+/* Does the property name suggest a secret? */
+int kc_secret_name(const char *name, size_t n);
+/* s with every secret value replaced by *** (into buf, n bytes). */
+const char *kc_scrub(const struct kc_opts *o, const char *s, char *buf, size_t n);
+
 /* Waits up to the -m timeout for the topic's metadata; returns its partition
- * count, or -1 after printing why (unreachable cluster, unknown topic). */
+ * count, or -1 after printing why (unreachable cluster, unknown topic; with
+ * librdkafka's last broker failure: a TLS handshake, SASL). */
 int kc_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms);
 
 #endif

@@ -56,6 +56,7 @@ fi
 CHECKPOINT_DIR=${CHECKPOINT_DIR:-${STATE_DIRECTORY:-$state}/ckpt-$PIPELINE}
 CHECKPOINT_INTERVAL=${CHECKPOINT_INTERVAL:-1s}
 KCAT_OUT_OPTS=${KCAT_OUT_OPTS:-}
+KAFKA_CONFIG=${KAFKA_CONFIG:-}
 WINAGG_OPTS=${WINAGG_OPTS:-}
 MYSQL_REPLACE_OPTS=${MYSQL_REPLACE_OPTS:-}
 
@@ -128,6 +129,7 @@ else
 	fi
 	[ "$END_AT_EOF" = 1 ] && src+=(-e)
 	sink+=(-t "$TABLE")
+	[ -n "$KAFKA_CONFIG" ] && src+=(-F "$KAFKA_CONFIG")
 	# shellcheck disable=SC2206
 	src+=($KCAT_OUT_OPTS)
 	# shellcheck disable=SC2206

@@ -20,6 +20,7 @@ KEY=${KEY:-shopid}
 STATS=${STATS:-}
 ORDGEN_OPTS=${ORDGEN_OPTS:-}
 KCAT_IN_OPTS=${KCAT_IN_OPTS:-}
+KAFKA_CONFIG=${KAFKA_CONFIG:-}
 
 for p in ordgen kcat-in; do
 	command -v "$p" >/dev/null 2>&1 || { echo "producer: program '$p' not found on PATH ($PATH)" >&2; exit 1; }
@@ -32,6 +33,7 @@ STAGE_0=(ordgen "${stats[@]}")
 # shellcheck disable=SC2206
 STAGE_0+=($ORDGEN_OPTS)
 STAGE_1=(kcat-in -t "$TOPIC" --key-field "$KEY" --ts-field ts "${stats[@]}")
+[ -n "$KAFKA_CONFIG" ] && STAGE_1+=(-F "$KAFKA_CONFIG")
 # shellcheck disable=SC2206
 STAGE_1+=($KCAT_IN_OPTS)
 stages_run ordgen kcat-in
