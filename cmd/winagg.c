@@ -26,6 +26,7 @@
 
 #include "ag.h"
 #include "cli.h"
+#include "dd.h"
 #include "diag.h"
 #include "hs.h"
 #include "js.h"
@@ -82,6 +83,11 @@ struct opts {
 	long long trigger_rows;   /* 0: off */
 	int64_t trigger_interval; /* ms, 0: off */
 	const char *late_path;
+	char *dedup[MAX_GROUP_FIELDS]; /* --dedup fields */
+	int ddwant[MAX_GROUP_FIELDS];  /* index of each in the wanted list */
+	int ndedup;
+	char *dedup_buf;
+	const char *dup_path;          /* --dup FILE */
 	const char *ckpt_dir;   /* --checkpoint DIR */
 	int64_t ckpt_interval;  /* ms */
 	long long ckpt_keep;
@@ -98,6 +104,9 @@ static struct opts opt;
 static struct run {
 	ws_state ws;
 	pt_set pt;
+	dd_set dd;              /* --dedup keys */
+	struct buf dkey;        /* the row's dedup key */
+	FILE *dup_fp;
 	sn_dir sn;
 	rej rejects;
 	FILE *late_fp;
@@ -117,6 +126,7 @@ static struct run {
 	/* counters for -v and --stats */
 	uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches;
 	uint64_t n_late_closed; /* rows late only because their window had closed */
+	uint64_t n_dups;        /* rows dropped as duplicates (--dedup) */
 } run;
 
 static void
@@ -138,6 +148,9 @@ help(void)
 	       "      --trigger-rows N      end a micro-batch every N input rows\n"
 	       "      --trigger-interval DUR  end a micro-batch at least every DUR of wall time\n"
 	       "      --late FILE           append late rows (their original line) to FILE\n"
+	       "      --dedup LIST          drop a row whose LIST fields were seen, until the\n"
+	       "                            watermark passes the first one's time + the delay\n"
+	       "      --dup FILE            append the dropped duplicates to FILE\n"
 	       "      --idle-timeout DUR    rows with \"_pos\" (kcat-out --positions): a partition\n"
 	       "                            quiet this long while winagg waits for input stops\n"
 	       "                            holding windows open (default 10s; 0: never)\n"
@@ -163,7 +176,7 @@ help(void)
 
 enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_TRIGGER_INTERVAL,
        OPT_LATE, OPT_CHECKPOINT, OPT_CHECKPOINT_INTERVAL, OPT_CHECKPOINT_KEEP, OPT_RESTORE,
-       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT };
+       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT, OPT_DEDUP, OPT_DUP };
 
 /* ,"name": as JSON, for the output rows. */
 static char *
@@ -222,6 +235,7 @@ free_opts(void)
 	for (int i = 0; i < opt.ngroup; i++)
 		free(opt.group_head[i]);
 	free(opt.group_buf);
+	free(opt.dedup_buf);
 }
 
 static void
@@ -246,9 +260,11 @@ parse_opts(int argc, char **argv)
 	    {"restore", required_argument, NULL, OPT_RESTORE},
 	    {"restore-info", no_argument, NULL, OPT_RESTORE_INFO},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	    {"dedup", required_argument, NULL, OPT_DEDUP},
+	    {"dup", required_argument, NULL, OPT_DUP},
 	    CLI_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
-	const char *group = "shopid,region", *mode = "update";
+	const char *group = "shopid,region", *mode = "update", *dedup = NULL;
 	char *p, *tok, *save = NULL;
 	int c, slide_set = 0;
 
@@ -307,6 +323,8 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_RESTORE_INFO: opt.restore_info = 1; break;
 		case OPT_IDLE_TIMEOUT: opt.idle_ms = cli_dur(USAGE, "--idle-timeout", optarg, 0); break;
+		case OPT_DEDUP: dedup = optarg; break;
+		case OPT_DUP: opt.dup_path = optarg; break;
 		default:
 			if (!cli_common(c, argv, &opt.cc, help, USAGE))
 				cli_usage_error(USAGE, "unexpected option");
@@ -348,6 +366,18 @@ parse_opts(int argc, char **argv)
 			cli_usage_error(USAGE, "--group-by: more than %d fields", MAX_GROUP_FIELDS);
 		opt.group[opt.ngroup++] = tok;
 	}
+	if (dedup) {
+		opt.dedup_buf = estrdup(dedup);
+		for (p = opt.dedup_buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+			if (opt.ndedup == MAX_GROUP_FIELDS)
+				cli_usage_error(USAGE, "--dedup: more than %d fields", MAX_GROUP_FIELDS);
+			opt.dedup[opt.ndedup++] = tok;
+		}
+		if (opt.ndedup == 0)
+			cli_usage_error(USAGE, "--dedup: name at least one field");
+	}
+	if (opt.dup_path && !opt.ndedup)
+		cli_usage_error(USAGE, "--dup needs --dedup FIELD[,FIELD]...");
 	if (opt.naggs == 0) {
 		add_agg("orders=count");
 		add_agg("items=sum(count)");
@@ -469,6 +499,14 @@ cfg_text(int version)
 			buf_put(&b, a->field, strlen(a->field));
 		buf_putc(&b, ')');
 	}
+	if (opt.ndedup) {
+		buf_put(&b, " dedup=", 7);
+		for (int i = 0; i < opt.ndedup; i++) {
+			if (i)
+				buf_putc(&b, ',');
+			buf_put(&b, opt.dedup[i], strlen(opt.dedup[i]));
+		}
+	}
 	buf_putc(&b, '\0');
 	return b.p;
 }
@@ -503,7 +541,7 @@ ckpt_record(void)
 static void
 checkpoint(void)
 {
-	if (sn_write(&run.sn, &run.ws, &run.pt) < 0)
+	if (sn_write(&run.sn, &run.ws, &run.pt, &run.dd) < 0)
 		diag_die(DIAG_EX_FAIL, "%s", run.sn.err);
 	ckpt_record();
 	run.rows_since_ckpt = 0;
@@ -547,7 +585,7 @@ ckpt_start(void)
 		want = strtoll(opt.restore, NULL, 10);
 	}
 	if (opt.restore) {
-		if ((rc = sn_restore(&run.sn, want, &run.ws, &run.pt, &id)) < 0)
+		if ((rc = sn_restore(&run.sn, want, &run.ws, &run.pt, &run.dd, &id)) < 0)
 			diag_die(rc == -2 ? DIAG_EX_USAGE : DIAG_EX_FAIL, "%s", run.sn.err);
 		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, run.ws.count);
 		if (opt.restore_info) {
@@ -596,6 +634,8 @@ end_batch(void)
 		if (s->have_max)
 			ws_advance(s, pt_behind(&run.pt, s->max_seen));
 	}
+	if (opt.ndedup && s->wm_set)
+		dd_sweep(&run.dd, s->wm);
 	if (ckpt_due() == 0)
 		checkpoint();
 	ws_next_batch(s);
@@ -633,6 +673,10 @@ stats(void)
 		st_u64("partitions", live);
 		st_u64("idle_partitions", idle);
 		st_u64("late_closed_rows", run.n_late_closed);
+	}
+	if (opt.ndedup) {
+		st_u64("duplicates", run.n_dups);
+		st_u64("dedup_keys", run.dd.count);
 	}
 	if (opt.ckpt_dir) {
 		st_u64("checkpoints", run.sn.count);
@@ -752,6 +796,29 @@ bad(const nd_rec *r, const char *why)
 	return rej_bad(&run.rejects, r->file, r->lineno, r->text, r->len, why);
 }
 
+/* --dedup: is the row a duplicate (counted, and written to --dup)? The
+ * first row of a key is remembered until the watermark passes its event
+ * time + the delay (without a watermark: until end of input). */
+static int
+duplicate(const nd_rec *r, int64_t t)
+{
+	int64_t expiry = INT64_MAX;
+
+	run.dkey.len = 0;
+	for (int i = 0; i < opt.ndedup; i++)
+		key_put(&run.dkey, &run.vals[opt.ddwant[i]]);
+	if (opt.has_wm && __builtin_add_overflow(t, opt.delay, &expiry))
+		expiry = INT64_MAX;
+	if (!dd_seen(&run.dd, run.dkey.p, (uint32_t)run.dkey.len, expiry, run.ws.wm_set, run.ws.wm))
+		return 0;
+	run.n_dups++;
+	if (run.dup_fp) {
+		fwrite(r->text, 1, r->len, run.dup_fp);
+		fputc('\n', run.dup_fp);
+	}
+	return 1;
+}
+
 /* Where a row came from: its partition's index (-1: none) and offset. */
 struct rowpos {
 	int part;
@@ -834,6 +901,8 @@ process_row(const nd_rec *r, struct rowpos *rp)
 	ws_saw(s, t);
 	if (rp->part >= 0)
 		pt_heard(&run.pt, (size_t)rp->part, t);
+	if (opt.ndedup && duplicate(r, t))
+		return 0;
 	for (int k = 0; k < nw; k++) {
 		ws_ent *e = ents[k];
 		if (!e)
@@ -884,7 +953,7 @@ want_index(const char **names, int *n, const char *name)
 static void
 want_init(void)
 {
-	static const char *names[2 + MAX_GROUP_FIELDS + MAX_AGGS]; /* run.want holds them */
+	static const char *names[2 + 2 * MAX_GROUP_FIELDS + MAX_AGGS]; /* run.want holds them */
 	int n = 0;
 
 	names[n++] = opt.time_field;
@@ -893,6 +962,8 @@ want_init(void)
 	for (int i = 0; i < opt.naggs; i++)
 		if (opt.aggs[i].field)
 			opt.aggs[i].want = want_index(names, &n, opt.aggs[i].field);
+	for (int i = 0; i < opt.ndedup; i++)
+		opt.ddwant[i] = want_index(names, &n, opt.dedup[i]);
 	opt.pos_want = want_index(names, &n, "_pos");
 	js_want_init(&run.want, names, n);
 	run.vals = ecalloc((size_t)n, sizeof(*run.vals));
@@ -935,6 +1006,9 @@ report(void)
 		diag_info("%llu late rows were on time in their partition but their window had closed "
 		          "(a partition idle or not yet assigned came in behind the others)",
 		          (unsigned long long)run.n_late_closed);
+	if (opt.ndedup)
+		diag_info("%llu duplicates dropped, %zu keys held (peak %llu)",
+		          (unsigned long long)run.n_dups, run.dd.count, (unsigned long long)run.dd.peak);
 	if (opt.ckpt_dir)
 		diag_info("%llu checkpoints written in %.0f ms", (unsigned long long)run.sn.count,
 		          run.sn.ms_total);
@@ -947,6 +1021,8 @@ free_run(void)
 {
 	pt_free(&run.pt);
 	ws_free(&run.ws);
+	dd_free(&run.dd);
+	buf_free(&run.dkey);
 	if (opt.ckpt_dir)
 		sn_close(&run.sn);
 	free(run.cfg);
@@ -970,6 +1046,9 @@ main(int argc, char **argv)
 	if (rej_open(&run.rejects, opt.cc.rejects) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open rejects file '%s': %s", opt.cc.rejects,
 		         strerror(errno));
+	if (opt.dup_path && !(run.dup_fp = fopen(opt.dup_path, "a")))
+		diag_die(DIAG_EX_FAIL, "cannot open duplicates file '%s': %s", opt.dup_path,
+		         strerror(errno));
 	if (opt.late_path && !(run.late_fp = fopen(opt.late_path, "a")))
 		diag_die(DIAG_EX_FAIL, "cannot open late-rows file '%s': %s", opt.late_path,
 		         strerror(errno));
@@ -980,6 +1059,7 @@ main(int argc, char **argv)
 	rd = nd_new(argv + optind, argc - optind);
 	ws_init(&run.ws, opt.size, opt.naggs, opt.mode == MODE_UPDATE);
 	pt_init(&run.pt, opt.delay, opt.idle_ms);
+	dd_init(&run.dd);
 	if (opt.ckpt_dir)
 		ckpt_start();
 	if (opt.restore_info)
@@ -1022,6 +1102,10 @@ main(int argc, char **argv)
 		diag_error("cannot write to standard output: %s", strerror(out_failed()));
 	if (rej_finish(&run.rejects) < 0)
 		status = DIAG_EX_FAIL;
+	if (run.dup_fp && fclose(run.dup_fp) != 0) {
+		diag_error("cannot write duplicates file '%s': %s", opt.dup_path, strerror(errno));
+		status = DIAG_EX_FAIL;
+	}
 	if (run.late_fp && fclose(run.late_fp) != 0) {
 		diag_error("cannot write late-rows file '%s': %s", opt.late_path, strerror(errno));
 		status = DIAG_EX_FAIL;

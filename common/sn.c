@@ -229,7 +229,7 @@ put_val(ck_writer *w, const struct ag_val *a)
 }
 
 int
-sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt)
+sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt, const dd_set *dd)
 {
 	char name[48];
 	ck_writer w;
@@ -267,6 +267,14 @@ sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt)
 			for (int i = 0; i < ws->naggs; i++)
 				put_val(&w, &e->a[i]);
 		}
+	put_le(&w, dd->count, 8);
+	for (const dd_ent *e = dd->head; e; e = e->next) {
+		if (e->dead)
+			continue;
+		put_i64(&w, e->expiry);
+		put_u32(&w, e->klen);
+		ck_put(&w, e->key, e->klen);
+	}
 	if (ck_commit(&w) < 0) {
 		snprintf(d->err, sizeof(d->err), "cannot write checkpoint '%s/%s': %s", d->dir, name,
 		         strerror(errno));
@@ -355,7 +363,7 @@ take_val(struct rd *r, uint32_t version, struct ag_val *a)
 /* Loads snapshot id into the empty state: 0; -1 unusable (why); -2 made
  * with another configuration (d->err). */
 static int
-load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, const char **why)
+load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, dd_set *dd, const char **why)
 {
 	char path[SN_PATH_MAX];
 	size_t len;
@@ -423,6 +431,14 @@ load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, const char **why)
 			if (take_val(&r, version, &e->a[k]) < 0)
 				r.bad = 1;
 	}
+	nents = version >= 4 ? take_le(&r, 8) : 0;
+	for (uint64_t i = 0; i < nents && !r.bad; i++) {
+		int64_t expiry = take_i64(&r);
+		uint32_t kl = take_u32(&r);
+		const char *key = take_bytes(&r, kl);
+		if (!key || dd_seen(dd, key, kl, expiry, 0, 0))
+			r.bad = 1; /* a key twice */
+	}
 	free(buf);
 	if (r.bad || r.off != r.len) {
 		*why = "malformed";
@@ -432,7 +448,7 @@ load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, const char **why)
 }
 
 int
-sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, int64_t *id)
+sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_t *id)
 {
 	size_t n;
 	int64_t *ids = list(d, &n);
@@ -444,7 +460,7 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, int64_t *id)
 	for (size_t i = 0; i < n && rc == -1; i++) {
 		if (ids[i] > want)
 			continue;
-		if ((rc = load(d, ids[i], ws, pt, &why)) == 0) {
+		if ((rc = load(d, ids[i], ws, pt, dd, &why)) == 0) {
 			*id = d->last_id = ids[i];
 			if (ids[i] != want && want != INT64_MAX)
 				diag_warn("restored checkpoint %lld instead of %lld", (long long)ids[i],
@@ -457,6 +473,8 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, int64_t *id)
 		ws_free(ws);
 		ws_init(ws, ws->size, ws->naggs, ws->track_dirty);
 		pt_clear(pt);
+		dd_free(dd);
+		dd_init(dd);
 	}
 	if (rc == -1) {
 		if (want == INT64_MAX)

@@ -13,8 +13,10 @@
  * have_max, max_seen (i64 each), positions (u32 count; each: u32 name
  * length, name, next, has_max, pmax), entries (u64 count; each: window
  * start, u32 key length, key, then per aggregate kind (u8), n, i, d (its
- * bits)); then ck's checksum. Versions 1 and 2 (struct ag_val as it lay in
- * memory, configuration with enum numbers) are still read.
+ * bits)); from version 4 the --dedup keys (u64 count; each: expiry, u32
+ * key length, key, in first-seen order); then ck's checksum. Versions 1 and
+ * 2 (struct ag_val as it lay in memory, configuration with enum numbers)
+ * and 3 (no dedup keys) are still read.
  *
  * Files in DIR: ckpt-NNNNNNNNNNNNNNNNNNNN (id, 20 digits), lock (one winagg
  * per directory), committed (the sink's last committed checkpoint record,
@@ -25,10 +27,11 @@
 
 #include <stdint.h>
 
+#include "dd.h"
 #include "pt.h"
 #include "ws.h"
 
-#define SN_VERSION 3
+#define SN_VERSION 4
 #define SN_COMMITTED "committed"
 #define SN_PATH_MAX 4096 /* bytes of a path in DIR */
 
@@ -52,11 +55,11 @@ int sn_open(sn_dir *d, const char *dir, int64_t keep, const char *cfg, const cha
 void sn_close(sn_dir *d);
 /* Writes snapshot d->next_id of the state, makes it durable, prunes; 0, or
  * -1 with d->err (a full disk: older snapshots are intact). */
-int sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt);
+int sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt, const dd_set *dd);
 /* Restores the newest usable snapshot at or before want (INT64_MAX: the
  * newest) into the empty ws and pt, warning for each unusable one; 0 with
  * *id, -1 none usable, -2 one of another configuration (d->err says both). */
-int sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, int64_t *id);
+int sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_t *id);
 /* The id in DIR/committed: 1 and *id, 0 no such file, -1 unreadable (d->err). */
 int sn_committed(sn_dir *d, int64_t *id);
 

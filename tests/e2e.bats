@@ -369,6 +369,25 @@ produce_orders() {
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
 
+@test "an at-least-once producer re-sends 1000 orders after 5000 others: --dedup through the checkpointed ETL and a restart counts each once" {
+	broker_cmd topic "$T" 8
+	conf WINDOW=60s WATERMARK=30s END_AT_EOF=1 'WINAGG_OPTS="--dedup orderid -v"'
+	produce_orders 5000
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	# the first 1000 again (same partitions: keyed by shop), then 1000 new
+	# shellcheck disable=SC2086
+	ordgen -n 6000 $ORDERS | sed -n '1,1000p;5001,6000p' | kcat-in -t "$T" -k shopid --ts-field ts -q
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	[[ "$stderr" == *"etl: pipeline 'g$T' resumes from checkpoint "* ]]
+	[[ "$stderr" == *"winagg: 2000 rows read, "* ]]
+	[[ "$stderr" == *"winagg: 1000 duplicates dropped"* ]]
+	table "$T" >"$BATS_TEST_TMPDIR/got"
+	test_flow_table 6000 >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
 @test "a quiet topic: 3 s after the producer stops, MySQL holds every order (the trailing checkpoint)" {
 	broker_cmd topic "$T" 4
 	conf COUNT=20000 RATE=10000 CHECKPOINT_INTERVAL=1s

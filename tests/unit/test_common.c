@@ -18,6 +18,7 @@
 #include "ag.h"
 #include "bt.h"
 #include "cp.h"
+#include "dd.h"
 #include "diag.h"
 #include "hs.h"
 #include "js.h"
@@ -565,6 +566,54 @@ test_rk(void)
 	   "rk: a long group key is hashed: %.*s", (int)n, rk);
 }
 
+static void
+test_dd(void)
+{
+	dd_set d;
+	int all = 1;
+
+	dd_init(&d);
+	ok(dd_seen(&d, "a", 1, 100, 0, 0) == 0 && dd_seen(&d, "a", 1, 500, 0, 0) == 1,
+	   "dd: a key seen again is a duplicate (no watermark: never expires)");
+	ok(dd_seen(&d, "a", 1, 500, 1, 100) == 1, "dd: at watermark = expiry the key is still held");
+	ok(dd_seen(&d, "a", 1, 500, 1, 101) == 0 && d.count == 1,
+	   "dd: once the watermark passes the expiry, the key counts again (re-armed)");
+	ok(dd_seen(&d, "a", 1, 900, 1, 400) == 1, "dd: the re-armed key has the new expiry (500)");
+	dd_free(&d);
+
+	dd_init(&d);
+	dd_seen(&d, "x", 1, 100, 0, 0);
+	dd_seen(&d, "y", 1, 200, 0, 0);
+	dd_seen(&d, "z", 1, 900, 0, 0);
+	dd_sweep(&d, 300);
+	ok(d.count == 1 && dd_seen(&d, "x", 1, 1000, 0, 0) == 0 && dd_seen(&d, "z", 1, 0, 0, 0) == 1,
+	   "dd: the sweep forgets the expired keys at the front");
+	dd_free(&d);
+
+	dd_init(&d);
+	dd_seen(&d, "p", 1, 500, 0, 0);
+	dd_seen(&d, "q", 1, 200, 0, 0); /* out of order: behind p */
+	dd_sweep(&d, 300);
+	ok(d.count == 2 && dd_seen(&d, "q", 1, 800, 1, 300) == 0,
+	   "dd: an expired key behind an unexpired one is held but counts as absent");
+	dd_sweep(&d, 600);
+	ok(d.count == 1, "dd: its replaced entry goes with the next sweep");
+	dd_free(&d);
+
+	dd_init(&d);
+	for (int i = 0; i < 5000; i++) {
+		char k[16];
+		dd_seen(&d, k, (uint32_t)snprintf(k, sizeof(k), "k%d", i), 1000 + i, 0, 0);
+	}
+	for (int i = 0; i < 5000 && all; i++) {
+		char k[16];
+		all = dd_seen(&d, k, (uint32_t)snprintf(k, sizeof(k), "k%d", i), 0, 1, 1000) == 1;
+	}
+	dd_sweep(&d, 3500);
+	ok(all && d.count == 2500, "dd: 5000 keys held, the 2500 expired ones swept");
+	dd_free(&d);
+}
+
 /* ---- mysql-replace's table and batch ---- */
 
 static enum bt_take
@@ -648,6 +697,7 @@ main(void)
 	test_pt();
 	test_ag();
 	test_rk();
+	test_dd();
 	test_bt();
 
 	/* durations */
