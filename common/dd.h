@@ -6,7 +6,7 @@
  * passed the first row's event time + the watermark delay (its expiry);
  * after that the key is forgotten and the next row with it counts again.
  * Without a watermark nothing expires (until end of input). Keys live in
- * an open-addressing table (deleted from by shifting) and in a list in the
+ * a hash index (common/ix) and in a list in the
  * order they were first seen, swept from the front at batch ends; a key
  * whose expiry has passed but that is not yet swept (the input's disorder
  * keeps it behind a later one) is treated as absent, so the answer never
@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ix.h"
+
 typedef struct dd_ent {
 	struct dd_ent *next; /* first-seen order */
 	uint64_t hash;
@@ -28,11 +30,8 @@ typedef struct dd_ent {
 } dd_ent;
 
 typedef struct {
-	struct dd_slot {
-		uint64_t hash;
-		dd_ent *e;
-	} *table;
-	size_t tcap, count; /* slots, live keys */
+	ix_table ix;  /* key -> entry */
+	size_t count; /* live keys */
 	dd_ent *head, *tail;
 	uint64_t peak;
 } dd_set;

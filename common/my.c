@@ -80,25 +80,27 @@ cnf_key(struct my_file *f, const char *k, const char *v, int *password)
 	    {"ssl-cipher", offsetof(struct my_file, tls.cipher)},
 	    {"ssl-version", offsetof(struct my_file, tls.version)},
 	};
+	/* booleans: ssl (TLS required) and verify, or their skip- forms */
+	static const struct {
+		const char *name;
+		int verify, skip;
+	} flags[] = {
+	    {"ssl", 0, 0},
+	    {"ssl-enforce", 0, 0},
+	    {"skip-ssl", 0, 1},
+	    {"ssl-verify-server-cert", 1, 0},
+	    {"ssl-verify-peer", 1, 0},
+	    {"skip-ssl-verify-server-cert", 1, 1},
+	};
 
 	if (strcmp(k, "port") == 0 && v) {
 		f->port = (unsigned)atoi(v);
 		return;
 	}
-	if (strcmp(k, "ssl") == 0 || strcmp(k, "ssl-enforce") == 0) {
-		f->tls.ssl = cnf_bool(v);
-		return;
-	}
-	if (strcmp(k, "skip-ssl") == 0) {
-		f->tls.ssl = 0;
-		return;
-	}
-	if (strcmp(k, "ssl-verify-server-cert") == 0 || strcmp(k, "ssl-verify-peer") == 0) {
-		f->tls.verify = cnf_bool(v);
-		return;
-	}
-	if (strcmp(k, "skip-ssl-verify-server-cert") == 0) {
-		f->tls.verify = 0;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (strcmp(k, flags[i].name) != 0)
+			continue;
+		*(flags[i].verify ? &f->tls.verify : &f->tls.ssl) = flags[i].skip ? 0 : cnf_bool(v);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -399,26 +401,23 @@ set_tls(MYSQL *m, const struct my_opts *o)
 	const struct my_tls *t = &o->tls;
 	my_bool on = 1, off = 0;
 
+	const struct {
+		enum mysql_option opt;
+		const char *v;
+	} files[] = {
+	    {MYSQL_OPT_SSL_CA, t->ca},           {MYSQL_OPT_SSL_CAPATH, t->capath},
+	    {MYSQL_OPT_SSL_CERT, t->cert},       {MYSQL_OPT_SSL_KEY, t->key},
+	    {MYSQL_OPT_SSL_CRL, t->crl},         {MYSQL_OPT_SSL_CRLPATH, t->crlpath},
+	    {MYSQL_OPT_SSL_CIPHER, t->cipher},   {MYSQL_OPT_TLS_VERSION, t->version},
+	};
+
 	if (t->ssl == 0) {
 		mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &off);
 		return;
 	}
-	if (t->ca)
-		mysql_options(m, MYSQL_OPT_SSL_CA, t->ca);
-	if (t->capath)
-		mysql_options(m, MYSQL_OPT_SSL_CAPATH, t->capath);
-	if (t->cert)
-		mysql_options(m, MYSQL_OPT_SSL_CERT, t->cert);
-	if (t->key)
-		mysql_options(m, MYSQL_OPT_SSL_KEY, t->key);
-	if (t->crl)
-		mysql_options(m, MYSQL_OPT_SSL_CRL, t->crl);
-	if (t->crlpath)
-		mysql_options(m, MYSQL_OPT_SSL_CRLPATH, t->crlpath);
-	if (t->cipher)
-		mysql_options(m, MYSQL_OPT_SSL_CIPHER, t->cipher);
-	if (t->version)
-		mysql_options(m, MYSQL_OPT_TLS_VERSION, t->version);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].v)
+			mysql_options(m, files[i].opt, files[i].v);
 	/* no plaintext fallback: the library refuses a server without TLS
 	 * before the password is sent */
 	if (o->required)

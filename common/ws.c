@@ -9,30 +9,11 @@
 
 #define WS_MIN_SLOTS 1024
 
-static void
-resize(ws_state *s, size_t ncap)
-{
-	struct ws_slot *old = s->table;
-	size_t ocap = s->tcap;
-
-	s->table = ecalloc(ncap, sizeof(*s->table));
-	s->tcap = ncap;
-	for (size_t i = 0; i < ocap; i++) {
-		if (!old[i].e)
-			continue;
-		size_t j = old[i].hash & (ncap - 1);
-		while (s->table[j].e)
-			j = (j + 1) & (ncap - 1);
-		s->table[j] = old[i];
-	}
-	free(old);
-}
-
 void
 ws_init(ws_state *s, int64_t size, int naggs, int track_dirty)
 {
 	*s = (ws_state){.size = size, .naggs = naggs, .track_dirty = track_dirty, .batch = 1};
-	resize(s, WS_MIN_SLOTS);
+	ix_init(&s->ix, WS_MIN_SLOTS);
 }
 
 void
@@ -46,32 +27,18 @@ ws_free(ws_state *s)
 		}
 	}
 	free(s->wins);
-	free(s->table);
+	ix_free(&s->ix);
 	free(s->dirty);
 	s->wins = NULL;
-	s->table = NULL;
 	s->dirty = NULL;
-	s->nwins = s->wcap = s->tcap = s->count = s->ndirty = s->dcap = 0;
+	s->nwins = s->wcap = s->count = s->ndirty = s->dcap = 0;
 }
 
-/* Deletes e, shifting later members of its probe run back (no tombstones). */
+/* Deletes e from the table. */
 static void
 delete(ws_state *s, ws_ent *e)
 {
-	size_t mask = s->tcap - 1, j = e->hash & mask, k;
-
-	while (s->table[j].e != e)
-		j = (j + 1) & mask;
-	s->table[j].e = NULL;
-	for (k = (j + 1) & mask; s->table[k].e; k = (k + 1) & mask) {
-		size_t home = s->table[k].hash & mask;
-		/* Move k into the hole at j if its home is not in (j, k]. */
-		if ((j < k) ? (home <= j || home > k) : (home <= j && home > k)) {
-			s->table[j] = s->table[k];
-			s->table[k].e = NULL;
-			j = k;
-		}
-	}
+	ix_delete_at(&s->ix, ix_slot_of(&s->ix, e->hash, e));
 	s->count--;
 }
 
@@ -103,20 +70,14 @@ ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 {
 	ws_ent *e = ecalloc(1, sizeof(ws_ent) + sizeof(struct ag_val) * (size_t)s->naggs + klen);
 	ws_window *w;
-	size_t j;
 
 	e->hash = h;
 	e->wstart = wstart;
 	e->wend = wstart + s->size;
 	e->klen = klen;
-	memcpy(ws_key(s, e), key, klen);
-	if ((s->count + 1) * 2 > s->tcap)
-		resize(s, s->tcap * 2);
-	j = h & (s->tcap - 1);
-	while (s->table[j].e)
-		j = (j + 1) & (s->tcap - 1);
-	s->table[j].hash = h;
-	s->table[j].e = e;
+	if (klen)
+		memcpy(ws_key(s, e), key, klen);
+	ix_add(&s->ix, h, e);
 	if (++s->count > s->peak)
 		s->peak = s->count;
 	w = window_get(s, wstart);
@@ -164,8 +125,8 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 		memmove(s->wins, s->wins + k, (s->nwins - k) * sizeof(*s->wins));
 		s->nwins -= k;
 	}
-	if (s->tcap > WS_MIN_SLOTS && s->count * 8 < s->tcap)
-		resize(s, s->tcap / 2);
+	if (s->ix.cap > WS_MIN_SLOTS && s->count * 8 < s->ix.cap)
+		ix_resize(&s->ix, s->ix.cap / 2);
 }
 
 void

@@ -2,10 +2,8 @@
  * ws: winagg's window state: one entry per live (window, group), found by
  * hash, kept per window and evicted window by window.
  *
- * The table is open addressing with linear probing keyed by (window start,
- * group key), at most half full, deleted from by shifting (no tombstones),
- * and shrunk when eviction leaves it an eighth full, so memory follows the
- * live state. Entries are also chained per window in creation order, and
+ * The table (common/ix) is keyed by (window start, group key) and shrunk
+ * when eviction leaves it an eighth full, so memory follows the live state. Entries are also chained per window in creation order, and
  * windows are kept sorted by start, so eviction takes whole windows from the
  * front and output comes in a stable order. Window bounds live in each
  * entry, so windows that are not aligned can join without changing the
@@ -22,6 +20,7 @@
 #include <string.h>
 
 #include "ag.h"
+#include "ix.h"
 
 typedef struct ws_ent {
 	struct ws_ent *next; /* in its window, creation order */
@@ -43,11 +42,8 @@ typedef struct {
 	int naggs;
 	int track_dirty; /* keep the list of entries changed in this batch */
 
-	struct ws_slot {
-		uint64_t hash;
-		ws_ent *e;
-	} *table;
-	size_t tcap, count; /* slots, live entries */
+	ix_table ix;        /* (window start, key) -> entry */
+	size_t count;       /* live entries */
 	ws_window *wins;    /* sorted by start */
 	size_t nwins, wcap;
 	ws_ent **dirty; /* changed in batch `batch`, in first-change order */
@@ -79,11 +75,11 @@ ws_hash(uint64_t khash, int64_t wstart)
 static inline ws_ent *
 ws_find(const ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 {
-	size_t mask = s->tcap - 1;
+	size_t mask = s->ix.cap - 1;
 
-	for (size_t j = h & mask; s->table[j].e; j = (j + 1) & mask) {
-		ws_ent *e = s->table[j].e;
-		if (s->table[j].hash == h && e->wstart == wstart && e->klen == klen &&
+	for (size_t j = h & mask; s->ix.s[j].e; j = (j + 1) & mask) {
+		ws_ent *e = s->ix.s[j].e;
+		if (s->ix.s[j].hash == h && e->wstart == wstart && e->klen == klen &&
 		    memcmp(ws_key(s, e), key, klen) == 0)
 			return e;
 	}

@@ -451,12 +451,12 @@ test_ws(void)
 		ws_ent *e = ws_find(&s, ws_hash(hs_hash(k, n, 0), 180000), 180000, k, n);
 		all = e && e->a[0].n == 1;
 	}
-	ok(all && s.count == 5003 && s.tcap >= 2 * s.count, "ws: 5000 more keys all found, the "
+	ok(all && s.count == 5003 && s.ix.cap >= 2 * s.count, "ws: 5000 more keys all found, the "
 	                                                   "table at most half full");
 	{
-		size_t cap = s.tcap;
+		size_t cap = s.ix.cap;
 		ws_evict(&s, 0, 1, NULL, NULL);
-		ok(s.count == 0 && s.nwins == 0 && s.tcap == cap / 2,
+		ok(s.count == 0 && s.nwins == 0 && s.ix.cap == cap / 2,
 		   "ws: evicting everything halves the table (memory follows live state)");
 	}
 	ws_advance(&s, 5000);
