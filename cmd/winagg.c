@@ -659,6 +659,7 @@ stats(void)
 	st_u64("late_windows", run.n_late_pairs);
 	st_u64("live_groups", s->count);
 	st_u64("live_windows", s->nwins);
+	st_u64("state_bytes", ws_memory(s));
 	st_time("watermark", s->wm_set, s->wm);
 	st_time("max_event_time", s->have_max, s->max_seen);
 	st_u64("batches", run.n_batches);
@@ -1002,6 +1003,9 @@ report(void)
 	          (unsigned long long)run.rejects.count, (unsigned long long)run.n_late_rows,
 	          (unsigned long long)run.n_late_pairs, (unsigned long long)run.n_batches,
 	          (unsigned long long)run.ws.evicted, run.ws.count, (unsigned long long)run.ws.peak);
+	if (run.ws.peak)
+		diag_info("state at its peak: %zu bytes, %.0f bytes per live group",
+		          run.ws.peak_bytes, (double)run.ws.peak_bytes / (double)run.ws.peak);
 	if (run.n_late_closed)
 		diag_info("%llu late rows were on time in their partition but their window had closed "
 		          "(a partition idle or not yet assigned came in behind the others)",

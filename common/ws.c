@@ -8,6 +8,48 @@
 #include "ws.h"
 
 #define WS_MIN_SLOTS 1024
+#define WS_CHUNK_MIN 4096      /* bytes: a window's first chunk */
+#define WS_CHUNK_MAX (1 << 20) /* bytes: chunks double up to this */
+
+static void
+free_chunks(ws_state *s, ws_window *w)
+{
+	ws_chunk *c = w->chunks, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		s->bytes -= c->used;
+		free(c);
+	}
+	w->chunks = NULL;
+}
+
+/* n bytes (zeroed) for an entry of window w. */
+static void *
+chunk_alloc(ws_state *s, ws_window *w, size_t n)
+{
+	ws_chunk *c = w->chunks;
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = c ? c->cap * 2 : WS_CHUNK_MIN;
+		if (cap > WS_CHUNK_MAX)
+			cap = WS_CHUNK_MAX;
+		if (cap < n)
+			cap = n;
+		c = emalloc(sizeof(*c) + cap);
+		c->next = w->chunks;
+		c->used = 0;
+		c->cap = cap;
+		w->chunks = c;
+	}
+	p = c->mem + c->used;
+	c->used += n;
+	s->bytes += n;
+	memset(p, 0, n);
+	return p;
+}
 
 void
 ws_init(ws_state *s, int64_t size, int naggs, int track_dirty)
@@ -19,13 +61,8 @@ ws_init(ws_state *s, int64_t size, int naggs, int track_dirty)
 void
 ws_free(ws_state *s)
 {
-	for (size_t k = 0; k < s->nwins; k++) {
-		ws_ent *e = s->wins[k].head, *next;
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
+	for (size_t k = 0; k < s->nwins; k++)
+		free_chunks(s, &s->wins[k]);
 	free(s->wins);
 	ix_free(&s->ix);
 	free(s->dirty);
@@ -68,8 +105,8 @@ window_get(ws_state *s, int64_t start)
 ws_ent *
 ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 {
-	ws_ent *e = ecalloc(1, sizeof(ws_ent) + sizeof(struct ag_val) * (size_t)s->naggs + klen);
-	ws_window *w;
+	ws_window *w = window_get(s, wstart);
+	ws_ent *e = chunk_alloc(s, w, sizeof(ws_ent) + sizeof(struct ag_val) * (size_t)s->naggs + klen);
 
 	e->hash = h;
 	e->wstart = wstart;
@@ -78,9 +115,11 @@ ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 	if (klen)
 		memcpy(ws_key(s, e), key, klen);
 	ix_add(&s->ix, h, e);
-	if (++s->count > s->peak)
+	if (++s->count > s->peak) {
 		s->peak = s->count;
-	w = window_get(s, wstart);
+		if ((s->peak & 1023) == 0 || s->peak < 1024)
+			s->peak_bytes = ws_memory(s);
+	}
 	if (w->tail)
 		w->tail->next = e;
 	else
@@ -110,15 +149,13 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 	size_t k = 0;
 
 	while (k < s->nwins && (all || s->wins[k].end <= limit)) {
-		ws_ent *e = s->wins[k].head, *next;
-		for (; e; e = next) {
-			next = e->next;
+		for (ws_ent *e = s->wins[k].head; e; e = e->next) {
 			if (fn)
 				fn(arg, e);
 			delete(s, e);
-			free(e);
 			s->evicted++;
 		}
+		free_chunks(s, &s->wins[k]);
 		k++;
 	}
 	if (k) {
@@ -127,6 +164,13 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 	}
 	if (s->ix.cap > WS_MIN_SLOTS && s->count * 8 < s->ix.cap)
 		ix_resize(&s->ix, s->ix.cap / 2);
+}
+
+size_t
+ws_memory(const ws_state *s)
+{
+	return s->bytes + s->ix.cap * sizeof(ix_slot) + s->wcap * sizeof(ws_window) +
+	       s->dcap * sizeof(ws_ent *);
 }
 
 void

@@ -7,7 +7,8 @@
  * windows are kept sorted by start, so eviction takes whole windows from the
  * front and output comes in a stable order. Window bounds live in each
  * entry, so windows that are not aligned can join without changing the
- * table. An entry holds its aggregates, then the key bytes.
+ * table. An entry holds its aggregates, then the key bytes; it lives in its
+ * window's chunks (an arena), so eviction frees memory a chunk at a time.
  *
  * The stream's clock (watermark and latest event time) lives here too: it
  * is part of what a snapshot must restore. No I/O: tests/unit drives it.
@@ -31,10 +32,19 @@ typedef struct ws_ent {
 	struct ag_val a[];    /* naggs of them, then the key bytes */
 } ws_ent;
 
+/* Entries are carved from chunks owned by their window: eviction frees a
+ * window's chunks whole, with no malloc or free per entry. */
+typedef struct ws_chunk {
+	struct ws_chunk *next;
+	size_t used, cap; /* bytes */
+	_Alignas(16) unsigned char mem[];
+} ws_chunk;
+
 typedef struct {
 	int64_t start, end; /* ms */
 	ws_ent *head, *tail;
 	size_t nents;
+	ws_chunk *chunks; /* the newest first */
 } ws_window;
 
 typedef struct {
@@ -50,6 +60,8 @@ typedef struct {
 	size_t ndirty, dcap;
 	uint64_t batch; /* the current batch's number, from 1 */
 	uint64_t peak, evicted;
+	size_t bytes;      /* of entries in chunks */
+	size_t peak_bytes; /* ws_memory when count was at its peak */
 
 	/* the clock: watermark (wm, when wm_set) and latest event time (max_seen) */
 	int wm_set, have_max;
@@ -104,6 +116,8 @@ void ws_next_batch(ws_state *s);
 /* Removes every window ending at or before limit (all: every window), each
  * entry passed to fn first when fn is not NULL. */
 void ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *), void *arg);
+/* Bytes the state holds: entries' chunks, the index, windows, dirty list. */
+size_t ws_memory(const ws_state *s);
 /* Raises the watermark to w (it never moves back). */
 void ws_advance(ws_state *s, int64_t w);
 /* Notes event time t. */
