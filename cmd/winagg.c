@@ -409,12 +409,17 @@ parse_opts(int argc, char **argv)
 static void
 emit(const ws_ent *e)
 {
-	char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN], rk[RK_MAX + 1];
+	/* rows come window by window: format its bounds once */
+	static char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN];
+	static int64_t ws_ms = INT64_MIN, we_ms = INT64_MIN;
+	char rk[RK_MAX + 1];
 	const char *k = ws_key(&run.ws, e);
 	size_t rklen;
 
-	tm_format_rfc3339(e->wstart, ws);
-	tm_format_rfc3339(e->wend, we);
+	if (e->wstart != ws_ms)
+		tm_format_rfc3339(ws_ms = e->wstart, ws);
+	if (e->wend != we_ms)
+		tm_format_rfc3339(we_ms = e->wend, we);
 	rklen = rk_make(ws, we, k, e->klen, opt.ngroup, rk);
 	out_write("{\"rowkey\":", 10);
 	js_out_str(rk, rklen);
@@ -1080,7 +1085,8 @@ main(int argc, char **argv)
 			on_idle(rd);
 			continue;
 		}
-		pt_resume(&run.pt, tm_mono_s());
+		if (run.pt.drained)
+			pt_resume(&run.pt, tm_mono_s());
 		if ((rc = control(&rec)) == 0)
 			rc = process(&rec);
 		else if (rc > 0)
