@@ -87,6 +87,7 @@ help(void)
 	       "      --flush-timeout DUR  how long to wait for deliveries at the end (default " DEFAULT_FLUSH_TIMEOUT ")\n"
 	       "      --rejects FILE   append bad lines and failed deliveries to FILE and go on\n"
 	       "      --stats DUR      a JSON line of counters and queue depth on stderr every DUR\n"
+	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
 	       "  -q, --quiet          no warnings\n"
 	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
 	       "  -u, --unbuffered     with -T, flush each line\n"
@@ -479,7 +480,8 @@ main(int argc, char **argv)
 	if (!rkt)
 		diag_die(DIAG_EX_FAIL, "cannot use topic '%s': %s", opt.topic,
 		         rd_kafka_err2str(rd_kafka_last_error()));
-	st_init(opt.cc.stats_ms);
+	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
 	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {

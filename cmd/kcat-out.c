@@ -116,6 +116,7 @@ help(void)
 	       "  -q, --quiet          no warnings\n"
 	       "      --stats DUR      a JSON line of counters and lag per partition on stderr\n"
 	       "                       every DUR\n"
+	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
 	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
 	       "  -u, --unbuffered     flush each line\n"
 	       "  -h, --help           this help\n"
@@ -890,7 +891,8 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot create the consumer: %s", errstr);
 	rd_kafka_poll_set_consumer(rk);
 	pending = rd_kafka_topic_partition_list_new(16);
-	st_init(opt.cc.stats_ms);
+	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
 	if (start_consuming() < 0)

@@ -153,6 +153,7 @@ help(void)
 	       "      --rejects FILE   append bad rows to FILE and go on\n"
 	       "  -q, --quiet          no notices or warnings\n"
 	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
+	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
 	       "  -v, --verbose        counters at exit\n"
 	       "      --unbuffered     with -T, flush each row\n"
 	       "      --help           this help\n"
@@ -208,6 +209,7 @@ parse_opts(int argc, char **argv)
 	    {"unbuffered", no_argument, NULL, OPT_UNBUFFERED},
 	    {"rejects", required_argument, NULL, CLI_OPT_REJECTS},
 	    {"stats", required_argument, NULL, CLI_OPT_STATS},
+	    {"stats-file", required_argument, NULL, CLI_OPT_STATS_FILE},
 	    {"host", required_argument, NULL, 'h'},
 	    {"port", required_argument, NULL, 'P'},
 	    {"socket", required_argument, NULL, 'S'},
@@ -697,7 +699,8 @@ main(int argc, char **argv)
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
 	rd = nd_new(argv + optind, argc - optind);
-	st_init(opt.cc.stats_ms);
+	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 
 	while (!sig_stop && !run.failed && !run.stop_bad && !out_failed() &&
 	       (rc = nd_next_checked(rd, &rec)) != 0) {

@@ -48,6 +48,7 @@ struct opts {
 	char *regions_buf;
 	int unbuffered;
 	int64_t stats_ms; /* --stats, 0 off */
+	const char *stats_file; /* --stats-file */
 };
 
 static void
@@ -70,6 +71,7 @@ help(void)
 	       "  -u, --unbuffered     flush after every order\n"
 	       "  -q, --quiet          no progress line, no warnings\n"
 	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
+	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
 	       "  -v, --verbose        counters on stderr at exit\n"
 	       "  -h, --help           this help\n"
 	       "  -V, --version        version of ordgen and its libraries\n\n"
@@ -172,6 +174,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	}
 	o->unbuffered = cc.unbuffered;
 	o->stats_ms = cc.stats_ms;
+	o->stats_file = cc.stats_file;
 }
 
 /* xoshiro256**: fast, 256 bits of state, good enough for mock data. */
@@ -297,7 +300,8 @@ main(int argc, char **argv)
 	t0 = last_prog = tm_mono_s();
 	pace_every = o.rate ? (o.rate / 1000 > 0 ? o.rate / 1000 : 1) : 0;
 	show_progress = o.count > 0 && diag_verbosity >= 0 && isatty(2);
-	st_init(o.stats_ms);
+	if (st_init(o.stats_ms, o.stats_file) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", o.stats_file, strerror(errno));
 
 	for (i = 0; o.count < 0 || i < o.count; i++) {
 		uint64_t r1, r2, id;

@@ -167,6 +167,7 @@ help(void)
 	       "  -u, --unbuffered          flush after every output row\n"
 	       "  -q, --quiet               no warnings\n"
 	       "      --stats DUR           a JSON line of counters on stderr every DUR\n"
+	       "      --stats-file FILE     those lines to FILE (appended) instead; alone, the final one\n"
 	       "  -v, --verbose             counters on stderr at exit\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             version of winagg and its libraries\n\n"
@@ -1073,7 +1074,8 @@ main(int argc, char **argv)
 		ckpt_start();
 	if (opt.restore_info)
 		goto done;
-	st_init(opt.cc.stats_ms);
+	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	run.batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
 	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {

@@ -51,6 +51,9 @@ cli_common(int c, char **argv, struct cli_common *cc, void (*help)(void), const 
 	case CLI_OPT_REJECTS:
 		cc->rejects = optarg;
 		return 1;
+	case CLI_OPT_STATS_FILE:
+		cc->stats_file = optarg;
+		return 1;
 	case CLI_OPT_STATS:
 		cc->stats_ms = cli_dur(usage, "--stats", optarg, 0);
 		if (cc->stats_ms == 0)

@@ -10,13 +10,14 @@
 
 #include <getopt.h>
 
-enum { CLI_OPT_REJECTS = 0x1000, CLI_OPT_STATS, CLI_OPT_FIRST_PRIVATE = 0x1100 };
+enum { CLI_OPT_REJECTS = 0x1000, CLI_OPT_STATS, CLI_OPT_STATS_FILE, CLI_OPT_FIRST_PRIVATE = 0x1100 };
 
 /* For programs without input (ordgen): no --rejects. */
 #define CLI_LONGOPTS_BASE                                                                          \
 	{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},                     \
 	    {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},                \
-	    {"unbuffered", no_argument, NULL, 'u'}, {"stats", required_argument, NULL, CLI_OPT_STATS}
+	    {"unbuffered", no_argument, NULL, 'u'}, {"stats", required_argument, NULL, CLI_OPT_STATS}, \
+	    {"stats-file", required_argument, NULL, CLI_OPT_STATS_FILE}
 
 #define CLI_LONGOPTS CLI_LONGOPTS_BASE, {"rejects", required_argument, NULL, CLI_OPT_REJECTS}
 
@@ -26,6 +27,7 @@ struct cli_common {
 	int unbuffered;      /* -u */
 	const char *rejects; /* --rejects FILE, or NULL */
 	long long stats_ms;  /* --stats DUR: ms between statistics lines, 0 off */
+	const char *stats_file; /* --stats-file FILE: the lines go there, not to stderr */
 };
 
 /*

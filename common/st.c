@@ -3,6 +3,7 @@
  */
 #include "st.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,26 +20,39 @@ static struct {
 	struct buf b;     /* the line being written */
 	int nobj;         /* members written in the open nested object */
 	int final;        /* st_final: the next line is the last, "final":true */
-} st;
+	int fd;           /* where the lines go: stderr, or --stats-file */
+	const char *run;  /* $ORDPIPE_RUN: the run every stage of one ETL shares */
+} st = {.fd = 2};
 
-void
-st_init(int64_t every_ms)
+int
+st_init(int64_t every_ms, const char *path)
 {
+	const char *run = getenv("ORDPIPE_RUN");
+
 	st.every_ms = every_ms;
 	st.t0 = st.last = tm_mono_s();
 	st.next = st.t0 + (double)every_ms / 1000.0;
+	st.run = run && *run ? run : NULL;
+	if (path && (st.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+		st.fd = 2;
+		return -1;
+	}
+	return 0;
 }
 
 void
 st_free(void)
 {
 	buf_free(&st.b);
+	if (st.fd != 2)
+		close(st.fd);
+	st.fd = 2;
 }
 
 void
 st_final(void)
 {
-	if (st.every_ms > 0) {
+	if (st.every_ms > 0 || st.fd != 2) {
 		st.final = 1;
 		st.next = 0;
 	}
@@ -47,7 +61,7 @@ st_final(void)
 int
 st_due(void)
 {
-	return st.every_ms > 0 && tm_mono_s() >= st.next;
+	return (st.every_ms > 0 || st.final) && tm_mono_s() >= st.next;
 }
 
 int
@@ -104,6 +118,10 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	st.b.len = 0;
 	put("{\"prog\":\"", 9);
 	put_str(diag_prog);
+	if (st.run) {
+		put("\",\"run\":\"", 9);
+		put_str(st.run);
+	}
 	put("\",\"time\":\"", 10);
 	tm_format_rfc3339(tm_wall_ms(), ts);
 	put(ts, TM_RFC3339_LEN);
@@ -121,7 +139,7 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	st.last = now;
 	/* The next line is due one period later, without drifting: a slow
 	 * caller skips periods rather than bunching lines. */
-	while (st.next <= now)
+	while (st.every_ms > 0 && st.next <= now)
 		st.next += (double)st.every_ms / 1000.0;
 }
 
@@ -227,7 +245,7 @@ st_end(void)
 
 	put("}\n", 2);
 	while (off < st.b.len) {
-		ssize_t w = write(2, st.b.p + off, st.b.len - off);
+		ssize_t w = write(st.fd, st.b.p + off, st.b.len - off);
 		if (w <= 0)
 			break; /* best effort, never fatal */
 		off += (size_t)w;

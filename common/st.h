@@ -9,7 +9,8 @@
  *   st_u64("late_rows", n); …          its own fields
  *   st_end();                          "}\n", written with one write(2)
  *
- * Rates are records per second since the previous line. The line goes out
+ * With --stats-file the lines go to that file instead (warnings stay on
+ * stderr). Rates are records per second since the previous line. The line goes out
  * in one write so that the lines of several programs sharing a terminal or
  * a log pipe do not interleave (up to PIPE_BUF bytes). A failed write is
  * ignored: statistics must never stop the data.
@@ -19,8 +20,11 @@
 
 #include <stdint.h>
 
-/* every_ms 0: statistics off (st_due() is always 0). */
-void st_init(int64_t every_ms);
+/* every_ms 0: no periodic lines. path: --stats-file, the lines appended to
+ * it instead of stderr (with every_ms 0, only the final line); -1 with
+ * errno when it cannot be opened. With $ORDPIPE_RUN set (etl.sh sets it for
+ * every stage of a run), each line carries it as "run". */
+int st_init(int64_t every_ms, const char *path);
 void st_free(void);
 /* 1 when a line is due now; cheap (a clock read), but call it every few
  * hundred records rather than per record on a hot path. */

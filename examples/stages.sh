@@ -87,8 +87,12 @@ _stages_pipe() {
 }
 _stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
 
+# stages_run NAME...: runs STAGE_0 | STAGE_1 | ..., checking every status.
+# Every stage gets one ORDPIPE_RUN (unless already set): its --stats lines
+# carry it, so one run's stages can be told apart from another's in a log.
 stages_run() {
 	local names=("$@") n=$# i k
+	export ORDPIPE_RUN=${ORDPIPE_RUN:-${PIPELINE:-${names[0]}}-$(date -u +%Y%m%dT%H%M%SZ)-$$}
 	local -a pids=() status=() rfd=() wfd=() fds=()
 
 	local _r _w

@@ -274,6 +274,10 @@ wait_orders() {
 	last mysql-replace | jq -e --argjson w "$w" '.in == $w and .out <= $w and .pending == 0 and .batches > 0'
 	# every line is one JSON object with the common fields
 	jq -e 'has("prog") and has("time") and has("in_rate") and has("out_rate")' "$BATS_TEST_TMPDIR/stats" >/dev/null
+	# the three stages of the run share one run id; the producer's is another
+	[ "$(jq -s 'map(.run) | unique | length' "$BATS_TEST_TMPDIR/stats")" -eq 1 ]
+	[ "$(jq -sr 'map(.run) | unique | .[0]' "$BATS_TEST_TMPDIR/stats")" != "$(jq -sr 'map(.run) | unique | .[0]' "$BATS_TEST_TMPDIR/pstats")" ]
+	[ "$(jq -s 'map(.run) | unique | length' "$BATS_TEST_TMPDIR/pstats")" -eq 1 ]
 }
 
 @test "checkpointed: MariaDB restarted, the broker down, then kill -9 of every stage; the restart ends with the test flow's table" {

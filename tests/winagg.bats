@@ -566,3 +566,20 @@ golden_restore() {
 	assert_status 1
 	[[ "$stderr" == "winagg: --restore committed: '$d/committed': not {\"id\":N,"* ]]
 }
+
+@test "--stats-file: the lines go to the file, stderr keeps the messages; alone, only the final line; \$ORDPIPE_RUN in every line" {
+	printf '{"ts":"2026-01-01T00:00:01Z","shopid":1,"region":"SG","count":2}\n' >"$BATS_TEST_TMPDIR/in"
+	run_split env ORDPIPE_RUN=etl-42 winagg --stats 1h --stats-file "$BATS_TEST_TMPDIR/st" -v "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[[ "$stderr" == "winagg: 1 rows read"* ]]
+	[[ "$stderr" != *'{"prog"'* ]]
+	[ "$(jq -c '[.prog, .run, .in, .final]' "$BATS_TEST_TMPDIR/st")" = '["winagg","etl-42",1,true]' ]
+	rm "$BATS_TEST_TMPDIR/st"
+	run_split winagg --stats-file "$BATS_TEST_TMPDIR/st" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/st")" -eq 1 ]
+	[ "$(jq -c '[.in, .out, .final, has("run")]' "$BATS_TEST_TMPDIR/st")" = '[1,1,true,false]' ]
+	run_split winagg --stats-file "$BATS_TEST_TMPDIR/nodir/st" "$BATS_TEST_TMPDIR/in"
+	assert_status 1
+	[[ "$stderr" == "winagg: cannot open stats file '$BATS_TEST_TMPDIR/nodir/st': No such file or directory" ]]
+}

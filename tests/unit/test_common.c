@@ -286,7 +286,7 @@ test_stats_line(void)
 		return;
 	}
 	dup2(fds[1], 2);
-	st_init(1000);
+	st_init(1000, NULL);
 	ok(!st_due(), "stats: not due right after start");
 	ok(st_wait_ms() > 900 && st_wait_ms() <= 1001, "stats: next line due in about a period");
 	st_begin(10, 5, 1);
