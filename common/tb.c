@@ -270,6 +270,13 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 		add_col(t, s->name, s->n, s->times > 0 && strncmp(type, "DATETIME", 8) == 0,
 		        strncmp(type, "BIGINT", 6) == 0);
 	}
+	/* dashboards ask for the last N windows */
+	{
+		int w = tb_col_named(t, "window_start", 12);
+		if (w >= 0 && t->cols[w].time) {
+			PUT_LIT(q, ", KEY `window_start` (`window_start`)");
+		}
+	}
 	PUT_LIT(q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
 	for (int i = 0; i < t->nseen; i++)
 		free(t->seen[i].name);

@@ -6,7 +6,8 @@
  * Types of a created table (ordpipe(7)): the key VARCHAR(255) NOT NULL
  * PRIMARY KEY; a field that is always an integer BIGINT, a number DOUBLE,
  * an RFC 3339 time DATETIME(3), a boolean TINYINT(1), an object or array
- * JSON, anything else or a mix VARCHAR(255). Text compares byte for byte
+ * JSON, anything else or a mix VARCHAR(255); a window_start time column gets
+ * an index (dashboards read the last N windows). Text compares byte for byte
  * (utf8mb4_nopad_bin, MySQL 8: utf8mb4_0900_bin), so keys that differ in
  * case or trailing spaces stay distinct rows.
  */

@@ -63,6 +63,15 @@ rows3() {
 	[ "$(db_sql "SELECT i, f, m, t, s, b, j, z FROM ordpipe.$T ORDER BY rowkey" | tr '\t' ' ')" = "$(printf '%s\n' '1 1.5 2 2026-01-01 00:00:00.000 x 1 [1] NULL' '2 2.5 2.5 2026-01-01 00:00:01.500 2026-01-01 0 {"k":1} NULL')" ]
 }
 
+@test "a created table for winagg's rows has an index on window_start, which a query for the last windows uses" {
+	printf '{"ts":"2026-01-01T00:0%d:00Z","shopid":1,"region":"SG","count":1}\n' 1 2 3 | winagg | mysql-replace -t "$T" -q
+	[ "$(db_sql "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='$T' AND INDEX_NAME <> 'PRIMARY'")" = "$(printf 'window_start\twindow_start\t1')" ]
+	db_sql "EXPLAIN SELECT * FROM ordpipe.$T WHERE window_start >= '2026-01-01 00:02:00'" | grep -q window_start
+	# a table of other rows has no such index
+	printf '{"rowkey":"a","window_start":"x"}\n' | mysql-replace -t "${T}b" -q
+	[ "$(db_sql "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='${T}b' AND INDEX_NAME <> 'PRIMARY'")" = 0 ]
+}
+
 @test "an existing table: fields map to columns by name, missing fields get the column default" {
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, note VARCHAR(20) NOT NULL DEFAULT 'none', extra INT DEFAULT 7)"
 	printf '%s\n' '{"n":1,"rowkey":"a"}' '{"rowkey":"b","note":"hi","n":2}' | mysql-replace -t "$T"
