@@ -141,7 +141,8 @@ help(void)
 	       "  -t, --time-field NAME     event time field (default ts): RFC 3339 or epoch number\n"
 	       "      --time-unit s|ms|us   unit of numeric times (default ms)\n"
 	       "  -g, --group-by LIST       comma-separated group fields (default shopid,region)\n"
-	       "  -a, --agg NAME=FUNC(FIELD)  aggregate: count, sum, min, max, avg; repeatable\n"
+	       "  -a, --agg NAME=FUNC(FIELD)  aggregate: count, sum, min, max, avg, first, last\n"
+	       "                            (by event time); repeatable\n"
 	       "                            (default -a orders=count -a items=sum(count))\n"
 	       "  -W, --watermark DUR       allowed lateness behind the latest event time\n"
 	       "  -m, --mode MODE           update (default), append (needs -W) or complete\n"
@@ -206,7 +207,7 @@ add_agg(const char *spec)
 	fn = eq + 1;
 	lp = strchr(fn, '(');
 	if ((k = ag_func_named(fn, lp ? (size_t)(lp - fn) : strlen(fn))) < 0)
-		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg)", spec);
+		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg, first, last)", spec);
 	a = &opt.aggs[opt.naggs++];
 	a->name = estrndup(spec, (size_t)(eq - spec));
 	a->fn = (enum ag_func)k;
@@ -915,7 +916,7 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		if (!e)
 			e = ws_add(s, ws_hash(kh, starts[k]), starts[k], run.key.p, (uint32_t)run.key.len);
 		for (int i = 0; i < opt.naggs; i++)
-			ag_apply(opt.aggs[i].fn, &e->a[i], &xs[i]);
+			ag_apply(opt.aggs[i].fn, &e->a[i], &xs[i], t);
 		ws_touch(s, e);
 	}
 	if (late) {

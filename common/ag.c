@@ -7,7 +7,7 @@
 #include "ag.h"
 #include "out.h"
 
-const char *const ag_names[AG_NFUNC] = {"count", "sum", "min", "max", "avg"};
+const char *const ag_names[AG_NFUNC] = {"count", "sum", "min", "max", "avg", "first", "last"};
 
 int
 ag_func_named(const char *s, size_t n)

@@ -16,12 +16,12 @@
 
 #include "js.h"
 
-enum ag_func { AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_NFUNC };
+enum ag_func { AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST, AG_NFUNC };
 extern const char *const ag_names[AG_NFUNC]; /* by enum ag_func: count, sum, ... */
 
 /* One aggregate's running value. kind: 0 no value yet, 1 int64, 2 double. */
 struct ag_val {
-	int64_t n; /* rows counted (count, avg) */
+	int64_t n; /* rows counted (count, avg); first, last: the value's event time, ms */
 	int64_t i;
 	double d;
 	uint8_t kind;
@@ -78,8 +78,10 @@ ag_num_greater_(const struct ag_num *x, const struct ag_val *s)
 	return a > b;
 }
 
+/* first and last: the value of the row with the earliest (latest) event
+ * time t; on a tie the first (last) such row read. */
 static inline void
-ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x)
+ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x, int64_t t)
 {
 	if (fn == AG_COUNT) {
 		s->n++;
@@ -105,6 +107,15 @@ ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x)
 	case AG_AVG:
 		s->n++;
 		s->d += x->d;
+		break;
+	case AG_FIRST:
+	case AG_LAST:
+		if (s->kind == 0 || (fn == AG_FIRST ? t < s->n : t >= s->n)) {
+			s->kind = (uint8_t)x->kind;
+			s->i = x->i;
+			s->d = x->d;
+			s->n = t;
+		}
 		break;
 	case AG_MIN:
 	case AG_MAX:

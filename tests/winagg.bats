@@ -583,3 +583,17 @@ golden_restore() {
 	assert_status 1
 	[[ "$stderr" == "winagg: cannot open stats file '$BATS_TEST_TMPDIR/nodir/st': No such file or directory" ]]
 }
+
+@test "first and last by event time: the earliest and latest row's value, ties by input order, nulls skipped, kept across a restart" {
+	printf '{"ts":"2026-01-01T00:00:%s","p":%s}\n' 30Z 10 10Z 20 50Z 30 10Z 40 20Z null 50Z 5.5 >"$BATS_TEST_TMPDIR/in"
+	# earliest ts 10: rows 2 and 4, the first read is 20; latest 50: rows 3 and 6, the last read is 5.5
+	run_split winagg -g '' -a 'f=first(p)' -a 'l=last(p)' "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(echo "$output" | jq -c '[.f, .l]')" = '[20,5.5]' ]
+	head -3 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/a"
+	tail -n +4 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/b"
+	winagg -g '' -a 'f=first(p)' -a 'l=last(p)' --checkpoint "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/a" >/dev/null
+	run_split winagg -g '' -a 'f=first(p)' -a 'l=last(p)' --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest "$BATS_TEST_TMPDIR/b"
+	assert_status 0
+	[ "$(echo "$output" | grep -v _checkpoint | tail -1 | jq -c '[.f, .l]')" = '[20,5.5]' ]
+}

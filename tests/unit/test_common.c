@@ -518,26 +518,38 @@ test_ag(void)
 	js_val str = {.type = JS_STR, .p = "x", .n = 1};
 
 	ok(ag_input(&big, &x) == NULL && x.kind == 1, "ag: INT64_MAX is an integer input");
-	ag_apply(AG_SUM, &sum, &x);
+	ag_apply(AG_SUM, &sum, &x, 0);
 	ok(ag_input(&one, &x) == NULL && ag_check(AG_SUM, &sum, &x) != NULL,
 	   "ag: INT64_MAX + 1 is refused before it changes the sum");
 	sum = (struct ag_val){0};
-	ag_apply(AG_SUM, &sum, &x);
+	ag_apply(AG_SUM, &sum, &x, 0);
 	ag_input(&half, &x);
-	ag_apply(AG_SUM, &sum, &x);
+	ag_apply(AG_SUM, &sum, &x, 0);
 	ok(sum.kind == 2 && sum.d == 1.5, "ag: 1 + 0.5 is the double 1.5");
 	ag_input(&p53, &x);
-	ag_apply(AG_MIN, &mn, &x);
+	ag_apply(AG_MIN, &mn, &x, 0);
 	ag_input(&p53d, &x);
-	ag_apply(AG_MIN, &mn, &x);
+	ag_apply(AG_MIN, &mn, &x, 0);
 	ok(mn.kind == 2 && mn.d == 9007199254740992.0,
 	   "ag: min compares 2^53+1 (int) with 2^53 (double) exactly");
 	ag_input(&one, &x);
-	ag_apply(AG_AVG, &avg, &x);
+	ag_apply(AG_AVG, &avg, &x, 0);
 	ag_input(&half, &x);
-	ag_apply(AG_AVG, &avg, &x);
+	ag_apply(AG_AVG, &avg, &x, 0);
 	ok(avg.n == 2 && avg.d == 1.5, "ag: avg keeps count and sum");
 	ok(ag_input(&str, &x) != NULL, "ag: a string is not a number");
+	{
+		struct ag_val f = {0}, l = {0};
+		const int64_t ts[] = {300, 100, 200, 100, 300};
+		for (int k = 0; k < 5; k++) {
+			struct ag_num v = {.kind = 1, .i = k + 1, .d = k + 1};
+			ag_apply(AG_FIRST, &f, &v, ts[k]);
+			ag_apply(AG_LAST, &l, &v, ts[k]);
+		}
+		/* earliest time 100: rows 2 and 4, the first read is 2; latest 300: rows 1 and 5, the last read is 5 */
+		ok(f.i == 2 && f.n == 100 && l.i == 5 && l.n == 300,
+		   "ag: first and last by event time, ties by order read");
+	}
 	ok(ag_func_named("max", 3) == AG_MAX && ag_func_named("median", 6) < 0,
 	   "ag: functions by name");
 }
