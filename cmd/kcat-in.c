@@ -88,6 +88,7 @@ help(void)
 	       "      --rejects FILE   append bad lines and failed deliveries to FILE and go on\n"
 	       "      --stats DUR      a JSON line of counters and queue depth on stderr every DUR\n"
 	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
+	       "      --metrics FILE   the same values for Prometheus (textfile), each period\n"
 	       "  -q, --quiet          no warnings\n"
 	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
 	       "  -u, --unbuffered     with -T, flush each line\n"
@@ -435,6 +436,7 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	diag_set_versions(kc_versions);
 	parse_opts(argc, argv);
+	cli_done(&opt.cc, USAGE);
 	for (int i = 0; i < opt.nkeys; i++)
 		names[nnames++] = opt.keys[i];
 	if (opt.ts_field) {
@@ -482,6 +484,8 @@ main(int argc, char **argv)
 		         rd_kafka_err2str(rd_kafka_last_error()));
 	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
+	if (opt.cc.metrics)
+		st_metrics(opt.cc.metrics);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
 	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {

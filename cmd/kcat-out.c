@@ -117,6 +117,7 @@ help(void)
 	       "      --stats DUR      a JSON line of counters and lag per partition on stderr\n"
 	       "                       every DUR\n"
 	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
+	       "      --metrics FILE   the same values for Prometheus (textfile), each period\n"
 	       "  -v, --verbose        counters at exit; -vv adds librdkafka's log\n"
 	       "  -u, --unbuffered     flush each line\n"
 	       "  -h, --help           this help\n"
@@ -865,6 +866,7 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	diag_set_versions(kc_versions);
 	parse_opts(argc, argv);
+	cli_done(&opt.cc, USAGE);
 	if (opt.group) {
 		overrides[n++] = "group.id";
 		overrides[n++] = opt.group;
@@ -893,6 +895,8 @@ main(int argc, char **argv)
 	pending = rd_kafka_topic_partition_list_new(16);
 	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
+	if (opt.cc.metrics)
+		st_metrics(opt.cc.metrics);
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
 	if (start_consuming() < 0)

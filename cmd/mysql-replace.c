@@ -154,6 +154,7 @@ help(void)
 	       "  -q, --quiet          no notices or warnings\n"
 	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
 	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
+	       "      --metrics FILE   the same values for Prometheus (textfile), each period\n"
 	       "  -v, --verbose        counters at exit\n"
 	       "      --unbuffered     with -T, flush each row\n"
 	       "      --help           this help\n"
@@ -210,6 +211,7 @@ parse_opts(int argc, char **argv)
 	    {"rejects", required_argument, NULL, CLI_OPT_REJECTS},
 	    {"stats", required_argument, NULL, CLI_OPT_STATS},
 	    {"stats-file", required_argument, NULL, CLI_OPT_STATS_FILE},
+	    {"metrics", required_argument, NULL, CLI_OPT_METRICS},
 	    {"host", required_argument, NULL, 'h'},
 	    {"port", required_argument, NULL, 'P'},
 	    {"socket", required_argument, NULL, 'S'},
@@ -505,7 +507,7 @@ stats(void)
 	st_u64("batches", run.n_batches);
 	st_u64("retries", run.x.n_retries);
 	st_u64("checkpoints", run.pg.committed);
-	st_u64("pending", run.b.n);
+	st_gauge("pending", run.b.n);
 	st_double("oldest_pending_ms", run.b.n ? (tm_mono_s() - run.b.first_at) * 1000.0 : 0.0);
 	st_double("commit_ms_avg", run.commit_n ? run.commit_ms_sum / (double)run.commit_n : 0.0);
 	st_double("commit_ms_max", run.commit_ms_max);
@@ -679,6 +681,7 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	diag_set_versions(my_versions);
 	parse_opts(argc, argv);
+	cli_done(&opt.cc, USAGE);
 	tb_init(&run.t, opt.table, opt.key);
 	bt_init(&run.b, opt.key, (size_t)opt.batch);
 	pg_init(&run.pg, opt.pipeline, opt.progress_file);
@@ -701,6 +704,8 @@ main(int argc, char **argv)
 	rd = nd_new(argv + optind, argc - optind);
 	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
+	if (opt.cc.metrics)
+		st_metrics(opt.cc.metrics);
 
 	while (!sig_stop && !run.failed && !run.stop_bad && !out_failed() &&
 	       (rc = nd_next_checked(rd, &rec)) != 0) {

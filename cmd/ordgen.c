@@ -49,6 +49,7 @@ struct opts {
 	int unbuffered;
 	int64_t stats_ms; /* --stats, 0 off */
 	const char *stats_file; /* --stats-file */
+	const char *metrics;    /* --metrics */
 };
 
 static void
@@ -72,6 +73,7 @@ help(void)
 	       "  -q, --quiet          no progress line, no warnings\n"
 	       "      --stats DUR      a JSON line of counters on stderr every DUR\n"
 	       "      --stats-file FILE those lines to FILE (appended) instead; alone, the final one\n"
+	       "      --metrics FILE   the same values for Prometheus (textfile), each period\n"
 	       "  -v, --verbose        counters on stderr at exit\n"
 	       "  -h, --help           this help\n"
 	       "  -V, --version        version of ordgen and its libraries\n\n"
@@ -175,6 +177,8 @@ parse_opts(struct opts *o, int argc, char **argv)
 	o->unbuffered = cc.unbuffered;
 	o->stats_ms = cc.stats_ms;
 	o->stats_file = cc.stats_file;
+	o->metrics = cc.metrics;
+	cli_done(&cc, USAGE);
 }
 
 /* xoshiro256**: fast, 256 bits of state, good enough for mock data. */
@@ -302,6 +306,8 @@ main(int argc, char **argv)
 	show_progress = o.count > 0 && diag_verbosity >= 0 && isatty(2);
 	if (st_init(o.stats_ms, o.stats_file) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", o.stats_file, strerror(errno));
+	if (o.metrics)
+		st_metrics(o.metrics);
 
 	for (i = 0; o.count < 0 || i < o.count; i++) {
 		uint64_t r1, r2, id;

@@ -169,6 +169,7 @@ help(void)
 	       "  -q, --quiet               no warnings\n"
 	       "      --stats DUR           a JSON line of counters on stderr every DUR\n"
 	       "      --stats-file FILE     those lines to FILE (appended) instead; alone, the final one\n"
+	       "      --metrics FILE        the same values for Prometheus (textfile), each period\n"
 	       "  -v, --verbose             counters on stderr at exit\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             version of winagg and its libraries\n\n"
@@ -664,9 +665,9 @@ stats(void)
 	st_begin(run.n_read, run.n_written, run.rejects.count);
 	st_u64("late_rows", run.n_late_rows);
 	st_u64("late_windows", run.n_late_pairs);
-	st_u64("live_groups", s->count);
-	st_u64("live_windows", s->nwins);
-	st_u64("state_bytes", ws_memory(s));
+	st_gauge("live_groups", s->count);
+	st_gauge("live_windows", s->nwins);
+	st_gauge("state_bytes", ws_memory(s));
 	st_time("watermark", s->wm_set, s->wm);
 	st_time("max_event_time", s->have_max, s->max_seen);
 	st_u64("batches", run.n_batches);
@@ -678,13 +679,13 @@ stats(void)
 			live += run.pt.v[i].active;
 			idle += run.pt.v[i].active && pt_idle(&run.pt, &run.pt.v[i], cu);
 		}
-		st_u64("partitions", live);
-		st_u64("idle_partitions", idle);
+		st_gauge("partitions", live);
+		st_gauge("idle_partitions", idle);
 		st_u64("late_closed_rows", run.n_late_closed);
 	}
 	if (opt.ndedup) {
 		st_u64("duplicates", run.n_dups);
-		st_u64("dedup_keys", run.dd.count);
+		st_gauge("dedup_keys", run.dd.count);
 	}
 	if (opt.ckpt_dir) {
 		st_u64("checkpoints", run.sn.count);
@@ -1053,6 +1054,7 @@ main(int argc, char **argv)
 
 	diag_init(argv[0]);
 	parse_opts(argc, argv);
+	cli_done(&opt.cc, USAGE);
 	want_init();
 	if (rej_open(&run.rejects, opt.cc.rejects) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open rejects file '%s': %s", opt.cc.rejects,
@@ -1077,6 +1079,8 @@ main(int argc, char **argv)
 		goto done;
 	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
+	if (opt.cc.metrics)
+		st_metrics(opt.cc.metrics);
 	run.batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
 	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {

@@ -54,6 +54,9 @@ cli_common(int c, char **argv, struct cli_common *cc, void (*help)(void), const 
 	case CLI_OPT_STATS_FILE:
 		cc->stats_file = optarg;
 		return 1;
+	case CLI_OPT_METRICS:
+		cc->metrics = optarg;
+		return 1;
 	case CLI_OPT_STATS:
 		cc->stats_ms = cli_dur(usage, "--stats", optarg, 0);
 		if (cc->stats_ms == 0)
@@ -99,4 +102,11 @@ cli_dur(const char *usage, const char *opt, const char *arg, int allow_neg)
 	if (tm_parse_dur(arg, &ms, allow_neg, &why) < 0)
 		cli_usage_error(usage, "%s: bad duration '%s': %s", opt, arg, why);
 	return ms;
+}
+
+void
+cli_done(const struct cli_common *cc, const char *usage)
+{
+	if (cc->metrics && !cc->stats_ms)
+		cli_usage_error(usage, "--metrics needs --stats DUR (how often the file is rewritten)");
 }

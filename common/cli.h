@@ -10,14 +10,16 @@
 
 #include <getopt.h>
 
-enum { CLI_OPT_REJECTS = 0x1000, CLI_OPT_STATS, CLI_OPT_STATS_FILE, CLI_OPT_FIRST_PRIVATE = 0x1100 };
+enum { CLI_OPT_REJECTS = 0x1000, CLI_OPT_STATS, CLI_OPT_STATS_FILE, CLI_OPT_METRICS,
+       CLI_OPT_FIRST_PRIVATE = 0x1100 };
 
 /* For programs without input (ordgen): no --rejects. */
 #define CLI_LONGOPTS_BASE                                                                          \
 	{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},                     \
 	    {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},                \
 	    {"unbuffered", no_argument, NULL, 'u'}, {"stats", required_argument, NULL, CLI_OPT_STATS}, \
-	    {"stats-file", required_argument, NULL, CLI_OPT_STATS_FILE}
+	    {"stats-file", required_argument, NULL, CLI_OPT_STATS_FILE},                           \
+	    {"metrics", required_argument, NULL, CLI_OPT_METRICS}
 
 #define CLI_LONGOPTS CLI_LONGOPTS_BASE, {"rejects", required_argument, NULL, CLI_OPT_REJECTS}
 
@@ -28,6 +30,7 @@ struct cli_common {
 	const char *rejects; /* --rejects FILE, or NULL */
 	long long stats_ms;  /* --stats DUR: ms between statistics lines, 0 off */
 	const char *stats_file; /* --stats-file FILE: the lines go there, not to stderr */
+	const char *metrics;    /* --metrics FILE: Prometheus text format, each --stats period */
 };
 
 /*
@@ -37,6 +40,10 @@ struct cli_common {
  * synopsis, shown after a usage error.
  */
 int cli_common(int c, char **argv, struct cli_common *cc, void (*help)(void), const char *usage);
+
+/* After the options: the checks across shared options (--metrics needs
+ * --stats), a usage error if one fails. */
+void cli_done(const struct cli_common *cc, const char *usage);
 
 /* Prints "PROG: reason", the synopsis and a hint, and exits 2. */
 _Noreturn void cli_usage_error(const char *usage, const char *fmt, ...)

@@ -3,7 +3,9 @@
  */
 #include "st.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,8 +23,122 @@ static struct {
 	int nobj;         /* members written in the open nested object */
 	int final;        /* st_final: the next line is the last, "final":true */
 	int fd;           /* where the lines go: stderr, or --stats-file */
+	char objname[48]; /* the nested object being written */
 	const char *run;  /* $ORDPIPE_RUN: the run every stage of one ETL shares */
 } st = {.fd = 2};
+
+/* --metrics: the same values in Prometheus' text exposition format. */
+static struct {
+	const char *path;   /* NULL: off */
+	const char *labels; /* {pipeline="..."} or "" */
+	char lab[600];
+	struct buf m;       /* the file being built */
+	char obj[64];       /* the nested object's metric */
+	int warned;
+} mx;
+
+/* Appends s with the label escapes (\\, \", \n). */
+static void
+mx_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_putc(b, '\\');
+		if (*s == '\n') {
+			buf_put(b, "\\n", 2);
+			continue;
+		}
+		buf_putc(b, *s);
+	}
+}
+
+/* ordpipe_PROG_FIELD[SUFFIX] into buf: names as Prometheus wants them. */
+static void
+mx_name(char *buf, size_t n, const char *field, const char *suffix)
+{
+	size_t k = (size_t)snprintf(buf, n, "ordpipe_%s_%s%s", diag_prog, field, suffix);
+
+	for (size_t i = 0; i < k && i < n; i++)
+		if (!((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= '0' && buf[i] <= '9')))
+			buf[i] = '_';
+}
+
+/* One series, with its HELP and TYPE lines unless it continues a family. */
+static void
+mx_series(const char *field, const char *suffix, const char *type, const char *extra, const char *value)
+{
+	char nm[160];
+
+	if (!mx.path)
+		return;
+	mx_name(nm, sizeof(nm), field, suffix);
+	if (!extra || strcmp(nm, mx.obj) != 0) {
+		buf_put(&mx.m, "# HELP ", 7);
+		buf_put(&mx.m, nm, strlen(nm));
+		buf_put(&mx.m, " ", 1);
+		buf_put(&mx.m, diag_prog, strlen(diag_prog));
+		buf_put(&mx.m, " --stats field ", 15);
+		buf_put(&mx.m, field, strlen(field));
+		buf_put(&mx.m, " (ordpipe(7), MONITORING)\n# TYPE ", 33);
+		buf_put(&mx.m, nm, strlen(nm));
+		buf_putc(&mx.m, ' ');
+		buf_put(&mx.m, type, strlen(type));
+		buf_putc(&mx.m, '\n');
+		snprintf(mx.obj, sizeof(mx.obj), "%s", extra ? nm : "");
+	}
+	buf_put(&mx.m, nm, strlen(nm));
+	if (extra || *mx.labels) {
+		buf_putc(&mx.m, '{');
+		if (*mx.labels)
+			buf_put(&mx.m, mx.labels, strlen(mx.labels));
+		if (extra && *mx.labels)
+			buf_putc(&mx.m, ',');
+		if (extra)
+			buf_put(&mx.m, extra, strlen(extra));
+		buf_putc(&mx.m, '}');
+	}
+	buf_putc(&mx.m, ' ');
+	buf_put(&mx.m, value, strlen(value));
+	buf_putc(&mx.m, '\n');
+}
+
+int
+st_metrics(const char *path)
+{
+	const char *p = getenv("ORDPIPE_PIPELINE");
+	struct buf b = {0};
+
+	mx.path = path;
+	mx.labels = "";
+	if (p && *p) {
+		buf_put(&b, "pipeline=\"", 10);
+		mx_escape(&b, p);
+		buf_putc(&b, '"');
+		snprintf(mx.lab, sizeof(mx.lab), "%.*s", (int)b.len, b.p);
+		mx.labels = mx.lab;
+		buf_free(&b);
+	}
+	return 0;
+}
+
+/* Rewrites the file whole: a scraper never reads half of it. */
+static void
+mx_write(void)
+{
+	char tmp[4200];
+	int fd, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", mx.path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ok = fd >= 0 && write(fd, mx.m.p, mx.m.len) == (ssize_t)mx.m.len;
+	if (fd >= 0 && close(fd) != 0)
+		ok = 0;
+	if (ok && rename(tmp, mx.path) != 0)
+		ok = 0;
+	if (!ok && !mx.warned++)
+		diag_warn("cannot write metrics file '%s': %s (further failures are not reported)",
+		          mx.path, strerror(errno));
+}
 
 int
 st_init(int64_t every_ms, const char *path)
@@ -44,6 +160,7 @@ void
 st_free(void)
 {
 	buf_free(&st.b);
+	buf_free(&mx.m);
 	if (st.fd != 2)
 		close(st.fd);
 	st.fd = 2;
@@ -116,6 +233,8 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	char ts[TM_RFC3339_LEN];
 
 	st.b.len = 0;
+	mx.m.len = 0;
+	mx.obj[0] = '\0';
 	put("{\"prog\":\"", 9);
 	put_str(diag_prog);
 	if (st.run) {
@@ -130,8 +249,14 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	st_u64("in", in);
 	st_u64("out", out);
 	st_u64("rejected", rejected);
-	put_rate("in_rate", in, st.last_in, dt);
-	put_rate("out_rate", out, st.last_out, dt);
+	{
+		/* rates: Prometheus derives its own from the counters */
+		const char *p = mx.path;
+		mx.path = NULL;
+		put_rate("in_rate", in, st.last_in, dt);
+		put_rate("out_rate", out, st.last_out, dt);
+		mx.path = p;
+	}
 	if (st.final)
 		put(",\"final\":true", 13);
 	st.last_in = in;
@@ -162,7 +287,20 @@ st_u64(const char *n, uint64_t v)
 	char b[24];
 
 	name(n);
-	put(b, js_fmt_u64(v, b));
+	b[js_fmt_u64(v, b)] = '\0';
+	put(b, strlen(b));
+	mx_series(n, "_total", "counter", NULL, b);
+}
+
+void
+st_gauge(const char *n, uint64_t v)
+{
+	char b[24];
+
+	name(n);
+	b[js_fmt_u64(v, b)] = '\0';
+	put(b, strlen(b));
+	mx_series(n, "", "gauge", NULL, b);
 }
 
 void
@@ -171,7 +309,9 @@ st_i64(const char *n, int64_t v)
 	char b[24];
 
 	name(n);
-	put(b, js_fmt_i64(v, b));
+	b[js_fmt_i64(v, b)] = '\0';
+	put(b, strlen(b));
+	mx_series(n, "", "gauge", NULL, b);
 }
 
 void
@@ -193,6 +333,22 @@ st_double(const char *n, double v)
 	b[len++] = (char)('0' + k / 10 % 10);
 	b[len++] = (char)('0' + k % 10);
 	put(b, len);
+	if (mx.path) {
+		/* in base units: *_ms as seconds, uptime_s as uptime_seconds */
+		char field[64], val[40];
+		const char *ms = strstr(n, "_ms");
+		double x = v;
+		if (ms) {
+			snprintf(field, sizeof(field), "%.*s_seconds%s", (int)(ms - n), n, ms + 3);
+			x = v / 1000.0;
+		} else if (strcmp(n, "uptime_s") == 0) {
+			snprintf(field, sizeof(field), "uptime_seconds");
+		} else {
+			snprintf(field, sizeof(field), "%s", n);
+		}
+		snprintf(val, sizeof(val), "%.6g", x);
+		mx_series(field, "", "gauge", NULL, val);
+	}
 }
 
 void
@@ -209,11 +365,17 @@ st_time(const char *n, int have, int64_t ms)
 	put("\"", 1);
 	put(ts, TM_RFC3339_LEN);
 	put("\"", 1);
+	if (mx.path) {
+		char val[40];
+		snprintf(val, sizeof(val), "%.3f", (double)ms / 1000.0);
+		mx_series(n, "_timestamp_seconds", "gauge", NULL, val);
+	}
 }
 
 void
 st_obj_begin(const char *n)
 {
+	snprintf(st.objname, sizeof(st.objname), "%s", n);
 	name(n);
 	put("{", 1);
 	st.nobj = 0;
@@ -229,7 +391,16 @@ st_obj_i64(const char *key, int64_t v)
 	put("\"", 1);
 	put_str(key); /* topic/partition names: escaped */
 	put("\":", 2);
-	put(b, js_fmt_i64(v, b));
+	b[js_fmt_i64(v, b)] = '\0';
+	put(b, strlen(b));
+	if (mx.path) {
+		struct buf l = {0};
+		buf_put(&l, "partition=\"", 11);
+		mx_escape(&l, key);
+		buf_put(&l, "\"", 2); /* with its NUL */
+		mx_series(st.objname, "", "gauge", l.p, b);
+		buf_free(&l);
+	}
 }
 
 void
@@ -244,6 +415,8 @@ st_end(void)
 	size_t off = 0;
 
 	put("}\n", 2);
+	if (mx.path)
+		mx_write();
 	while (off < st.b.len) {
 		ssize_t w = write(st.fd, st.b.p + off, st.b.len - off);
 		if (w <= 0)

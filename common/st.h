@@ -36,7 +36,17 @@ void st_final(void);
 int st_wait_ms(void);
 
 void st_begin(uint64_t in, uint64_t out, uint64_t rejected);
+/* --metrics FILE: after every line, FILE holds the same values in
+ * Prometheus' text format (rewritten whole): ordpipe_PROG_FIELD, counters
+ * (st_u64) with _total, gauges (st_gauge, st_i64, st_double in base units:
+ * *_ms as *_seconds), times as *_timestamp_seconds, a nested object's
+ * members as one gauge with a partition label; label pipeline from
+ * $ORDPIPE_PIPELINE. Rates and strings are left out. */
+int st_metrics(const char *path);
+/* A counter (only grows). */
 void st_u64(const char *name, uint64_t v);
+/* A gauge (goes up and down). */
+void st_gauge(const char *name, uint64_t v);
 void st_i64(const char *name, int64_t v);
 void st_double(const char *name, double v);
 /* A string, or null when s is NULL. */

@@ -89,10 +89,12 @@ _stages_say() { printf '%s: %s\n' "${PROG:-ordpipe}" "$*" >&2; }
 
 # stages_run NAME...: runs STAGE_0 | STAGE_1 | ..., checking every status.
 # Every stage gets one ORDPIPE_RUN (unless already set): its --stats lines
-# carry it, so one run's stages can be told apart from another's in a log.
+# carry it, so one run's stages can be told apart from another's in a log;
+# and ORDPIPE_PIPELINE, the pipeline label of its --metrics.
 stages_run() {
 	local names=("$@") n=$# i k
 	export ORDPIPE_RUN=${ORDPIPE_RUN:-${PIPELINE:-${names[0]}}-$(date -u +%Y%m%dT%H%M%SZ)-$$}
+	export ORDPIPE_PIPELINE=${ORDPIPE_PIPELINE:-${PIPELINE:-${names[0]}}} # --metrics' label
 	local -a pids=() status=() rfd=() wfd=() fds=()
 
 	local _r _w

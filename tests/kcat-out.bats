@@ -344,3 +344,19 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	grep -q "kcat-out: no broker reachable for 2000 ms (-m): cannot reach the end of the partitions (-e)" "$BATS_TEST_TMPDIR/err" ||
 		grep -q "kcat-out: cannot reach the Kafka cluster" "$BATS_TEST_TMPDIR/err"
 }
+
+@test "--metrics: the counters and the lag per partition in Prometheus' text format, the values of the --stats line" {
+	broker_cmd topic prom 2
+	printf '{"a":%d}\n' 1 2 3 | kput prom 0
+	printf '{"a":%d}\n' 4 5 | kput prom 1
+	run_split env ORDPIPE_PIPELINE=etl-a kcat-out -t prom -e --stats 1h --stats-file "$BATS_TEST_TMPDIR/st" --metrics "$BATS_TEST_TMPDIR/m.prom"
+	assert_status 0
+	python3 "$BATS_TEST_DIRNAME/helpers/prom_check.py" "$BATS_TEST_TMPDIR/m.prom" >"$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_kcat_out_in_total{pipeline="etl-a"} 5' "$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_kcat_out_out_total{pipeline="etl-a"} 5' "$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_kcat_out_lag{pipeline="etl-a",partition="prom/0"} 0' "$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_kcat_out_lag{pipeline="etl-a",partition="prom/1"} 0' "$BATS_TEST_TMPDIR/samples"
+	[ "$(jq -c '[.in, .lag_total]' "$BATS_TEST_TMPDIR/st")" = '[5,0]' ]
+	[ ! -e "$BATS_TEST_TMPDIR/m.prom.tmp" ]
+	if command -v promtool >/dev/null; then promtool check metrics <"$BATS_TEST_TMPDIR/m.prom"; fi
+}

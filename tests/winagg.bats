@@ -597,3 +597,22 @@ golden_restore() {
 	assert_status 0
 	[ "$(echo "$output" | grep -v _checkpoint | tail -1 | jq -c '[.f, .l]')" = '[20,5.5]' ]
 }
+
+@test "--metrics: winagg's counters, gauges and times in Prometheus' text format; --metrics needs --stats" {
+	printf '{"ts":"2026-01-01T00:00:%s","shopid":1,"region":"SG","count":2}\n' 01Z 02Z 03Z >"$BATS_TEST_TMPDIR/in"
+	run_split winagg -W 10s --stats 1h --stats-file "$BATS_TEST_TMPDIR/st" --metrics "$BATS_TEST_TMPDIR/m.prom" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	python3 "$BATS_TEST_DIRNAME/helpers/prom_check.py" "$BATS_TEST_TMPDIR/m.prom" >"$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_winagg_in_total{} 3' "$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_winagg_late_rows_total{} 0' "$BATS_TEST_TMPDIR/samples"
+	# the final line: end of input closed the one window
+	grep -qx 'ordpipe_winagg_live_groups{} 0' "$BATS_TEST_TMPDIR/samples"
+	grep -qx 'ordpipe_winagg_evicted_total{} 1' "$BATS_TEST_TMPDIR/samples"
+	# the latest event time 00:00:03 (1767225603 s) minus 10 s
+	grep -qx 'ordpipe_winagg_watermark_timestamp_seconds{} 1767225593.000' "$BATS_TEST_TMPDIR/samples"
+	# rates are left to Prometheus
+	! grep -q rate "$BATS_TEST_TMPDIR/samples"
+	run_split winagg --metrics "$BATS_TEST_TMPDIR/m.prom" "$BATS_TEST_TMPDIR/in"
+	assert_status 2
+	[[ "$stderr" == "winagg: --metrics needs --stats DUR (how often the file is rewritten)"* ]]
+}
