@@ -110,10 +110,11 @@ install: all
 	for p in $(PROGS); do install -m 755 $(B)/bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	for p in $(PROGS); do install -m 644 man/$$p.1 $(DESTDIR)$(MANDIR)/man1/$$p.1; done
 	install -m 644 man/ordpipe.7 $(DESTDIR)$(MANDIR)/man7/ordpipe.7
-	mkdir -p $(DESTDIR)$(EXDIR)/systemd
+	mkdir -p $(DESTDIR)$(EXDIR)/systemd $(DESTDIR)$(EXDIR)/monitoring
 	install -m 755 examples/etl.sh examples/producer.sh $(DESTDIR)$(EXDIR)/
 	install -m 644 examples/stages.sh examples/ordpipe.env examples/crontab $(DESTDIR)$(EXDIR)/
 	install -m 644 examples/systemd/*.service $(DESTDIR)$(EXDIR)/systemd/
+	install -m 644 examples/monitoring/* $(DESTDIR)$(EXDIR)/monitoring/
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; done

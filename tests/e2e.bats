@@ -245,6 +245,9 @@ wait_orders() {
 @test "--stats: every stage of a live run writes JSON counter lines that add up" {
 	broker_cmd topic "$T" 2
 	conf COUNT=3000 RATE=3000 STATS=300ms PARTITIONS=0,1 LOSSY_RESTART=1
+	conf "KCAT_OUT_OPTS=\"-X session.timeout.ms=6000 -q --metrics $BATS_TEST_TMPDIR/kcat-out.prom\"" \
+		"WINAGG_OPTS=\"--metrics $BATS_TEST_TMPDIR/winagg.prom\"" \
+		"MYSQL_REPLACE_OPTS=\"-q --metrics $BATS_TEST_TMPDIR/mysql-replace.prom\""
 	run --separate-stderr "$EX/producer.sh" -c "$CONF"
 	assert_status 0
 	echo "$stderr" | grep '^{' >"$BATS_TEST_TMPDIR/pstats"
@@ -278,6 +281,20 @@ wait_orders() {
 	[ "$(jq -s 'map(.run) | unique | length' "$BATS_TEST_TMPDIR/stats")" -eq 1 ]
 	[ "$(jq -sr 'map(.run) | unique | .[0]' "$BATS_TEST_TMPDIR/stats")" != "$(jq -sr 'map(.run) | unique | .[0]' "$BATS_TEST_TMPDIR/pstats")" ]
 	[ "$(jq -s 'map(.run) | unique | length' "$BATS_TEST_TMPDIR/pstats")" -eq 1 ]
+	# --metrics: each stage's file is valid, labelled with the pipeline, and
+	# every metric the example alert rules and dashboard use is among them
+	for p in kcat-out winagg mysql-replace; do
+		python3 "$BATS_TEST_DIRNAME/helpers/prom_check.py" "$BATS_TEST_TMPDIR/$p.prom" >>"$BATS_TEST_TMPDIR/samples"
+	done
+	grep -q "^ordpipe_winagg_in_total{pipeline=\"g$T\"} 3000$" "$BATS_TEST_TMPDIR/samples"
+	sed 's/{.*//' "$BATS_TEST_TMPDIR/samples" | sort -u >"$BATS_TEST_TMPDIR/names"
+	# (a time is absent while it is null: this run has no watermark, and
+	# winagg.bats checks ordpipe_winagg_watermark_timestamp_seconds)
+	grep -oh 'ordpipe_[a-z_]*' "$EX/monitoring/ordpipe-alerts.yml" "$EX/monitoring/grafana-ordpipe.json" |
+		grep -v '_timestamp_seconds$' | sort -u >"$BATS_TEST_TMPDIR/used"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/used")" -gt 8 ]
+	comm -23 "$BATS_TEST_TMPDIR/used" "$BATS_TEST_TMPDIR/names" >"$BATS_TEST_TMPDIR/missing"
+	[ ! -s "$BATS_TEST_TMPDIR/missing" ] || { cat "$BATS_TEST_TMPDIR/missing" >&2; false; }
 }
 
 @test "checkpointed: MariaDB restarted, the broker down, then kill -9 of every stage; the restart ends with the test flow's table" {
