@@ -59,6 +59,7 @@ enum {
 	OPT_BATCH,
 	OPT_FLUSH_INTERVAL,
 	OPT_DRY_RUN,
+	OPT_EXPLAIN,
 	OPT_RETRIES,
 	OPT_RETRY_BACKOFF,
 	OPT_PIPELINE,
@@ -91,6 +92,7 @@ static struct opts {
 	int last_checkpoint;  /* --last-checkpoint: print the pipeline's last one and exit */
 	const char *progress_file; /* --progress-file: the last committed checkpoint, a hint */
 	int ask_password;          /* -p alone: ask on the terminal */
+	int explain;               /* --explain: the first batch's CREATE and statement, then exit */
 } opt;
 
 
@@ -108,6 +110,7 @@ static struct run {
 	 * first attempt to the COMMIT's answer, ms */
 	double commit_ms_sum, commit_ms_max;
 	uint64_t commit_n;
+	int explained; /* --explain: said, stop reading */
 	const char *tls_last; /* the last connection's TLS ("TLSv1.3 CIPHER"), NULL plain */
 	char tls_buf[200];
 } run;
@@ -145,6 +148,8 @@ help(void)
 	       "      --retry-backoff DUR   first wait between attempts, doubling (default " DEFAULT_BACKOFF ")\n"
 	       "  -T, --tee            write each row to stdout once committed\n"
 	       "      --dry-run        print the SQL instead of running it\n"
+	       "      --explain        print the CREATE TABLE the first batch would make and the\n"
+	       "                       statement's shape, then exit (no database)\n"
 	       "      --pipeline NAME  commit each {\"_checkpoint\":...} record with the rows before it,\n"
 	       "                       recording it in table " PG_TABLE " under NAME\n"
 	       "      --last-checkpoint  print NAME's last committed checkpoint and exit\n"
@@ -243,6 +248,7 @@ parse_opts(int argc, char **argv)
 	    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
 	    {"tee", no_argument, NULL, 'T'},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"pipeline", required_argument, NULL, OPT_PIPELINE},
 	    {"last-checkpoint", no_argument, NULL, OPT_LAST_CHECKPOINT},
 	    {"progress-file", required_argument, NULL, OPT_PROGRESS_FILE},
@@ -314,6 +320,7 @@ parse_opts(int argc, char **argv)
 			break;
 		case 'T': opt.tee = 1; break;
 		case OPT_DRY_RUN: opt.dry_run = 1; break;
+		case OPT_EXPLAIN: opt.explain = opt.dry_run = 1; break;
 		case OPT_PIPELINE:
 			if (!*optarg || strlen(optarg) > 255)
 				cli_usage_error(USAGE, "--pipeline: a name is 1 to 255 bytes");
@@ -346,7 +353,7 @@ parse_opts(int argc, char **argv)
 	if (opt.progress_file && !opt.pipeline)
 		cli_usage_error(USAGE, "--progress-file needs --pipeline NAME");
 	if (opt.last_checkpoint && opt.dry_run)
-		cli_usage_error(USAGE, "--last-checkpoint and --dry-run do not go together");
+		cli_usage_error(USAGE, "--last-checkpoint and --dry-run (or --explain) do not go together");
 	{
 		char why[600];
 		if (my_prepare(&opt.my, why, sizeof(why)) < 0)
@@ -470,6 +477,12 @@ flush_batch(void)
 	}
 	t0 = tm_mono_s();
 	check_rows();
+	if (opt.explain) {
+		tx_explain(&run.x);
+		run.explained = 1;
+		bt_clear(b);
+		return;
+	}
 	if (tx_write(&run.x) < 0) {
 		run.failed = 1;
 		diag_error("%zu rows not committed", bt_live(b));
@@ -707,7 +720,7 @@ main(int argc, char **argv)
 	if (opt.cc.metrics)
 		st_metrics(opt.cc.metrics);
 
-	while (!sig_stop && !run.failed && !run.stop_bad && !out_failed() &&
+	while (!sig_stop && !run.failed && !run.stop_bad && !run.explained && !out_failed() &&
 	       (rc = nd_next_checked(rd, &rec)) != 0) {
 		if (rc < 0) {
 			status = DIAG_EX_FAIL;
@@ -722,7 +735,7 @@ main(int argc, char **argv)
 			run.stop_bad = 1;
 			break;
 		}
-		if (!opt.pipeline && ((long long)run.b.n >= opt.batch ||
+		if ((!opt.pipeline || opt.explain) && ((long long)run.b.n >= opt.batch ||
 		                      (tm_mono_s() - run.b.first_at) * 1000.0 >= (double)opt.flush_ms))
 			flush_batch();
 		if (opt.cc.stats_ms && (run.n_read & 1023) == 0)
@@ -730,7 +743,7 @@ main(int argc, char **argv)
 	}
 	/* End of input, a signal, a bad row or a closed stdout: commit what is
 	 * held; with --pipeline only a checkpoint record commits. */
-	if (!opt.pipeline)
+	if (!opt.pipeline || opt.explain)
 		flush_batch();
 	else if (drop_tail() && status == DIAG_EX_OK)
 		status = DIAG_EX_FAIL;

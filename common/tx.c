@@ -288,6 +288,26 @@ put_row(const tx_ctx *x, struct buf *b, size_t r, int field)
 	buf_putc(b, field ? '\n' : ')');
 }
 
+void
+tx_explain(tx_ctx *x)
+{
+	int first = 1;
+
+	x->sql.len = 0;
+	put_head(x, &x->sql);
+	PUT_LIT(&x->sql, "(");
+	for (int c = 0; c < x->t->ncols; c++) {
+		if (!x->t->cols[c].used)
+			continue;
+		buf_put(&x->sql, first ? "?" : ",?", first ? 1 : 2);
+		first = 0;
+	}
+	PUT_LIT(&x->sql, "),...");
+	put_tail(x, &x->sql);
+	out_write(x->sql.p, x->sql.len);
+	out_write(";\n", 2);
+}
+
 /* ---- the strategies ---- */
 
 static void

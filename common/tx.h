@@ -70,6 +70,8 @@ int tx_retry_wait(tx_ctx *x, int64_t *backoff, int *attempts, const char *what);
 /* Writes the checked batch (bt_check done, columns marked used) and
  * commits it, retrying as configured: 0, or -1 the run fails (said). */
 int tx_write(tx_ctx *x);
+/* --explain: the statement the batch would be written with, values as ?. */
+void tx_explain(tx_ctx *x);
 /* Runs the table's CREATE (q): TX_OK, TX_AGAIN (connection lost, db
  * closed), TX_FATAL (last_error). */
 enum tx_verdict tx_run_ddl(tx_ctx *x, const struct buf *q);

@@ -72,6 +72,13 @@ rows3() {
 	[ "$(db_sql "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='${T}b' AND INDEX_NAME <> 'PRIMARY'")" = 0 ]
 }
 
+@test "--explain prints the CREATE TABLE and the statement's shape for the first batch, touching nothing" {
+	run_split mysql-replace --explain -t "$T" -S /nonexistent/sock < <(rows3)
+	assert_status 0
+	[ "$output" = "$(printf '%s\n' "CREATE TABLE IF NOT EXISTS \`$T\` (\`rowkey\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NOT NULL PRIMARY KEY, \`n\` BIGINT NULL, \`name\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;" "REPLACE INTO \`$T\` (\`rowkey\`,\`n\`,\`name\`) VALUES (?,?,?),...;")" ]
+	[ "$(db_sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = '$T'")" = 0 ]
+}
+
 @test "an existing table: fields map to columns by name, missing fields get the column default" {
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, note VARCHAR(20) NOT NULL DEFAULT 'none', extra INT DEFAULT 7)"
 	printf '%s\n' '{"n":1,"rowkey":"a"}' '{"rowkey":"b","note":"hi","n":2}' | mysql-replace -t "$T"
