@@ -60,6 +60,7 @@ enum {
 	OPT_FLUSH_INTERVAL,
 	OPT_DRY_RUN,
 	OPT_EXPLAIN,
+	OPT_UPDATED_AT,
 	OPT_RETRIES,
 	OPT_RETRY_BACKOFF,
 	OPT_PIPELINE,
@@ -93,6 +94,7 @@ static struct opts {
 	const char *progress_file; /* --progress-file: the last committed checkpoint, a hint */
 	int ask_password;          /* -p alone: ask on the terminal */
 	int explain;               /* --explain: the first batch's CREATE and statement, then exit */
+	const char *updated_at;    /* --updated-at COLUMN */
 } opt;
 
 
@@ -148,6 +150,8 @@ help(void)
 	       "      --retry-backoff DUR   first wait between attempts, doubling (default " DEFAULT_BACKOFF ")\n"
 	       "  -T, --tee            write each row to stdout once committed\n"
 	       "      --dry-run        print the SQL instead of running it\n"
+	       "      --updated-at COLUMN  set COLUMN to the time of every write (created\n"
+	       "                       DATETIME(3) NOT NULL)\n"
 	       "      --explain        print the CREATE TABLE the first batch would make and the\n"
 	       "                       statement's shape, then exit (no database)\n"
 	       "      --pipeline NAME  commit each {\"_checkpoint\":...} record with the rows before it,\n"
@@ -249,6 +253,7 @@ parse_opts(int argc, char **argv)
 	    {"tee", no_argument, NULL, 'T'},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
+	    {"updated-at", required_argument, NULL, OPT_UPDATED_AT},
 	    {"pipeline", required_argument, NULL, OPT_PIPELINE},
 	    {"last-checkpoint", no_argument, NULL, OPT_LAST_CHECKPOINT},
 	    {"progress-file", required_argument, NULL, OPT_PROGRESS_FILE},
@@ -321,6 +326,7 @@ parse_opts(int argc, char **argv)
 		case 'T': opt.tee = 1; break;
 		case OPT_DRY_RUN: opt.dry_run = 1; break;
 		case OPT_EXPLAIN: opt.explain = opt.dry_run = 1; break;
+		case OPT_UPDATED_AT: opt.updated_at = optarg; break;
 		case OPT_PIPELINE:
 			if (!*optarg || strlen(optarg) > 255)
 				cli_usage_error(USAGE, "--pipeline: a name is 1 to 255 bytes");
@@ -346,6 +352,10 @@ parse_opts(int argc, char **argv)
 		                       "for rows", opt.table);
 	if (!*opt.key || strlen(opt.key) > TB_NAME_MAX)
 		cli_usage_error(USAGE, "-k: a key name is 1 to %d bytes", TB_NAME_MAX);
+	if (opt.updated_at && (!*opt.updated_at || strlen(opt.updated_at) > TB_NAME_MAX ||
+	                       strcasecmp(opt.updated_at, opt.key) == 0))
+		cli_usage_error(USAGE, "--updated-at: a column name of 1 to %d bytes, not the key",
+		                TB_NAME_MAX);
 	if (opt.dry_run && opt.tee)
 		cli_usage_error(USAGE, "--dry-run and --tee do not go together");
 	if (opt.last_checkpoint && !opt.pipeline)
@@ -451,7 +461,12 @@ check_rows(void)
 	bt_resolve(b);
 	for (size_t r = 0; r < b->n; r++) {
 		const bt_row *rw = &b->rows[r];
-		if (!bt_is_live(b, r) || !bt_check(b, &run.t, r, opt.ignore_unknown, why, sizeof(why)))
+		if (!bt_is_live(b, r))
+			continue;
+		if (run.t.stampcol >= 0 && bt_vals(b, r)[run.t.stampcol].type != JS_MISSING)
+			snprintf(why, sizeof(why), "field '%s' is the --updated-at column (mysql-replace sets it)",
+			         opt.updated_at);
+		else if (!bt_check(b, &run.t, r, opt.ignore_unknown, why, sizeof(why)))
 			continue;
 		if (rej_bad(&run.rejects, rw->file, rw->lineno, b->arena.p + rw->off, rw->len, why) < 0) {
 			bt_truncate(b, r);
@@ -695,7 +710,7 @@ main(int argc, char **argv)
 	diag_set_versions(my_versions);
 	parse_opts(argc, argv);
 	cli_done(&opt.cc, USAGE);
-	tb_init(&run.t, opt.table, opt.key);
+	tb_init(&run.t, opt.table, opt.key, opt.updated_at);
 	bt_init(&run.b, opt.key, (size_t)opt.batch);
 	pg_init(&run.pg, opt.pipeline, opt.progress_file);
 	run.x = (tx_ctx){.my = &opt.my, .t = &run.t, .b = &run.b, .pg = &run.pg,

@@ -16,9 +16,9 @@
 #define PUT_LIT(b, s) buf_put((b), (s), sizeof(s) - 1)
 
 void
-tb_init(tb_table *t, const char *name, const char *key)
+tb_init(tb_table *t, const char *name, const char *key, const char *stamp)
 {
-	*t = (tb_table){.name = name, .key = key, .keycol = -1};
+	*t = (tb_table){.name = name, .key = key, .stamp = stamp, .keycol = -1, .stampcol = -1};
 }
 
 void
@@ -28,6 +28,7 @@ tb_reset(tb_table *t)
 		free(t->cols[i].name);
 	t->ncols = 0;
 	t->keycol = -1;
+	t->stampcol = -1;
 	t->ready = 0;
 }
 
@@ -120,6 +121,13 @@ tb_load(tb_table *t, MYSQL *db, int accept)
 	if (t->keycol < 0) {
 		snprintf(t->err, sizeof(t->err), "table '%s' has no column '%s' for the key", t->name,
 		         t->key);
+		goto out;
+	}
+	if (t->stamp && (t->stampcol = tb_col_named(t, t->stamp, strlen(t->stamp))) < 0) {
+		snprintf(t->err, sizeof(t->err),
+		         "table '%s' has no column '%s' for --updated-at (ALTER TABLE ... ADD `%s` "
+		         "DATETIME(3) NOT NULL)",
+		         t->name, t->stamp, t->stamp);
 		goto out;
 	}
 	q.len = 0;
@@ -252,8 +260,9 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 	for (int i = 0; i < t->nseen; i++) {
 		const tb_seen *s = &t->seen[i];
 		const char *type = sql_type(s);
-		if (s->n == strlen(t->key) && memcmp(s->name, t->key, s->n) == 0)
-			continue;
+		if ((s->n == strlen(t->key) && memcmp(s->name, t->key, s->n) == 0) ||
+		    (t->stamp && s->n == strlen(t->stamp) && memcmp(s->name, t->stamp, s->n) == 0))
+			continue; /* the stamp's rows are refused: mysql-replace sets it */
 		if (s->n == 0 || s->n > TB_NAME_MAX || memchr(s->name, 0, s->n) ||
 		    col_named_alike(t, s->name, s->n))
 			continue; /* not a column name, or one the server takes for an earlier one
@@ -269,6 +278,13 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 		}
 		add_col(t, s->name, s->n, s->times > 0 && strncmp(type, "DATETIME", 8) == 0,
 		        strncmp(type, "BIGINT", 6) == 0);
+	}
+	if (t->stamp) {
+		PUT_LIT(q, ", ");
+		my_put_ident(q, t->stamp, strlen(t->stamp));
+		PUT_LIT(q, " DATETIME(3) NOT NULL");
+		t->stampcol = t->ncols;
+		add_col(t, t->stamp, strlen(t->stamp), 1, 0);
 	}
 	/* dashboards ask for the last N windows */
 	{

@@ -38,15 +38,18 @@ typedef struct {
 
 typedef struct {
 	const char *name, *key;
+	const char *stamp; /* --updated-at COLUMN: set to the write's time, NULL none */
 	tb_col *cols;
 	int ncols, keycol; /* keycol: -1 until known */
+	int stampcol;      /* the stamp's column, -1 none */
 	int ready;         /* the columns are final (found or created) */
 	tb_seen *seen;
 	int nseen;
 	char err[1024];
 } tb_table;
 
-void tb_init(tb_table *t, const char *name, const char *key);
+/* stamp: --updated-at's column, or NULL. */
+void tb_init(tb_table *t, const char *name, const char *key, const char *stamp);
 void tb_free(tb_table *t);
 /* Reads an existing table: 1 found (ready), 0 there is none, -1 it cannot
  * be used (t->err), -2 its key column's collation may merge keys (t->err;

@@ -213,9 +213,10 @@ put_value(struct buf *b, const tb_col *c, const js_val *v, char *tmp, int field)
 		my_put_str(b, p, n);
 }
 
-/* The used columns, as identifiers separated by commas. */
+/* The used columns, as identifiers separated by commas; the stamp's last
+ * (with_stamp: in statements, not in LOAD DATA's list, which SETs it). */
 static void
-put_cols(const tb_table *t, struct buf *b)
+put_cols(const tb_table *t, struct buf *b, int with_stamp)
 {
 	int first = 1;
 
@@ -227,6 +228,10 @@ put_cols(const tb_table *t, struct buf *b)
 		my_put_ident(b, t->cols[c].name, t->cols[c].nlen);
 		first = 0;
 	}
+	if (with_stamp && t->stampcol >= 0) {
+		PUT_LIT(b, ",");
+		my_put_ident(b, t->stamp, strlen(t->stamp));
+	}
 }
 
 /* "REPLACE INTO t (cols) VALUES " (or INSERT). */
@@ -236,7 +241,7 @@ put_head(const tx_ctx *x, struct buf *b)
 	buf_put(b, x->upsert ? "INSERT INTO " : "REPLACE INTO ", x->upsert ? 12 : 13);
 	my_put_ident(b, x->t->name, strlen(x->t->name));
 	PUT_LIT(b, " (");
-	put_cols(x->t, b);
+	put_cols(x->t, b, 1);
 	PUT_LIT(b, ") VALUES ");
 }
 
@@ -257,6 +262,15 @@ put_tail(const tx_ctx *x, struct buf *b)
 		my_put_ident(b, t->cols[c].name, t->cols[c].nlen);
 		PUT_LIT(b, "=VALUES(");
 		my_put_ident(b, t->cols[c].name, t->cols[c].nlen);
+		PUT_LIT(b, ")");
+		first = 0;
+	}
+	if (t->stampcol >= 0) {
+		if (!first)
+			PUT_LIT(b, ",");
+		my_put_ident(b, t->stamp, strlen(t->stamp));
+		PUT_LIT(b, "=VALUES(");
+		my_put_ident(b, t->stamp, strlen(t->stamp));
 		PUT_LIT(b, ")");
 		first = 0;
 	}
@@ -285,6 +299,8 @@ put_row(const tx_ctx *x, struct buf *b, size_t r, int field)
 		put_value(b, &t->cols[c], &v[c], x->b->tmp, field);
 		first = 0;
 	}
+	if (!field && t->stampcol >= 0)
+		PUT_LIT(b, ",NOW(3)"); /* the statement's time, in the transaction it commits with */
 	buf_putc(b, field ? '\n' : ')');
 }
 
@@ -302,6 +318,8 @@ tx_explain(tx_ctx *x)
 		buf_put(&x->sql, first ? "?" : ",?", first ? 1 : 2);
 		first = 0;
 	}
+	if (x->t->stampcol >= 0)
+		PUT_LIT(&x->sql, ",NOW(3)");
 	PUT_LIT(&x->sql, "),...");
 	put_tail(x, &x->sql);
 	out_write(x->sql.p, x->sql.len);
@@ -433,8 +451,13 @@ attempt_infile(tx_ctx *x)
 	my_put_ident(&x->sql, x->t->name, strlen(x->t->name));
 	PUT_LIT(&x->sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
 	                 "LINES TERMINATED BY '\\n' (");
-	put_cols(x->t, &x->sql);
+	put_cols(x->t, &x->sql, 0);
 	PUT_LIT(&x->sql, ")");
+	if (x->t->stampcol >= 0) {
+		PUT_LIT(&x->sql, " SET ");
+		my_put_ident(&x->sql, x->t->stamp, strlen(x->t->stamp));
+		PUT_LIT(&x->sql, " = NOW(3)");
+	}
 	x->inf_armed = 1;
 	a = run(x, x->sql.p, x->sql.len);
 	x->inf_armed = 0;

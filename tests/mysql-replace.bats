@@ -79,6 +79,25 @@ rows3() {
 	[ "$(db_sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = '$T'")" = 0 ]
 }
 
+@test "--updated-at COLUMN: set to the write's time by LOAD DATA, by statements and by upserts; a row carrying it is refused" {
+	# a uniform batch (LOAD DATA), then a rewrite of a with a batch missing a field (statements)
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}' | mysql-replace -t "$T" --updated-at changed -q
+	[ "$(db_sql "SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='$T' AND COLUMN_NAME='changed'")" = "$(printf 'datetime(3)\tNO')" ]
+	db_sql "UPDATE ordpipe.$T SET changed = '2000-01-01 00:00:00'"
+	printf '%s\n' '{"rowkey":"a","n":10}' '{"rowkey":"c"}' | mysql-replace -t "$T" --updated-at changed -q
+	# a and c were written just now (the session is UTC); b was not written again
+	[ "$(db_sql "SELECT rowkey, n, ABS(TIMESTAMPDIFF(SECOND, changed, UTC_TIMESTAMP())) < 60 FROM ordpipe.$T ORDER BY rowkey" | tr '\t\n' ' |')" = "a 10 1|b 2 0|c NULL 1|" ]
+	db_sql "UPDATE ordpipe.$T SET changed = '2000-01-01 00:00:00'"
+	printf '%s\n' '{"rowkey":"b","n":20}' | mysql-replace -t "$T" --updated-at changed --mode upsert -q
+	[ "$(db_sql "SELECT rowkey, ABS(TIMESTAMPDIFF(SECOND, changed, UTC_TIMESTAMP())) < 60 FROM ordpipe.$T ORDER BY rowkey" | tr '\t\n' ' |')" = "a 0|b 1|c 0|" ]
+	run_split mysql-replace -t "$T" --updated-at changed --rejects "$BATS_TEST_TMPDIR/rej" <<<'{"rowkey":"d","changed":"2020-01-01T00:00:00Z"}'
+	assert_status 0
+	grep -q "field 'changed' is the --updated-at column" "$BATS_TEST_TMPDIR/rej"
+	run_split mysql-replace -t "$T" --updated-at other <<<'{"rowkey":"e"}'
+	assert_status 1
+	[[ "$stderr" == *"table '$T' has no column 'other' for --updated-at"* ]]
+}
+
 @test "an existing table: fields map to columns by name, missing fields get the column default" {
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, note VARCHAR(20) NOT NULL DEFAULT 'none', extra INT DEFAULT 7)"
 	printf '%s\n' '{"n":1,"rowkey":"a"}' '{"rowkey":"b","note":"hi","n":2}' | mysql-replace -t "$T"

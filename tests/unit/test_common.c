@@ -651,7 +651,7 @@ test_bt(void)
 	    "{\"rowkey\":\"k1\",\"n\":3,\"s\":\"c\"}",
 	};
 
-	tb_init(&t, "t", "rowkey");
+	tb_init(&t, "t", "rowkey", NULL);
 	bt_init(&b, "rowkey", 4);
 	for (int i = 0; i < 3; i++)
 		ok_take &= take_line(&b, lines[i], (uint64_t)i + 1, &ck, why) == BT_ROW;
