@@ -61,6 +61,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_EXPLAIN,
 	OPT_UPDATED_AT,
+	OPT_ADD_COLUMNS,
 	OPT_RETRIES,
 	OPT_RETRY_BACKOFF,
 	OPT_PIPELINE,
@@ -95,6 +96,7 @@ static struct opts {
 	int ask_password;          /* -p alone: ask on the terminal */
 	int explain;               /* --explain: the first batch's CREATE and statement, then exit */
 	const char *updated_at;    /* --updated-at COLUMN */
+	int add_columns;           /* --add-columns: a new field becomes a column */
 } opt;
 
 
@@ -143,6 +145,7 @@ help(void)
 	       "  -k, --key FIELD      key field, the table's primary key (default " DEFAULT_KEY ")\n"
 	       "      --no-create      refuse to create a missing table\n"
 	       "      --ignore-unknown skip fields that have no column\n"
+	       "      --add-columns    add a column for a field that has none (type inferred)\n"
 	       "      --mode MODE      replace or upsert (INSERT ... ON DUPLICATE KEY UPDATE)\n"
 	       "      --batch N        rows per transaction (default %d)\n"
 	       "      --flush-interval DUR  longest a row waits before commit (default " DEFAULT_FLUSH ")\n"
@@ -254,6 +257,7 @@ parse_opts(int argc, char **argv)
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"updated-at", required_argument, NULL, OPT_UPDATED_AT},
+	    {"add-columns", no_argument, NULL, OPT_ADD_COLUMNS},
 	    {"pipeline", required_argument, NULL, OPT_PIPELINE},
 	    {"last-checkpoint", no_argument, NULL, OPT_LAST_CHECKPOINT},
 	    {"progress-file", required_argument, NULL, OPT_PROGRESS_FILE},
@@ -327,6 +331,7 @@ parse_opts(int argc, char **argv)
 		case OPT_DRY_RUN: opt.dry_run = 1; break;
 		case OPT_EXPLAIN: opt.explain = opt.dry_run = 1; break;
 		case OPT_UPDATED_AT: opt.updated_at = optarg; break;
+		case OPT_ADD_COLUMNS: opt.add_columns = 1; break;
 		case OPT_PIPELINE:
 			if (!*optarg || strlen(optarg) > 255)
 				cli_usage_error(USAGE, "--pipeline: a name is 1 to 255 bytes");
@@ -356,6 +361,8 @@ parse_opts(int argc, char **argv)
 	                       strcasecmp(opt.updated_at, opt.key) == 0))
 		cli_usage_error(USAGE, "--updated-at: a column name of 1 to %d bytes, not the key",
 		                TB_NAME_MAX);
+	if (opt.add_columns && opt.ignore_unknown)
+		cli_usage_error(USAGE, "--add-columns and --ignore-unknown do not go together");
 	if (opt.dry_run && opt.tee)
 		cli_usage_error(USAGE, "--dry-run and --tee do not go together");
 	if (opt.last_checkpoint && !opt.pipeline)
@@ -447,6 +454,48 @@ ensure_table(void)
 	return 0;
 }
 
+/* --add-columns: the fields of the batch's rows that have no column become
+ * columns (ALTER TABLE, types inferred as for a new table), and the batch is
+ * scanned again against them. 0, or -1 (said). */
+static int
+add_columns(void)
+{
+	bt_batch *b = &run.b;
+	struct buf q = {0};
+	int before = run.t.ncols, n;
+	enum tx_verdict v = TX_OK;
+
+	for (size_t r = 0; r < b->n; r++) {
+		const js_val *vals = bt_vals(b, r);
+		unsigned found = 0;
+		if (!bt_is_live(b, r))
+			continue;
+		for (int c = 0; c < run.t.ncols; c++)
+			found += vals[c].type != JS_MISSING;
+		if (b->rows[r].members > found) /* an unknown field, or a repeated one */
+			tb_see(&run.t, b->arena.p + b->rows[r].off, b->rows[r].len);
+	}
+	if ((n = tb_add_sql(&run.t, run.x.db ? my_binary_collation(run.x.db) : "utf8mb4_nopad_bin", &q)) == 0) {
+		buf_free(&q);
+		return 0;
+	}
+	if (opt.dry_run) {
+		out_write(q.p, q.len);
+		out_write(";\n", 2);
+	} else if ((v = tx_run_ddl(&run.x, &q)) != TX_OK) {
+		diag_error("cannot add columns to table '%s': %s", opt.table, run.x.last_error);
+		tb_truncate(&run.t, before);
+		buf_free(&q);
+		return -1;
+	} else {
+		buf_putc(&q, '\0');
+		diag_warn("altered table: %s", q.p + sizeof("ALTER TABLE ") - 1);
+	}
+	buf_free(&q);
+	bt_bind(b, &run.t);
+	return 0;
+}
+
 /* Checks the live rows against the columns: a row that cannot be written
  * follows the bad-input policy, rejected or (stop policy) the batch ends
  * before it. */
@@ -491,6 +540,10 @@ flush_batch(void)
 		return;
 	}
 	t0 = tm_mono_s();
+	if (opt.add_columns && b->n > 0 && add_columns() < 0) {
+		run.failed = 1;
+		return;
+	}
 	check_rows();
 	if (opt.explain) {
 		tx_explain(&run.x);

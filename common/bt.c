@@ -238,7 +238,10 @@ bt_check(bt_batch *b, tb_table *t, size_t r, int ignore_unknown, char *why, size
 		struct unknown u = {.t = t};
 		js_each(b->arena.p + rw->off, rw->len, find_unknown, &u);
 		if (u.found) {
-			snprintf(why, whylen, "field '%s' has no column in table '%s'", u.name, t->name);
+			snprintf(why, whylen,
+			         "field '%s' has no column in table '%s' (--add-columns adds one, "
+			         "--ignore-unknown skips it)",
+			         u.name, t->name);
 			return why;
 		}
 		/* else a repeated key, not an unknown field */

@@ -45,6 +45,8 @@ buf_putc(struct buf *b, char c)
 		buf_reserve(b, 1);
 	b->p[b->len++] = c;
 }
+/* A string literal (only: "" s refuses anything else at compile time). */
+#define buf_lit(b, s) buf_put((b), "" s, sizeof(s) - 1)
 /* buf_put as a sink for js_escape (arg: the struct buf). */
 void buf_sink(void *arg, const char *s, size_t n);
 void buf_free(struct buf *b);

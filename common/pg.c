@@ -12,7 +12,6 @@
 #include "my.h"
 #include "pg.h"
 
-#define PUT_LIT(b, s) buf_put((b), (s), sizeof(s) - 1)
 
 void
 pg_init(pg_state *p, const char *pipeline, const char *progress_file)
@@ -52,9 +51,9 @@ void
 pg_put_lock(const pg_state *p, struct buf *q)
 {
 	q->len = 0;
-	PUT_LIT(q, "SELECT checkpoint_id FROM " PG_TABLE " WHERE pipeline = ");
+	buf_lit(q, "SELECT checkpoint_id FROM " PG_TABLE " WHERE pipeline = ");
 	my_put_str(q, p->pipeline, strlen(p->pipeline));
-	PUT_LIT(q, " FOR UPDATE");
+	buf_lit(q, " FOR UPDATE");
 }
 
 int
@@ -78,14 +77,14 @@ pg_put_record(const pg_state *p, struct buf *q)
 	char num[24];
 
 	q->len = 0;
-	PUT_LIT(q, "REPLACE INTO " PG_TABLE " (pipeline, checkpoint_id, positions, committed_at) "
+	buf_lit(q, "REPLACE INTO " PG_TABLE " (pipeline, checkpoint_id, positions, committed_at) "
 	           "VALUES (");
 	my_put_str(q, p->pipeline, strlen(p->pipeline));
-	PUT_LIT(q, ",");
+	buf_lit(q, ",");
 	buf_put(q, num, js_fmt_i64(p->id, num));
-	PUT_LIT(q, ",");
+	buf_lit(q, ",");
 	my_put_str(q, p->pos.p, p->pos.len);
-	PUT_LIT(q, ",NOW(3))");
+	buf_lit(q, ",NOW(3))");
 }
 
 /* --progress-file: the checkpoint just committed, replaced whole (a
@@ -132,7 +131,7 @@ pg_print_last(const pg_state *p, MYSQL *db)
 	MYSQL_ROW r;
 	int status = DIAG_EX_OK;
 
-	PUT_LIT(&q, "SELECT checkpoint_id, positions FROM " PG_TABLE " WHERE pipeline = ");
+	buf_lit(&q, "SELECT checkpoint_id, positions FROM " PG_TABLE " WHERE pipeline = ");
 	my_put_str(&q, p->pipeline, strlen(p->pipeline));
 	if (mysql_real_query(db, q.p, q.len) != 0) {
 		if (mysql_errno(db) != ER_NO_SUCH_TABLE) {

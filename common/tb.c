@@ -13,7 +13,6 @@
 #include "tb.h"
 #include "tm.h"
 
-#define PUT_LIT(b, s) buf_put((b), (s), sizeof(s) - 1)
 
 void
 tb_init(tb_table *t, const char *name, const char *key, const char *stamp)
@@ -91,10 +90,10 @@ tb_load(tb_table *t, MYSQL *db, int accept)
 	int pk_ok = 0, pk_cols = 0, rc = -1;
 	const char *why;
 
-	PUT_LIT(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLLATION_NAME FROM information_schema.COLUMNS WHERE "
+	buf_lit(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLLATION_NAME FROM information_schema.COLUMNS WHERE "
 	            "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
 	my_put_str(&q, t->name, strlen(t->name));
-	PUT_LIT(&q, " ORDER BY ORDINAL_POSITION");
+	buf_lit(&q, " ORDER BY ORDINAL_POSITION");
 	if (!(res = query_rows(t, db, &q)))
 		goto out;
 	while ((r = mysql_fetch_row(res)) != NULL) {
@@ -131,7 +130,7 @@ tb_load(tb_table *t, MYSQL *db, int accept)
 		goto out;
 	}
 	q.len = 0;
-	PUT_LIT(&q, "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE "
+	buf_lit(&q, "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE "
 	            "TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0 AND TABLE_NAME = ");
 	my_put_str(&q, t->name, strlen(t->name));
 	if (!(res = query_rows(t, db, &q)))
@@ -243,46 +242,102 @@ col_named_alike(const tb_table *t, const char *name, size_t n)
 	return 0;
 }
 
+/* The column definition of a seen field ("TYPE" or "VARCHAR(255) COLLATE C NULL"). */
+static void
+put_coldef(struct buf *q, const tb_seen *s, const char *coll, const char *type)
+{
+	my_put_ident(q, s->name, s->n);
+	buf_lit(q, " ");
+	buf_put(q, type, strlen(type));
+	if (strcmp(type, "VARCHAR(255)") == 0) {
+		buf_lit(q, " COLLATE ");
+		buf_put(q, coll, strlen(coll));
+		buf_lit(q, " NULL");
+	}
+}
+
+/* Can the seen field s become a new column? */
+static int
+may_add(const tb_table *t, const tb_seen *s)
+{
+	if ((s->n == strlen(t->key) && memcmp(s->name, t->key, s->n) == 0) ||
+	    (t->stamp && s->n == strlen(t->stamp) && memcmp(s->name, t->stamp, s->n) == 0))
+		return 0; /* the stamp's rows are refused: mysql-replace sets it */
+	/* not a column name, or one the server takes for an earlier one ('a'
+	 * and 'A'): its rows are refused as unknown fields */
+	return s->n > 0 && s->n <= TB_NAME_MAX && !memchr(s->name, 0, s->n) &&
+	       !col_named_alike(t, s->name, s->n);
+}
+
+static void
+forget_seen(tb_table *t)
+{
+	for (int i = 0; i < t->nseen; i++)
+		free(t->seen[i].name);
+	free(t->seen);
+	t->seen = NULL;
+	t->nseen = 0;
+}
+
+int
+tb_add_sql(tb_table *t, const char *coll, struct buf *q)
+{
+	int n = 0;
+
+	q->len = 0;
+	buf_lit(q, "ALTER TABLE ");
+	my_put_ident(q, t->name, strlen(t->name));
+	for (int i = 0; i < t->nseen; i++) {
+		const tb_seen *s = &t->seen[i];
+		const char *type = sql_type(s);
+		if (!may_add(t, s))
+			continue;
+		if (n++)
+			buf_lit(q, ",");
+		buf_lit(q, " ADD COLUMN ");
+		put_coldef(q, s, coll, type);
+		add_col(t, s->name, s->n, s->times > 0 && strncmp(type, "DATETIME", 8) == 0,
+		        strncmp(type, "BIGINT", 6) == 0);
+	}
+	forget_seen(t);
+	return n;
+}
+
+void
+tb_truncate(tb_table *t, int ncols)
+{
+	while (t->ncols > ncols)
+		free(t->cols[--t->ncols].name);
+}
+
 void
 tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 {
 	q->len = 0;
-	PUT_LIT(q, "CREATE TABLE IF NOT EXISTS ");
+	buf_lit(q, "CREATE TABLE IF NOT EXISTS ");
 	my_put_ident(q, t->name, strlen(t->name));
-	PUT_LIT(q, " (");
+	buf_lit(q, " (");
 	my_put_ident(q, t->key, strlen(t->key));
 	/* Keys and text compare byte for byte: 'SG' and 'sg', 'a' and 'a '
 	 * are distinct rows and groups. */
-	PUT_LIT(q, " VARCHAR(255) COLLATE ");
+	buf_lit(q, " VARCHAR(255) COLLATE ");
 	buf_put(q, coll, strlen(coll));
-	PUT_LIT(q, " NOT NULL PRIMARY KEY");
+	buf_lit(q, " NOT NULL PRIMARY KEY");
 	add_col(t, t->key, strlen(t->key), 0, 0);
 	for (int i = 0; i < t->nseen; i++) {
 		const tb_seen *s = &t->seen[i];
 		const char *type = sql_type(s);
-		if ((s->n == strlen(t->key) && memcmp(s->name, t->key, s->n) == 0) ||
-		    (t->stamp && s->n == strlen(t->stamp) && memcmp(s->name, t->stamp, s->n) == 0))
-			continue; /* the stamp's rows are refused: mysql-replace sets it */
-		if (s->n == 0 || s->n > TB_NAME_MAX || memchr(s->name, 0, s->n) ||
-		    col_named_alike(t, s->name, s->n))
-			continue; /* not a column name, or one the server takes for an earlier one
-			             ('a' and 'A'): its rows are refused as unknown fields */
-		PUT_LIT(q, ", ");
-		my_put_ident(q, s->name, s->n);
-		PUT_LIT(q, " ");
-		buf_put(q, type, strlen(type));
-		if (strcmp(type, "VARCHAR(255)") == 0) {
-			PUT_LIT(q, " COLLATE ");
-			buf_put(q, coll, strlen(coll));
-			PUT_LIT(q, " NULL");
-		}
+		if (!may_add(t, s))
+			continue;
+		buf_lit(q, ", ");
+		put_coldef(q, s, coll, type);
 		add_col(t, s->name, s->n, s->times > 0 && strncmp(type, "DATETIME", 8) == 0,
 		        strncmp(type, "BIGINT", 6) == 0);
 	}
 	if (t->stamp) {
-		PUT_LIT(q, ", ");
+		buf_lit(q, ", ");
 		my_put_ident(q, t->stamp, strlen(t->stamp));
-		PUT_LIT(q, " DATETIME(3) NOT NULL");
+		buf_lit(q, " DATETIME(3) NOT NULL");
 		t->stampcol = t->ncols;
 		add_col(t, t->stamp, strlen(t->stamp), 1, 0);
 	}
@@ -290,14 +345,10 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 	{
 		int w = tb_col_named(t, "window_start", 12);
 		if (w >= 0 && t->cols[w].time) {
-			PUT_LIT(q, ", KEY `window_start` (`window_start`)");
+			buf_lit(q, ", KEY `window_start` (`window_start`)");
 		}
 	}
-	PUT_LIT(q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
-	for (int i = 0; i < t->nseen; i++)
-		free(t->seen[i].name);
-	free(t->seen);
-	t->seen = NULL;
-	t->nseen = 0;
+	buf_lit(q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+	forget_seen(t);
 	t->ready = 1;
 }

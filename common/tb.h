@@ -62,6 +62,12 @@ void tb_see(tb_table *t, const char *text, size_t len);
  * a name the server takes for an earlier one) are left out: their rows are
  * refused as unknown fields. */
 void tb_create_sql(tb_table *t, const char *collation, struct buf *q);
+/* --add-columns: ALTER TABLE ... ADD COLUMN for the seen fields that have
+ * no column (types as for a new table) into q, the columns added to t;
+ * how many (0: q is not a statement). */
+int tb_add_sql(tb_table *t, const char *collation, struct buf *q);
+/* Drops the columns from ncols on (an ALTER that failed). */
+void tb_truncate(tb_table *t, int ncols);
 /* Forgets the columns (a CREATE that failed). */
 void tb_reset(tb_table *t);
 /* The index of the column named by the n bytes at s, or -1. */

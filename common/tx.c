@@ -14,7 +14,6 @@
 #include "tm.h"
 #include "tx.h"
 
-#define PUT_LIT(b, s) buf_put((b), (s), sizeof(s) - 1)
 
 void
 tx_free(tx_ctx *x)
@@ -194,14 +193,14 @@ put_value(struct buf *b, const tb_col *c, const js_val *v, char *tmp, int field)
 	case JS_MISSING:
 	case JS_NULL:
 		if (field)
-			PUT_LIT(b, "\\N");
+			buf_lit(b, "\\N");
 		else if (v->type == JS_MISSING)
-			PUT_LIT(b, "DEFAULT");
+			buf_lit(b, "DEFAULT");
 		else
-			PUT_LIT(b, "NULL");
+			buf_lit(b, "NULL");
 		return;
-	case JS_TRUE: PUT_LIT(b, "1"); return;
-	case JS_FALSE: PUT_LIT(b, "0"); return;
+	case JS_TRUE: buf_lit(b, "1"); return;
+	case JS_FALSE: buf_lit(b, "0"); return;
 	case JS_NUM: buf_put(b, p, n); return; /* validated number grammar */
 	case JS_STR: n = str_value(c, v, tmp, &p); break;
 	case JS_OBJ:
@@ -224,12 +223,12 @@ put_cols(const tb_table *t, struct buf *b, int with_stamp)
 		if (!t->cols[c].used)
 			continue;
 		if (!first)
-			PUT_LIT(b, ",");
+			buf_lit(b, ",");
 		my_put_ident(b, t->cols[c].name, t->cols[c].nlen);
 		first = 0;
 	}
 	if (with_stamp && t->stampcol >= 0) {
-		PUT_LIT(b, ",");
+		buf_lit(b, ",");
 		my_put_ident(b, t->stamp, strlen(t->stamp));
 	}
 }
@@ -240,9 +239,9 @@ put_head(const tx_ctx *x, struct buf *b)
 {
 	buf_put(b, x->upsert ? "INSERT INTO " : "REPLACE INTO ", x->upsert ? 12 : 13);
 	my_put_ident(b, x->t->name, strlen(x->t->name));
-	PUT_LIT(b, " (");
+	buf_lit(b, " (");
 	put_cols(x->t, b, 1);
-	PUT_LIT(b, ") VALUES ");
+	buf_lit(b, ") VALUES ");
 }
 
 static void
@@ -253,30 +252,30 @@ put_tail(const tx_ctx *x, struct buf *b)
 
 	if (!x->upsert)
 		return;
-	PUT_LIT(b, " ON DUPLICATE KEY UPDATE ");
+	buf_lit(b, " ON DUPLICATE KEY UPDATE ");
 	for (int c = 0; c < t->ncols; c++) {
 		if (!t->cols[c].used || c == t->keycol)
 			continue;
 		if (!first)
-			PUT_LIT(b, ",");
+			buf_lit(b, ",");
 		my_put_ident(b, t->cols[c].name, t->cols[c].nlen);
-		PUT_LIT(b, "=VALUES(");
+		buf_lit(b, "=VALUES(");
 		my_put_ident(b, t->cols[c].name, t->cols[c].nlen);
-		PUT_LIT(b, ")");
+		buf_lit(b, ")");
 		first = 0;
 	}
 	if (t->stampcol >= 0) {
 		if (!first)
-			PUT_LIT(b, ",");
+			buf_lit(b, ",");
 		my_put_ident(b, t->stamp, strlen(t->stamp));
-		PUT_LIT(b, "=VALUES(");
+		buf_lit(b, "=VALUES(");
 		my_put_ident(b, t->stamp, strlen(t->stamp));
-		PUT_LIT(b, ")");
+		buf_lit(b, ")");
 		first = 0;
 	}
 	if (first) { /* only the key: keep the row as it is */
 		my_put_ident(b, t->key, strlen(t->key));
-		PUT_LIT(b, "=");
+		buf_lit(b, "=");
 		my_put_ident(b, t->key, strlen(t->key));
 	}
 }
@@ -290,7 +289,7 @@ put_row(const tx_ctx *x, struct buf *b, size_t r, int field)
 	int first = 1;
 
 	if (!field)
-		PUT_LIT(b, "(");
+		buf_lit(b, "(");
 	for (int c = 0; c < t->ncols; c++) {
 		if (!t->cols[c].used)
 			continue;
@@ -300,7 +299,7 @@ put_row(const tx_ctx *x, struct buf *b, size_t r, int field)
 		first = 0;
 	}
 	if (!field && t->stampcol >= 0)
-		PUT_LIT(b, ",NOW(3)"); /* the statement's time, in the transaction it commits with */
+		buf_lit(b, ",NOW(3)"); /* the statement's time, in the transaction it commits with */
 	buf_putc(b, field ? '\n' : ')');
 }
 
@@ -311,7 +310,7 @@ tx_explain(tx_ctx *x)
 
 	x->sql.len = 0;
 	put_head(x, &x->sql);
-	PUT_LIT(&x->sql, "(");
+	buf_lit(&x->sql, "(");
 	for (int c = 0; c < x->t->ncols; c++) {
 		if (!x->t->cols[c].used)
 			continue;
@@ -319,8 +318,8 @@ tx_explain(tx_ctx *x)
 		first = 0;
 	}
 	if (x->t->stampcol >= 0)
-		PUT_LIT(&x->sql, ",NOW(3)");
-	PUT_LIT(&x->sql, "),...");
+		buf_lit(&x->sql, ",NOW(3)");
+	buf_lit(&x->sql, "),...");
 	put_tail(x, &x->sql);
 	out_write(x->sql.p, x->sql.len);
 	out_write(";\n", 2);
@@ -351,7 +350,7 @@ attempt_statements(tx_ctx *x)
 			if (!bt_is_live(b, r))
 				continue;
 			if (any)
-				PUT_LIT(&x->sql, ",");
+				buf_lit(&x->sql, ",");
 			put_row(x, &x->sql, r, 0);
 			any = 1;
 		}
@@ -447,16 +446,16 @@ attempt_infile(tx_ctx *x)
 	enum tx_verdict a;
 
 	x->sql.len = 0;
-	PUT_LIT(&x->sql, "LOAD DATA LOCAL INFILE 'batch' REPLACE INTO TABLE ");
+	buf_lit(&x->sql, "LOAD DATA LOCAL INFILE 'batch' REPLACE INTO TABLE ");
 	my_put_ident(&x->sql, x->t->name, strlen(x->t->name));
-	PUT_LIT(&x->sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+	buf_lit(&x->sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
 	                 "LINES TERMINATED BY '\\n' (");
 	put_cols(x->t, &x->sql, 0);
-	PUT_LIT(&x->sql, ")");
+	buf_lit(&x->sql, ")");
 	if (x->t->stampcol >= 0) {
-		PUT_LIT(&x->sql, " SET ");
+		buf_lit(&x->sql, " SET ");
 		my_put_ident(&x->sql, x->t->stamp, strlen(x->t->stamp));
-		PUT_LIT(&x->sql, " = NOW(3)");
+		buf_lit(&x->sql, " = NOW(3)");
 	}
 	x->inf_armed = 1;
 	a = run(x, x->sql.p, x->sql.len);

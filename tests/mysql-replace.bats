@@ -98,6 +98,22 @@ rows3() {
 	[[ "$stderr" == *"table '$T' has no column 'other' for --updated-at"* ]]
 }
 
+@test "--add-columns: a field that appears later becomes a column of the inferred type, and its rows land" {
+	printf '%s\n' '{"rowkey":"a","n":1}' | mysql-replace -t "$T" -q
+	# winagg's -a list grew: two new aggregates
+	printf '%s\n' '{"rowkey":"b","n":2,"avg_n":1.5,"first_s":"x"}' '{"rowkey":"c","n":3}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" --add-columns "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$stderr" = "mysql-replace: altered table: \`$T\` ADD COLUMN \`avg_n\` DOUBLE NULL, ADD COLUMN \`first_s\` VARCHAR(255) COLLATE utf8mb4_nopad_bin NULL" ]
+	[ "$(db_sql "SELECT rowkey, n, avg_n, first_s FROM ordpipe.$T ORDER BY rowkey" | tr '\t\n' ' |')" = "a 1 NULL NULL|b 2 1.5 x|c 3 NULL NULL|" ]
+	# nothing new: no ALTER
+	run_split mysql-replace -t "$T" --add-columns <<<'{"rowkey":"d","avg_n":2}'
+	assert_status 0
+	[ -z "$stderr" ]
+	run_split mysql-replace -t "$T" --add-columns --ignore-unknown <<<'{"rowkey":"e"}'
+	assert_status 2
+}
+
 @test "an existing table: fields map to columns by name, missing fields get the column default" {
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT, note VARCHAR(20) NOT NULL DEFAULT 'none', extra INT DEFAULT 7)"
 	printf '%s\n' '{"n":1,"rowkey":"a"}' '{"rowkey":"b","note":"hi","n":2}' | mysql-replace -t "$T"
@@ -115,7 +131,7 @@ rows3() {
 	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2,"color":"red"}' >"$BATS_TEST_TMPDIR/in"
 	run_split mysql-replace -t "$T" "$BATS_TEST_TMPDIR/in"
 	assert_status 3
-	[ "$stderr" = "mysql-replace: $BATS_TEST_TMPDIR/in:2: field 'color' has no column in table '$T'" ]
+	[ "$stderr" = "mysql-replace: $BATS_TEST_TMPDIR/in:2: field 'color' has no column in table '$T' (--add-columns adds one, --ignore-unknown skips it)" ]
 	[ "$(db_sql "SELECT rowkey FROM ordpipe.$T")" = "a" ]
 	run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
 	assert_status 0
@@ -562,7 +578,7 @@ bad_data_cases() {
 		run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej"
 	assert_status 0
 	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T")" = "$(printf 'a\t1')" ]
-	[[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej")" == "field 'N' has no column in table '$T'" ]]
+	[[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej")" == "field 'N' has no column in table '$T' (--add-columns adds one, --ignore-unknown skips it)" ]]
 }
 
 @test "a COMMIT that fails is retried, not taken for done (no second COMMIT on an empty transaction)" {
