@@ -281,15 +281,23 @@ st_str(const char *n, const char *s)
 	put("\"", 1);
 }
 
+/* An integer member: in the line as it is, in --metrics as a counter
+ * (_total) or a gauge. */
+static void
+put_int(const char *n, const char *text, int counter)
+{
+	name(n);
+	put(text, strlen(text));
+	mx_series(n, counter ? "_total" : "", counter ? "counter" : "gauge", NULL, text);
+}
+
 void
 st_u64(const char *n, uint64_t v)
 {
 	char b[24];
 
-	name(n);
 	b[js_fmt_u64(v, b)] = '\0';
-	put(b, strlen(b));
-	mx_series(n, "_total", "counter", NULL, b);
+	put_int(n, b, 1);
 }
 
 void
@@ -297,10 +305,8 @@ st_gauge(const char *n, uint64_t v)
 {
 	char b[24];
 
-	name(n);
 	b[js_fmt_u64(v, b)] = '\0';
-	put(b, strlen(b));
-	mx_series(n, "", "gauge", NULL, b);
+	put_int(n, b, 0);
 }
 
 void
@@ -308,10 +314,8 @@ st_i64(const char *n, int64_t v)
 {
 	char b[24];
 
-	name(n);
 	b[js_fmt_i64(v, b)] = '\0';
-	put(b, strlen(b));
-	mx_series(n, "", "gauge", NULL, b);
+	put_int(n, b, 0);
 }
 
 void
