@@ -80,6 +80,11 @@ many=$(m "$N" "ordgen -n $N --shops 1000000 --step 0ms --regions A | winagg -v 2
 groups=$(grep -o 'peak [0-9]*' "$B/many.err" | cut -d' ' -f2)
 echo "winagg live state: $groups groups held; $(( (${many#* } - ${few#* }) * 1024 / groups )) bytes per live group (peak RSS difference / groups)"
 
+# startup: one record in, then exit
+python3 tests/bench/startup.py "ordgen -n 1" 30 ordgen -n 1
+python3 tests/bench/startup.py "winagg, one row" 30 winagg
+python3 tests/bench/startup.py "mysql-replace --dry-run, one row" 30 mysql-replace --dry-run
+
 # Kafka: kcat-in and kcat-out against Debian's kcat, same test broker, same
 # data, same batching and fetch tuning; best of three runs each.
 best3() { # records cmd: the fastest of three runs
@@ -99,6 +104,8 @@ if [ -x "$KB" ] && command -v kcat >/dev/null 2>&1; then
 	export KAFKA_BROKERS
 	PT="-X linger.ms=5 -X batch.num.messages=10000 -X batch.size=1000000 -X queue.buffering.max.messages=1000000 -X acks=all -X enable.idempotence=true -X partitioner=murmur2_random"
 	kc=$(best3 "$N" "kcat -b $KAFKA_BROKERS -P -t bin $PT <$B/orders.ndjson")
+	python3 tests/bench/startup.py "kcat-in, one message to the broker" 20 kcat-in -t bin
+	python3 tests/bench/startup.py "kcat-out -c 1 from the broker" 20 kcat-out -t bin -c 1
 	r=$(best3 "$N" "kcat-in -t bin -k shopid <$B/orders.ndjson")
 	row kcat-in "$N orders, -k shopid, from a file" "$r" "kcat -P" "$(rate_of "$kc")"
 	r=$(best3 "$N" "cat $B/orders.ndjson | kcat-in -t bin -k shopid")
