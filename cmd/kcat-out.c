@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -43,7 +44,8 @@
 #define STOP_WAIT_MS 3000 /* ms, the longest a signalled stop waits for the commit */
 
 enum { OPT_FAIL_ON_DATA_LOSS = CLI_OPT_FIRST_PRIVATE, OPT_NO_FAIL_ON_DATA_LOSS, OPT_POSITIONS,
-       OPT_START_FROM };
+       OPT_START_FROM, OPT_REPORT_GROUP, OPT_REPORT_FROM };
+#define REPORT_EVERY_S 1.0 /* s between two looks at --report-from */
 
 enum start { START_BEGINNING, START_END, START_STORED, START_ABS, START_TAIL, START_TIME };
 
@@ -63,6 +65,8 @@ static struct opts {
 	int fail_on_data_loss;
 	int positions;     /* --positions: "_pos":"TOPIC/P/OFFSET" in each line */
 	cp_record from; /* --start-from FILE: per partition, the next offset to read */
+	const char *report_group; /* --report-group NAME: commit the sink's positions there */
+	const char *report_from;  /* --report-from FILE: the sink's last committed checkpoint */
 } opt;
 
 /* A partition this consumer holds, for -e. */
@@ -102,6 +106,8 @@ help(void)
 	       "  -c N                 stop after N messages\n"
 	       "  -J                   a JSON envelope per message: topic, partition, offset,\n"
 	       "                       timestamp, key, headers, payload\n"
+	       "      --report-group NAME  with static partitions: commit the positions in\n"
+	       "                       --report-from FILE to group NAME (for lag tools), never joining\n"
 	       "      --positions      add \"_pos\":\"TOPIC/PARTITION/OFFSET\" to each line (for\n"
 	       "                       winagg --checkpoint)\n"
 	       "      --start-from FILE  start each partition named in FILE's \"positions\" there\n"
@@ -211,6 +217,8 @@ parse_opts(int argc, char **argv)
 	    {"no-fail-on-data-loss", no_argument, NULL, OPT_NO_FAIL_ON_DATA_LOSS},
 	    {"positions", no_argument, NULL, OPT_POSITIONS},
 	    {"start-from", required_argument, NULL, OPT_START_FROM},
+	    {"report-group", required_argument, NULL, OPT_REPORT_GROUP},
+	    {"report-from", required_argument, NULL, OPT_REPORT_FROM},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, has_start = 0;
@@ -246,6 +254,12 @@ parse_opts(int argc, char **argv)
 		case OPT_NO_FAIL_ON_DATA_LOSS: opt.fail_on_data_loss = 0; break;
 		case OPT_POSITIONS: opt.positions = 1; break;
 		case OPT_START_FROM: read_start_from(optarg); break;
+		case OPT_REPORT_GROUP:
+			if (!*optarg)
+				cli_usage_error(USAGE, "--report-group: empty group name");
+			opt.report_group = optarg;
+			break;
+		case OPT_REPORT_FROM: opt.report_from = optarg; break;
 		default:
 			if (!cli_common(c, argv, &opt.cc, help, USAGE))
 				cli_usage_error(USAGE, "unexpected option");
@@ -261,6 +275,59 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--positions and -J do not go together (-J names each position)");
 	if (!has_start)
 		opt.start = START_BEGINNING;
+	if (!opt.report_group != !opt.report_from)
+		cli_usage_error(USAGE, "--report-group and --report-from go together");
+	if (opt.report_group && opt.group)
+		cli_usage_error(USAGE, "--report-group is for static partitions (without -G): a "
+		                       "group member commits its own offsets");
+}
+
+/* ---- --report-group: the sink's positions, for lag tools ---- */
+
+/*
+ * In checkpoint mode kcat-out reads by static partitions and stores nothing
+ * in Kafka, so lag tools (kafka-consumer-groups, Burrow, Kafka UI) see no
+ * group. With --report-group the positions the sink has committed
+ * (--report-from: the checkpoint record mysql-replace --progress-file
+ * writes) are committed to that group whenever the file changes, without
+ * joining it: for monitoring only, the restart reads the sink's own table.
+ */
+static struct timespec report_mtime;
+static double report_next;
+static uint64_t n_reported;
+
+static void
+report(int final)
+{
+	struct stat st;
+	cp_record r;
+	const char *why;
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t err;
+
+	if (!opt.report_from || (!final && tm_mono_s() < report_next))
+		return;
+	report_next = tm_mono_s() + REPORT_EVERY_S;
+	if (stat(opt.report_from, &st) != 0 ||
+	    (st.st_mtim.tv_sec == report_mtime.tv_sec && st.st_mtim.tv_nsec == report_mtime.tv_nsec))
+		return; /* none yet, or unchanged */
+	if (cp_read(opt.report_from, &r, &why) < 0)
+		return; /* being replaced: the next look reads it */
+	report_mtime = st.st_mtim;
+	l = rd_kafka_topic_partition_list_new(r.n > 0 ? (int)r.n : 1);
+	for (size_t i = 0; i < r.n; i++) {
+		char *slash = strrchr(r.names[i], '/');
+		*slash = '\0';
+		rd_kafka_topic_partition_list_add(l, r.names[i], (int32_t)atoi(slash + 1))->offset =
+		    r.next[i];
+		*slash = '/';
+	}
+	if (l->cnt > 0 && (err = rd_kafka_commit(rk, l, final ? 0 : 1)) != 0)
+		diag_info("--report-group: %s", rd_kafka_err2str(err));
+	else
+		n_reported++;
+	rd_kafka_topic_partition_list_destroy(l);
+	cp_free(&r);
 }
 
 /* ---- partitions held, for -e ---- */
@@ -867,9 +934,9 @@ main(int argc, char **argv)
 	diag_set_versions(kc_versions);
 	parse_opts(argc, argv);
 	cli_done(&opt.cc, USAGE);
-	if (opt.group) {
+	if (opt.group || opt.report_group) {
 		overrides[n++] = "group.id";
-		overrides[n++] = opt.group;
+		overrides[n++] = opt.group ? opt.group : opt.report_group;
 	}
 	if (opt.exit_eof) {
 		overrides[n++] = "enable.partition.eof";
@@ -949,6 +1016,7 @@ main(int argc, char **argv)
 			break;
 		if ((n_since_store += (uint64_t)got) >= STORE_EVERY && flush_and_store() < 0)
 			break;
+		report(0);
 		if (opt.cc.stats_ms)
 			stats();
 	}
@@ -957,6 +1025,8 @@ main(int argc, char **argv)
 
 	/* Whatever stopped us: store and commit exactly what was written. */
 	flush_and_store();
+	if (!opt.kc.down_since)
+		report(1); /* synchronous: the cluster answers */
 	st_final();
 	stats();
 	if (out_failed() && out_failed() != EPIPE) {

@@ -122,6 +122,8 @@ else
 			echo "etl: pipeline '$PIPELINE' resumes from checkpoint $(cat "$start")" >&2
 		fi
 		sink+=(--pipeline "$PIPELINE" --progress-file "$CHECKPOINT_DIR/committed")
+		# lag tools see the sink's progress as group GROUP (kcat-out never joins it)
+		src+=(--report-group "$GROUP" --report-from "$CHECKPOINT_DIR/committed")
 	elif [ -n "$PARTITIONS" ]; then
 		src+=(-p "$PARTITIONS")
 	else

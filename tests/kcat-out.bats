@@ -360,3 +360,22 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	[ ! -e "$BATS_TEST_TMPDIR/m.prom.tmp" ]
 	if command -v promtool >/dev/null; then promtool check metrics <"$BATS_TEST_TMPDIR/m.prom"; fi
 }
+
+@test "--report-group: the positions a sink committed are committed to the group, without joining it; a group member then starts there" {
+	broker_cmd topic rep 2
+	printf '{"a":%d}\n' 0 1 2 3 4 | kput rep 0
+	printf '{"a":%d}\n' 10 11 12 | kput rep 1
+	printf '{"id":7,"positions":{"rep/0":3,"rep/1":1}}\n' >"$BATS_TEST_TMPDIR/committed"
+	run_split kcat-out -t rep -p 0,1 -e --report-group mon --report-from "$BATS_TEST_TMPDIR/committed"
+	assert_status 0
+	[ "$(echo "$output" | wc -l)" -eq 8 ] # it read everything: the report is for monitoring only
+	# a member of group mon starts where the sink had committed
+	run_split kcat-out -t rep -G mon -o stored -e "${GROUPX[@]}"
+	assert_status 0
+	[ "$(echo "$output" | jq -r .a | sort -n | tr '\n' ' ')" = "3 4 11 12 " ]
+	run_split kcat-out -t rep --report-group mon
+	assert_status 2
+	[[ "$stderr" == *"--report-group and --report-from go together"* ]]
+	run_split kcat-out -t rep -G g --report-group mon --report-from "$BATS_TEST_TMPDIR/committed"
+	assert_status 2
+}
