@@ -62,6 +62,9 @@ struct aggdef {
 	int want;    /* index of field in the scanner's wanted list */
 	char *head;  /* ,"name": pre-escaped */
 	size_t headlen;
+	double rsd;  /* approx_count_distinct: relative standard deviation */
+	int p;       /* its sketch's precision (2^p registers) */
+	size_t off;  /* where its sketch lies in an entry's ext bytes */
 };
 
 /* The configuration: filled by parse_opts, then read-only. */
@@ -77,6 +80,7 @@ struct opts {
 	char *group_buf;
 	struct aggdef aggs[MAX_AGGS];
 	int naggs;
+	size_t ext; /* bytes of sketches per (window, group) */
 	int has_wm;
 	int64_t delay; /* ms */
 	enum mode mode;
@@ -106,6 +110,7 @@ static struct run {
 	pt_set pt;
 	dd_set dd;              /* --dedup keys */
 	struct buf dkey;        /* the row's dedup key */
+	struct buf vkey;        /* a value's canonical text (approx_count_distinct) */
 	FILE *dup_fp;
 	sn_dir sn;
 	rej rejects;
@@ -142,7 +147,8 @@ help(void)
 	       "      --time-unit s|ms|us   unit of numeric times (default ms)\n"
 	       "  -g, --group-by LIST       comma-separated group fields (default shopid,region)\n"
 	       "  -a, --agg NAME=FUNC(FIELD)  aggregate: count, sum, min, max, avg, first, last\n"
-	       "                            (by event time); repeatable\n"
+	       "                            (by event time), approx_count_distinct(FIELD[,RSD]);\n"
+	       "                            repeatable\n"
 	       "                            (default -a orders=count -a items=sum(count))\n"
 	       "  -W, --watermark DUR       allowed lateness behind the latest event time\n"
 	       "  -m, --mode MODE           update (default), append (needs -W) or complete\n"
@@ -208,17 +214,36 @@ add_agg(const char *spec)
 	fn = eq + 1;
 	lp = strchr(fn, '(');
 	if ((k = ag_func_named(fn, lp ? (size_t)(lp - fn) : strlen(fn))) < 0)
-		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg, first, last)", spec);
+		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg, first, last, approx_count_distinct)", spec);
 	a = &opt.aggs[opt.naggs++];
 	a->name = estrndup(spec, (size_t)(eq - spec));
 	a->fn = (enum ag_func)k;
 	a->field = NULL;
+	a->rsd = 0.05; /* Spark's default */
 	if (lp) {
+		const char *comma = strchr(lp, ',');
 		rp = strchr(lp, ')');
 		if (!rp || rp[1] != '\0')
 			cli_usage_error(USAGE, "--agg: '%s' is not NAME=FUNC(FIELD)", spec);
+		if (comma && comma < rp) {
+			char *end;
+			if (a->fn != AG_APPROX)
+				cli_usage_error(USAGE, "--agg: %s takes one field in '%s'", ag_names[k], spec);
+			a->rsd = strtod(comma + 1, &end);
+			if (end != rp || !(a->rsd >= 0.002 && a->rsd < 0.39))
+				cli_usage_error(USAGE, "--agg: the relative standard deviation in '%s' must be "
+				                       "from 0.002 to less than 0.39", spec);
+			rp = comma;
+		}
 		if (rp > lp + 1)
 			a->field = estrndup(lp + 1, (size_t)(rp - lp - 1));
+	}
+	if (a->fn == AG_APPROX) {
+		a->p = ag_hll_precision(a->rsd);
+		if (a->p > AG_HLL_PMAX)
+			a->p = AG_HLL_PMAX;
+		a->off = opt.ext;
+		opt.ext += (size_t)1 << a->p;
 	}
 	if (a->fn == AG_COUNT && a->field)
 		cli_usage_error(USAGE, "--agg: count takes no field in '%s' (it counts rows)", spec);
@@ -439,7 +464,10 @@ emit(const ws_ent *e)
 	}
 	for (int i = 0; i < opt.naggs; i++) {
 		out_write(opt.aggs[i].head, opt.aggs[i].headlen);
-		ag_out(opt.aggs[i].fn, &e->a[i]);
+		if (opt.aggs[i].fn == AG_APPROX)
+			js_out_i64((int64_t)ag_hll_estimate(ws_ext(&run.ws, e) + opt.aggs[i].off, opt.aggs[i].p));
+		else
+			ag_out(opt.aggs[i].fn, &e->a[i]);
 	}
 	out_write("}\n", 2);
 	out_end_record();
@@ -505,6 +533,10 @@ cfg_text(int version)
 		buf_putc(&b, '(');
 		if (a->field)
 			buf_put(&b, a->field, strlen(a->field));
+		if (a->fn == AG_APPROX) {
+			snprintf(num, sizeof(num), ",%g", a->rsd);
+			buf_put(&b, num, strlen(num));
+		}
 		buf_putc(&b, ')');
 	}
 	if (opt.ndedup) {
@@ -840,6 +872,8 @@ static int
 process_row(const nd_rec *r, struct rowpos *rp)
 {
 	static struct ag_num xs[MAX_AGGS];
+	static uint64_t hv[MAX_AGGS]; /* approx_count_distinct: the value's hash */
+	static int hvok[MAX_AGGS];    /* ... 0 when null or missing */
 	static ws_ent *ents[MAX_WINDOWS_PER_ROW];
 	static int64_t starts[MAX_WINDOWS_PER_ROW];
 	ws_state *s = &run.ws;
@@ -868,6 +902,15 @@ process_row(const nd_rec *r, struct rowpos *rp)
 	if (rp->part >= 0 && run.pt.v[rp->part].has_max)
 		plim = pt_behind(&run.pt, run.pt.v[rp->part].pmax);
 	for (int i = 0; i < opt.naggs; i++) {
+		if (opt.aggs[i].fn == AG_APPROX) {
+			const js_val *v = &vals[opt.aggs[i].want];
+			if ((hvok[i] = v->type != JS_MISSING && v->type != JS_NULL)) {
+				run.vkey.len = 0;
+				key_put(&run.vkey, v); /* canonical text: equal values, equal hashes */
+				hv[i] = hs_hash(run.vkey.p, run.vkey.len, 0x61707072ULL);
+			}
+			continue;
+		}
 		if (opt.aggs[i].field && (why = ag_input(&vals[opt.aggs[i].want], &xs[i]))) {
 			snprintf(msg, sizeof(msg), "field '%s' %s", opt.aggs[i].field, why);
 			return bad(r, msg);
@@ -916,8 +959,12 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		ws_ent *e = ents[k];
 		if (!e)
 			e = ws_add(s, ws_hash(kh, starts[k]), starts[k], run.key.p, (uint32_t)run.key.len);
-		for (int i = 0; i < opt.naggs; i++)
-			ag_apply(opt.aggs[i].fn, &e->a[i], &xs[i], t);
+		for (int i = 0; i < opt.naggs; i++) {
+			if (opt.aggs[i].fn != AG_APPROX)
+				ag_apply(opt.aggs[i].fn, &e->a[i], &xs[i], t);
+			else if (hvok[i])
+				ag_hll_add(ws_ext(s, e) + opt.aggs[i].off, opt.aggs[i].p, hv[i]);
+		}
 		ws_touch(s, e);
 	}
 	if (late) {
@@ -1035,6 +1082,7 @@ free_run(void)
 	ws_free(&run.ws);
 	dd_free(&run.dd);
 	buf_free(&run.dkey);
+	buf_free(&run.vkey);
 	if (opt.ckpt_dir)
 		sn_close(&run.sn);
 	free(run.cfg);
@@ -1070,7 +1118,7 @@ main(int argc, char **argv)
 	run.unesc = emalloc(ND_LINE_MAX);
 	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
 	rd = nd_new(argv + optind, argc - optind);
-	ws_init(&run.ws, opt.size, opt.naggs, opt.mode == MODE_UPDATE);
+	ws_init(&run.ws, opt.size, opt.naggs, (opt.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);
 	pt_init(&run.pt, opt.delay, opt.idle_ms);
 	dd_init(&run.dd);
 	if (opt.ckpt_dir)

@@ -16,7 +16,11 @@
 
 #include "js.h"
 
-enum ag_func { AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST, AG_NFUNC };
+enum ag_func {
+	AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST,
+	AG_APPROX, /* approx_count_distinct: a HyperLogLog sketch beside the value */
+	AG_NFUNC
+};
 extern const char *const ag_names[AG_NFUNC]; /* by enum ag_func: count, sum, ... */
 
 /* One aggregate's running value. kind: 0 no value yet, 1 int64, 2 double. */
@@ -129,6 +133,19 @@ ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x, int64_t t)
 		break;
 	}
 }
+
+/*
+ * approx_count_distinct: HyperLogLog with Spark's precision for a relative
+ * standard deviation rsd, p = ceil(2 log2(1.106 / rsd)) (rsd 0.05: p 9),
+ * 2^p one-byte registers, the 64-bit hash of each value's JSON text (hs),
+ * linear counting while the estimate is at most 2.5 * 2^p and a register
+ * is empty. Registers merge by maximum, so the sketch is exact to combine.
+ */
+#define AG_HLL_PMIN 4
+#define AG_HLL_PMAX 16
+int ag_hll_precision(double rsd);
+void ag_hll_add(uint8_t *reg, int p, uint64_t hash);
+uint64_t ag_hll_estimate(const uint8_t *reg, int p);
 
 /* The value as JSON through the output buffer (null when there is none). */
 void ag_out(enum ag_func fn, const struct ag_val *s);

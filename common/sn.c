@@ -266,6 +266,7 @@ sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt, const dd_set *dd)
 			ck_put(&w, ws_key(ws, e), e->klen);
 			for (int i = 0; i < ws->naggs; i++)
 				put_val(&w, &e->a[i]);
+			ck_put(&w, ws_ext(ws, e), ws->ext);
 		}
 	put_le(&w, dd->count, 8);
 	for (const dd_ent *e = dd->head; e; e = e->next) {
@@ -430,6 +431,15 @@ load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, dd_set *dd, const char **w
 		for (int k = 0; k < ws->naggs; k++)
 			if (take_val(&r, version, &e->a[k]) < 0)
 				r.bad = 1;
+		if (ws->ext) {
+			/* only version 5 has sketches (older runs had no such aggregate,
+			 * so their configuration differs) */
+			const void *x = version >= 5 ? take_bytes(&r, ws->ext) : NULL;
+			if (!x)
+				r.bad = 1;
+			else
+				memcpy(ws_ext(ws, e), x, ws->ext);
+		}
 	}
 	nents = version >= 4 ? take_le(&r, 8) : 0;
 	for (uint64_t i = 0; i < nents && !r.bad; i++) {
@@ -471,7 +481,7 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_
 			diag_warn("checkpoint %lld in '%s' is unusable (%s); trying an older one",
 			          (long long)ids[i], d->dir, why);
 		ws_free(ws);
-		ws_init(ws, ws->size, ws->naggs, ws->track_dirty);
+		ws_init(ws, ws->size, ws->naggs, ws->ext, ws->track_dirty);
 		pt_clear(pt);
 		dd_free(dd);
 		dd_init(dd);

@@ -13,10 +13,10 @@
  * have_max, max_seen (i64 each), positions (u32 count; each: u32 name
  * length, name, next, has_max, pmax), entries (u64 count; each: window
  * start, u32 key length, key, then per aggregate kind (u8), n, i, d (its
- * bits)); from version 4 the --dedup keys (u64 count; each: expiry, u32
+ * bits), from version 5 the entry's sketch bytes (ws ext)); from version 4 the --dedup keys (u64 count; each: expiry, u32
  * key length, key, in first-seen order); then ck's checksum. Versions 1 and
  * 2 (struct ag_val as it lay in memory, configuration with enum numbers)
- * and 3 (no dedup keys) are still read.
+ * 3 (no dedup keys) and 4 (no sketches) are still read.
  *
  * Files in DIR: ckpt-NNNNNNNNNNNNNNNNNNNN (id, 20 digits), lock (one winagg
  * per directory), committed (the sink's last committed checkpoint record,
@@ -31,7 +31,7 @@
 #include "pt.h"
 #include "ws.h"
 
-#define SN_VERSION 4
+#define SN_VERSION 5
 #define SN_COMMITTED "committed"
 #define SN_PATH_MAX 4096 /* bytes of a path in DIR */
 

@@ -52,9 +52,10 @@ chunk_alloc(ws_state *s, ws_window *w, size_t n)
 }
 
 void
-ws_init(ws_state *s, int64_t size, int naggs, int track_dirty)
+ws_init(ws_state *s, int64_t size, int naggs, size_t ext, int track_dirty)
 {
-	*s = (ws_state){.size = size, .naggs = naggs, .track_dirty = track_dirty, .batch = 1};
+	*s = (ws_state){.size = size, .naggs = naggs, .ext = ext, .track_dirty = track_dirty,
+	                .batch = 1};
 	ix_init(&s->ix, WS_MIN_SLOTS);
 }
 
@@ -106,7 +107,7 @@ ws_ent *
 ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 {
 	ws_window *w = window_get(s, wstart);
-	ws_ent *e = chunk_alloc(s, w, sizeof(ws_ent) + sizeof(struct ag_val) * (size_t)s->naggs + klen);
+	ws_ent *e = chunk_alloc(s, w, sizeof(ws_ent) + sizeof(struct ag_val) * (size_t)s->naggs + s->ext + klen);
 
 	e->hash = h;
 	e->wstart = wstart;

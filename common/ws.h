@@ -29,7 +29,7 @@ typedef struct ws_ent {
 	int64_t wstart, wend; /* ms */
 	uint64_t stamp;       /* batch that last changed it */
 	uint32_t klen;        /* bytes of key */
-	struct ag_val a[];    /* naggs of them, then the key bytes */
+	struct ag_val a[];    /* naggs of them, ext bytes (sketches), then the key bytes */
 } ws_ent;
 
 /* Entries are carved from chunks owned by their window: eviction frees a
@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
 	int64_t size; /* ms, window length */
 	int naggs;
+	size_t ext;      /* bytes after the aggregates: sketches (approx_count_distinct) */
 	int track_dirty; /* keep the list of entries changed in this batch */
 
 	ix_table ix;        /* (window start, key) -> entry */
@@ -68,14 +69,22 @@ typedef struct {
 	int64_t wm, max_seen; /* ms */
 } ws_state;
 
-void ws_init(ws_state *s, int64_t size, int naggs, int track_dirty);
+/* ext: a multiple of 8. */
+void ws_init(ws_state *s, int64_t size, int naggs, size_t ext, int track_dirty);
 /* Frees every entry and the table; ws_init again to reuse. */
 void ws_free(ws_state *s);
 
 static inline char *
 ws_key(const ws_state *s, const ws_ent *e)
 {
-	return (char *)(e->a + s->naggs);
+	return (char *)(e->a + s->naggs) + s->ext;
+}
+/* The ext bytes of an entry (zero when it is made). */
+static inline uint8_t *
+ws_ext(const ws_state *s, const ws_ent *e)
+{
+	(void)s;
+	return (uint8_t *)(e->a + s->naggs);
 }
 /* The slot hash of a group key's hash in the window starting at wstart. */
 static inline uint64_t

@@ -616,3 +616,49 @@ golden_restore() {
 	assert_status 2
 	[[ "$stderr" == "winagg: --metrics needs --stats DUR (how often the file is rewritten)"* ]]
 }
+
+@test "approx_count_distinct on 10^6 values: within 3 standard deviations of the exact count, at RSD 0.05 and 0.01" {
+	ordgen -n 1000000 --seed 8 >"$BATS_TEST_TMPDIR/o"
+	exact=$(jq -r .orderid "$BATS_TEST_TMPDIR/o" | sort -u | wc -l)
+	items=$(jq -r .itemid "$BATS_TEST_TMPDIR/o" | sort -u | wc -l)
+	run_split winagg -g '' -w 1d -W 1s -m append -a 'd=approx_count_distinct(orderid)' \
+		-a 'e=approx_count_distinct(orderid,0.01)' -a 'i=approx_count_distinct(itemid,0.01)' "$BATS_TEST_TMPDIR/o"
+	assert_status 0
+	# p = ceil(2 log2(1.106 / rsd)): 9 and 14; standard deviation 1.04 / sqrt(2^p)
+	echo "$output" | jq -e --argjson x "$exact" --argjson it "$items" '
+		((.d - $x) | fabs) / $x <= 3 * 1.04 / 22.63 and
+		((.e - $x) | fabs) / $x <= 3 * 1.04 / 128 and
+		((.i - $it) | fabs) / $it <= 3 * 1.04 / 128'
+}
+
+@test "approx_count_distinct: small counts (linear counting), per group, values by JSON text, nulls skipped" {
+	for i in $(seq 1 300); do
+		printf '{"ts":"2026-01-01T00:00:01Z","g":"a","v":%d}\n{"ts":"2026-01-01T00:00:01Z","g":"b","v":"%d"}\n' $((i % 40)) $((i % 7))
+	done >"$BATS_TEST_TMPDIR/in"
+	printf '{"ts":"2026-01-01T00:00:01Z","g":"a","v":null}\n{"ts":"2026-01-01T00:00:01Z","g":"a"}\n' >>"$BATS_TEST_TMPDIR/in"
+	run_split winagg -g g -W 1s -m append -a 'n=count' -a 'd=approx_count_distinct(v)' "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	# 40 and 7 distinct values in 512 registers: linear counting's standard
+	# error there is about 3 % (40) and 1 % (7); within 3 of them
+	[ "$(echo "$output" | jq -r '[.g, .n] | map(tostring) | join(" ")' | tr '\n' '|')" = "a 302|b 300|" ]
+	echo "$output" | jq -se '(.[0].d - 40 | fabs) <= 4 and (.[1].d - 7 | fabs) <= 1'
+	# "1" and 1 are two values (their JSON texts differ)
+	printf '{"ts":"2026-01-01T00:00:01Z","v":1}\n{"ts":"2026-01-01T00:00:01Z","v":"1"}\n{"ts":"2026-01-01T00:00:01Z","v":1}\n' |
+		winagg -g '' -W 1s -m append -a 'd=approx_count_distinct(v)' | jq -e '.d == 2' 
+}
+
+@test "approx_count_distinct: a snapshot restores the sketch exactly (one run = two runs with a restart)" {
+	ordgen -n 20000 --seed 9 >"$BATS_TEST_TMPDIR/o"
+	head -8000 "$BATS_TEST_TMPDIR/o" >"$BATS_TEST_TMPDIR/a"
+	tail -n +8001 "$BATS_TEST_TMPDIR/o" >"$BATS_TEST_TMPDIR/b"
+	A=(-g region -w 1h -a 'd=approx_count_distinct(orderid)' -a 'i=approx_count_distinct(itemid,0.02)')
+	winagg "${A[@]}" "$BATS_TEST_TMPDIR/o" | jq -c '[.region, .d, .i]' | sort >"$BATS_TEST_TMPDIR/one"
+	winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/a" >/dev/null
+	winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest "$BATS_TEST_TMPDIR/b" |
+		grep -v _checkpoint | jq -c '[.region, .d, .i]' | sort >"$BATS_TEST_TMPDIR/two"
+	# update mode: the last row of each region in each run
+	jq -sc 'group_by(.[0]) | map(last) | .[]' "$BATS_TEST_TMPDIR/one" >"$BATS_TEST_TMPDIR/one.last"
+	jq -sc 'group_by(.[0]) | map(last) | .[]' "$BATS_TEST_TMPDIR/two" >"$BATS_TEST_TMPDIR/two.last"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/one.last")" -eq 6 ]
+	assert_same "$BATS_TEST_TMPDIR/one.last" "$BATS_TEST_TMPDIR/two.last"
+}

@@ -416,7 +416,7 @@ test_ws(void)
 	ws_ent *a0, *again;
 	int all = 1;
 
-	ws_init(&s, 60000, 1, 1);
+	ws_init(&s, 60000, 1, 0, 1);
 	a0 = ws_put(&s, 0, "a");
 	ws_put(&s, 60000, "a");
 	ws_put(&s, 0, "b");
@@ -552,6 +552,16 @@ test_ag(void)
 	}
 	ok(ag_func_named("max", 3) == AG_MAX && ag_func_named("median", 6) < 0,
 	   "ag: functions by name");
+	ok(ag_hll_precision(0.05) == 9 && ag_hll_precision(0.01) == 14 && ag_hll_precision(0.3) == 4,
+	   "ag: HyperLogLog precision from the relative standard deviation, as Spark computes it");
+	{
+		uint8_t reg[512] = {0};
+		for (uint64_t v = 0; v < 100000; v++)
+			ag_hll_add(reg, 9, hs_hash(&v, sizeof(v), 0));
+		uint64_t e = ag_hll_estimate(reg, 9);
+		ok(e > 100000 * 0.86 && e < 100000 * 1.14, "ag: 100000 distinct values estimated as %llu",
+		   (unsigned long long)e);
+	}
 }
 
 static void
