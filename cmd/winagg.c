@@ -43,7 +43,6 @@
 #include "ws.h"
 
 #define USAGE "[-w DUR] [-s DUR] [-W DUR] [-m MODE] [-g LIST] [-a NAME=FUNC(FIELD)]... [FILE]..."
-#define MAX_WINDOWS_PER_ROW 1024 /* ceil(window / slide) */
 #define MAX_GROUP_FIELDS 64
 #define MAX_AGGS 64
 /* Without --trigger-rows a batch also ends after this many rows (Spark's
@@ -81,6 +80,7 @@ struct opts {
 	struct aggdef aggs[MAX_AGGS];
 	int naggs;
 	size_t ext; /* bytes of sketches per (window, group) */
+	size_t wpr; /* windows per row at most: ceil(window / slide) */
 	int has_wm;
 	int64_t delay; /* ms */
 	enum mode mode;
@@ -111,6 +111,8 @@ static struct run {
 	dd_set dd;              /* --dedup keys */
 	struct buf dkey;        /* the row's dedup key */
 	struct buf vkey;        /* a value's canonical text (approx_count_distinct) */
+	ws_ent **ents;          /* opt.wpr of them: a row's windows' entries */
+	int64_t *starts;        /* ... and starts (ms) */
 	FILE *dup_fp;
 	sn_dir sn;
 	rej rejects;
@@ -370,9 +372,9 @@ parse_opts(int argc, char **argv)
 	if (opt.offset <= -opt.slide || opt.offset >= opt.slide)
 		cli_usage_error(USAGE, "--offset: |offset| must be less than the slide (%lldms)",
 		                (long long)opt.slide);
-	if ((opt.size + opt.slide - 1) / opt.slide > MAX_WINDOWS_PER_ROW)
-		cli_usage_error(USAGE, "--slide: a row would fall in more than %d windows",
-		                MAX_WINDOWS_PER_ROW);
+	/* a row falls in up to ceil(window / slide) windows: no cap (Spark has
+	 * none); each costs a lookup per row */
+	opt.wpr = (size_t)((opt.size + opt.slide - 1) / opt.slide);
 	if (strcmp(mode, "update") == 0)
 		opt.mode = MODE_UPDATE;
 	else if (strcmp(mode, "append") == 0)
@@ -874,8 +876,8 @@ process_row(const nd_rec *r, struct rowpos *rp)
 	static struct ag_num xs[MAX_AGGS];
 	static uint64_t hv[MAX_AGGS]; /* approx_count_distinct: the value's hash */
 	static int hvok[MAX_AGGS];    /* ... 0 when null or missing */
-	static ws_ent *ents[MAX_WINDOWS_PER_ROW];
-	static int64_t starts[MAX_WINDOWS_PER_ROW];
+	ws_ent **ents = run.ents;  /* per window of the row: its entry, or NULL */
+	int64_t *starts = run.starts;
 	ws_state *s = &run.ws;
 	js_val *vals = run.vals;
 	js_err err;
@@ -1083,6 +1085,8 @@ free_run(void)
 	dd_free(&run.dd);
 	buf_free(&run.dkey);
 	buf_free(&run.vkey);
+	free(run.ents);
+	free(run.starts);
 	if (opt.ckpt_dir)
 		sn_close(&run.sn);
 	free(run.cfg);
@@ -1116,6 +1120,8 @@ main(int argc, char **argv)
 	sig_install(0);
 	out_init(1, opt.cc.unbuffered);
 	run.unesc = emalloc(ND_LINE_MAX);
+	run.ents = ecalloc(opt.wpr, sizeof(*run.ents));
+	run.starts = ecalloc(opt.wpr, sizeof(*run.starts));
 	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
 	rd = nd_new(argv + optind, argc - optind);
 	ws_init(&run.ws, opt.size, opt.naggs, (opt.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);

@@ -662,3 +662,13 @@ golden_restore() {
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/one.last")" -eq 6 ]
 	assert_same "$BATS_TEST_TMPDIR/one.last" "$BATS_TEST_TMPDIR/two.last"
 }
+
+@test "no cap on windows per row: -w 1h -s 1s puts a row in 3600 windows, as Spark does" {
+	run_split winagg -w 1h -s 1s -g '' -W 1s -m append <<<'{"ts":"2026-01-01T00:00:10Z","count":2}'
+	assert_status 0
+	# starts from 23:00:11 the day before to 00:00:10, each with the one row
+	[ "$(echo "$output" | jq -s 'length')" -eq 3600 ]
+	[ "$(echo "$output" | jq -s 'map(select(.orders == 1 and .items == 2)) | length')" -eq 3600 ]
+	[ "$(echo "$output" | head -1 | jq -r .window_start)" = "2025-12-31T23:00:11.000Z" ]
+	[ "$(echo "$output" | tail -1 | jq -r .window_start)" = "2026-01-01T00:00:10.000Z" ]
+}
