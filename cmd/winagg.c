@@ -134,6 +134,10 @@ static struct run {
 	uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches;
 	uint64_t n_late_closed; /* rows late only because their window had closed */
 	uint64_t n_dups;        /* rows dropped as duplicates (--dedup) */
+	/* event times of the rows since the last --stats line (Spark's eventTime) */
+	int64_t et_min, et_max; /* ms */
+	double et_sum;          /* ms */
+	uint64_t et_n;
 } run;
 
 static void
@@ -704,6 +708,13 @@ stats(void)
 	st_gauge("state_bytes", ws_memory(s));
 	st_time("watermark", s->wm_set, s->wm);
 	st_time("max_event_time", s->have_max, s->max_seen);
+	/* Spark's eventTime {min, avg, max} over the rows since the last line */
+	st_time("event_time_min", run.et_n > 0, run.et_min);
+	st_time("event_time_avg", run.et_n > 0, run.et_n ? (int64_t)(run.et_sum / (double)run.et_n) : 0);
+	st_time("event_time_max", run.et_n > 0, run.et_max);
+	run.et_n = 0;
+	run.et_sum = 0;
+	st_gauge("batch_id", s->batch);
 	st_u64("batches", run.n_batches);
 	st_u64("evicted", s->evicted);
 	if (run.pt.seen) {
@@ -953,6 +964,11 @@ process_row(const nd_rec *r, struct rowpos *rp)
 				return bad(r, msg);
 			}
 	ws_saw(s, t);
+	if (run.et_n++ == 0 || t < run.et_min)
+		run.et_min = t;
+	if (run.et_n == 1 || t > run.et_max)
+		run.et_max = t;
+	run.et_sum += (double)t;
 	if (rp->part >= 0)
 		pt_heard(&run.pt, (size_t)rp->part, t);
 	if (opt.ndedup && duplicate(r, t))

@@ -672,3 +672,12 @@ golden_restore() {
 	[ "$(echo "$output" | head -1 | jq -r .window_start)" = "2025-12-31T23:00:11.000Z" ]
 	[ "$(echo "$output" | tail -1 | jq -r .window_start)" = "2026-01-01T00:00:10.000Z" ]
 }
+
+@test "--stats: Spark's eventTime (min, avg, max of the rows since the previous line) and the batch id" {
+	printf '{"ts":"2026-01-01T00:00:%s","shopid":1,"region":"SG","count":1}\n' 10Z 40Z 04Z >"$BATS_TEST_TMPDIR/in"
+	run_split winagg --stats 1h --trigger-rows 10 "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	# the final line: the three rows (avg of 10, 40 and 4 s is 18 s), one batch ended
+	[ "$(echo "$stderr" | grep '"final":true' | jq -c '[.event_time_min, .event_time_avg, .event_time_max, .batch_id]')" = \
+		'["2026-01-01T00:00:04.000Z","2026-01-01T00:00:18.000Z","2026-01-01T00:00:40.000Z",2]' ]
+}
