@@ -376,8 +376,6 @@ parse_opts(int argc, char **argv)
 		if (my_prepare(&opt.my, why, sizeof(why)) < 0)
 			diag_die(DIAG_EX_USAGE, "%s", why);
 	}
-	if (opt.ask_password)
-		ask_password();
 }
 
 /* ---- the end of a batch ---- */
@@ -763,6 +761,8 @@ main(int argc, char **argv)
 	diag_set_versions(my_versions);
 	parse_opts(argc, argv);
 	cli_done(&opt.cc, USAGE);
+	if (opt.ask_password)
+		ask_password(); /* after every usage check: nothing asked for in vain */
 	tb_init(&run.t, opt.table, opt.key, opt.updated_at);
 	bt_init(&run.b, opt.key, (size_t)opt.batch);
 	pg_init(&run.pg, opt.pipeline, opt.progress_file);
