@@ -148,6 +148,7 @@ bt_bind(bt_batch *b, const tb_table *t)
 	int n = t->ncols;
 
 	js_want_free(&b->want);
+	free(b->names); /* bound again: --add-columns added columns */
 	b->names = ecalloc((size_t)n + 1, sizeof(*b->names));
 	for (int i = 0; i < n; i++)
 		b->names[i] = t->cols[i].name;

@@ -406,7 +406,8 @@ inf_read(void *ptr, char *buf, unsigned int n)
 	k = x->tsv.len - x->inf_pos;
 	if (k > n)
 		k = n;
-	memcpy(buf, x->tsv.p + x->inf_pos, k);
+	if (k)
+		memcpy(buf, x->tsv.p + x->inf_pos, k);
 	x->inf_pos += k;
 	return (int)k;
 }
