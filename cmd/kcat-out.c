@@ -895,6 +895,8 @@ stats(void)
 	st_obj_end();
 	st_i64("lag_total", total);
 	st_i64("partitions", nheld);
+	if (opt.report_group)
+		st_u64("reported", n_reported); /* commits made to --report-group */
 	st_end();
 	rd_kafka_topic_partition_list_destroy(l);
 }

@@ -366,9 +366,10 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	printf '{"a":%d}\n' 0 1 2 3 4 | kput rep 0
 	printf '{"a":%d}\n' 10 11 12 | kput rep 1
 	printf '{"id":7,"positions":{"rep/0":3,"rep/1":1}}\n' >"$BATS_TEST_TMPDIR/committed"
-	run_split kcat-out -t rep -p 0,1 -e --report-group mon --report-from "$BATS_TEST_TMPDIR/committed"
+	run_split kcat-out -t rep -p 0,1 -e --report-group mon --report-from "$BATS_TEST_TMPDIR/committed" --stats 1h
 	assert_status 0
 	[ "$(echo "$output" | wc -l)" -eq 8 ] # it read everything: the report is for monitoring only
+	[ "$(echo "$stderr" | grep '"final":true' | jq .reported)" -ge 1 ]
 	# a member of group mon starts where the sink had committed
 	run_split kcat-out -t rep -G mon -o stored -e "${GROUPX[@]}"
 	assert_status 0
