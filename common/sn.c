@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ck.h"
@@ -51,8 +52,16 @@ lock_dir(sn_dir *d)
 		snprintf(d->err, sizeof(d->err), "cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (fcntl(d->lockfd, F_SETLK, &fl) == 0)
-		return 0; /* the fd stays open: closing it would release the lock */
+	/* A previous winagg killed a moment ago may still be exiting (a kill
+	 * waits for an fsync in progress): give it SN_LOCK_WAIT_MS. */
+	for (int waited = 0;; waited += 50) {
+		struct timespec ts = {0, 50 * 1000000L};
+		if (fcntl(d->lockfd, F_SETLK, &fl) == 0)
+			return 0; /* the fd stays open: closing it would release the lock */
+		if ((errno != EACCES && errno != EAGAIN) || waited >= SN_LOCK_WAIT_MS)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	if (errno != EACCES && errno != EAGAIN) {
 		snprintf(d->err, sizeof(d->err), "cannot lock '%s': %s", path, strerror(errno));
 		return -1;

@@ -34,6 +34,7 @@
 #define SN_VERSION 5
 #define SN_COMMITTED "committed"
 #define SN_PATH_MAX 4096 /* bytes of a path in DIR */
+#define SN_LOCK_WAIT_MS 3000 /* ms a start waits for DIR's lock (a killed winagg exiting) */
 
 typedef struct {
 	const char *dir;
