@@ -337,6 +337,7 @@ produce(const nd_rec *r, const char *val, size_t vlen, const char *key, size_t k
 {
 	uintptr_t op = ((uintptr_t)file_index(r->file) << LINE_BITS) | (uintptr_t)r->lineno;
 	rd_kafka_resp_err_t err;
+	enum st_phase was;
 	char why[300];
 
 	for (;;) {
@@ -357,7 +358,9 @@ produce(const nd_rec *r, const char *val, size_t vlen, const char *key, size_t k
 		}
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
+		was = st_enter(ST_COMMIT); /* the broker's acknowledgements are awaited */
 		rd_kafka_poll(rk, 100);
+		st_enter(was);
 		if (opt.kc.fatal)
 			return -2;
 	}
@@ -393,6 +396,7 @@ finish_deliveries(void)
 {
 	double deadline = tm_mono_s() + (double)opt.flush_timeout_ms / 1000.0;
 
+	st_enter(ST_COMMIT);
 	while (rd_kafka_outq_len(rk) > 0 && tm_mono_s() < deadline && !opt.kc.fatal) {
 		rd_kafka_flush(rk, 100);
 		out_flush();
@@ -486,6 +490,8 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	if (opt.cc.metrics)
 		st_metrics(opt.cc.metrics);
+	if (opt.cc.stats_ms || opt.cc.stats_file)
+		st_phases("produce", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT | 1u << ST_COMMIT);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
 	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {

@@ -69,11 +69,13 @@ static struct opts {
 	const char *report_from;  /* --report-from FILE: the sink's last committed checkpoint */
 } opt;
 
-/* A partition this consumer holds, for -e. */
+/* A partition this consumer holds, for -e and --stats. */
 struct part {
 	char *topic;
 	int32_t partition;
 	int eof;
+	int64_t line_pos; /* the position at the previous --stats line, -1 none */
+	int64_t next;     /* after the last message written, -1 none yet */
 };
 
 static rd_kafka_t *rk;
@@ -82,6 +84,8 @@ static struct part *held;
 static int nheld, held_ever; /* held_ever: an assignment has happened */
 static size_t held_cap;
 static int nheld_eof;                  /* how many of them are at their end */
+static int st_on;       /* --stats or --stats-file */
+static struct part *cur_part; /* note_written's cache */
 static rd_kafka_topic_partition_list_t *pending; /* offsets written, not yet stored */
 static int pending_idx = -1;                      /* cache: the entry last used */
 static const rd_kafka_topic_t *pending_rkt;
@@ -371,9 +375,11 @@ held_add(const rd_kafka_topic_partition_list_t *l)
 		if (held_find(l->elems[i].topic, l->elems[i].partition))
 			continue;
 		held = egrow(held, &held_cap, (size_t)nheld + 1, sizeof(*held), 16);
+		cur_part = NULL; /* it may have moved */
 		held[nheld].topic = estrdup(l->elems[i].topic);
 		held[nheld].partition = l->elems[i].partition;
 		held[nheld].eof = 0;
+		held[nheld].line_pos = held[nheld].next = -1;
 		nheld++;
 	}
 	held_ever = 1;
@@ -389,6 +395,7 @@ held_remove(const rd_kafka_topic_partition_list_t *l)
 		if (!p)
 			continue;
 		nheld_eof -= p->eof;
+		cur_part = NULL;
 		free(p->topic);
 		*p = held[--nheld];
 	}
@@ -860,14 +867,48 @@ start_consuming(void)
 	return 0;
 }
 
-/* --stats: messages, lines, and lag per held partition ("TOPIC/P": the
- * high watermark last seen by the fetcher minus the consumer's position;
- * -1 while either is unknown). */
+/* --stats: the partition of a message written, looked up only when it
+ * changes from the previous message's (the cache is reset when the held
+ * set changes); the first one since the assignment is where the offsets of
+ * the next line start, and end is the offset after the last one written. */
+static void
+note_written(const rd_kafka_message_t *m)
+{
+	static const rd_kafka_topic_t *rkt;
+	static int32_t part = -1;
+
+	if (!cur_part || m->rkt != rkt || m->partition != part) {
+		rkt = m->rkt;
+		part = m->partition;
+		if (!(cur_part = held_find(rd_kafka_topic_name(m->rkt), m->partition)))
+			return;
+	}
+	if (cur_part->line_pos < 0)
+		cur_part->line_pos = m->offset;
+	cur_part->next = m->offset + 1;
+}
+
+/* The high watermark the fetcher last saw, -1 unknown. */
+static int64_t
+latest_offset(const rd_kafka_topic_partition_t *e, int64_t *lo)
+{
+	int64_t hi;
+
+	if (rd_kafka_get_watermark_offsets(rk, e->topic, e->partition, lo, &hi) != 0)
+		return *lo = -1;
+	return hi;
+}
+
+/* --stats: messages, lines, and per held partition ("TOPIC/P") the lag
+ * (the high watermark last seen by the fetcher minus the consumer's
+ * position; -1 while either is unknown) and the offsets read since the
+ * previous line (Spark's source progress: start, end, latest). */
 static void
 stats(void)
 {
 	rd_kafka_topic_partition_list_t *l;
 	int64_t total = 0;
+	char name[300];
 
 	if (!st_due())
 		return;
@@ -879,13 +920,10 @@ stats(void)
 	st_obj_begin("lag");
 	for (int i = 0; i < l->cnt; i++) {
 		rd_kafka_topic_partition_t *e = &l->elems[i];
-		int64_t lo, hi, lag = -1;
-		char name[300];
-		if (rd_kafka_get_watermark_offsets(rk, e->topic, e->partition, &lo, &hi) == 0 &&
-		    hi >= 0 && e->offset >= 0)
+		int64_t lo, hi = latest_offset(e, &lo), lag = -1;
+		if (hi >= 0 && e->offset >= 0)
 			lag = hi > e->offset ? hi - e->offset : 0;
-		else if (rd_kafka_get_watermark_offsets(rk, e->topic, e->partition, &lo, &hi) == 0 &&
-		         hi >= 0 && lo >= 0 && e->offset < 0)
+		else if (hi >= 0 && lo >= 0 && e->offset < 0)
 			lag = hi - lo; /* nothing consumed yet */
 		if (lag > 0)
 			total += lag;
@@ -894,6 +932,20 @@ stats(void)
 	}
 	st_obj_end();
 	st_i64("lag_total", total);
+	st_obj_begin("offsets");
+	for (int i = 0; i < l->cnt; i++) {
+		rd_kafka_topic_partition_t *e = &l->elems[i];
+		struct part *p = held_find(e->topic, e->partition);
+		int64_t lo, v[3];
+		v[1] = p->next >= 0 ? p->next : e->offset >= 0 ? e->offset : -1;
+		v[0] = p->line_pos >= 0 ? p->line_pos : v[1];
+		v[2] = latest_offset(e, &lo);
+		if (v[1] >= 0)
+			p->line_pos = v[1];
+		snprintf(name, sizeof(name), "%s/%d", e->topic, (int)e->partition);
+		st_obj_obj(name, (const char *const[]){"start", "end", "latest"}, v, 3);
+	}
+	st_obj_end();
 	st_i64("partitions", nheld);
 	if (opt.report_group)
 		st_u64("reported", n_reported); /* commits made to --report-group */
@@ -966,20 +1018,30 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	if (opt.cc.metrics)
 		st_metrics(opt.cc.metrics);
+	st_on = opt.cc.stats_ms || opt.cc.stats_file;
+	if (st_on)
+		st_phases("format", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT | 1u << ST_COMMIT);
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
+	st_enter(ST_WAIT); /* for the cluster's metadata */
 	if (start_consuming() < 0)
 		status = DIAG_EX_FAIL;
+	st_enter(ST_WORK);
 
 	queue = rd_kafka_queue_get_consumer(rk);
 	while (status == DIAG_EX_OK && !sig_stop && !failed && !opt.kc.fatal && !out_failed()) {
-		ssize_t got = rd_kafka_consume_batch_queue(queue, 0, batch, BATCH_MAX);
+		ssize_t got;
+		st_enter(ST_READ);
+		got = rd_kafka_consume_batch_queue(queue, 0, batch, BATCH_MAX);
 		if (got == 0) {
 			/* Idle: what is written out is made durable before waiting. */
+			st_enter(ST_COMMIT);
 			if (flush_and_store() < 0)
 				break;
+			st_enter(ST_WAIT);
 			got = rd_kafka_consume_batch_queue(queue, POLL_MS, batch, BATCH_MAX);
 		}
+		st_enter(ST_WORK);
 		if (got < 0) {
 			diag_error("cannot consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
 			status = DIAG_EX_FAIL;
@@ -1010,6 +1072,8 @@ main(int argc, char **argv)
 						held_set_eof(rd_kafka_topic_name(m->rkt), m->partition, 0);
 					if (message(m) < 0)
 						status = rejects.failed ? DIAG_EX_FAIL : DIAG_EX_BADINPUT;
+					else if (st_on)
+						note_written(m);
 				}
 			}
 			rd_kafka_message_destroy(m);

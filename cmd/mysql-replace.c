@@ -62,6 +62,8 @@ enum {
 	OPT_EXPLAIN,
 	OPT_UPDATED_AT,
 	OPT_ADD_COLUMNS,
+	OPT_NOT_NULL,
+	OPT_VARCHAR,
 	OPT_RETRIES,
 	OPT_RETRY_BACKOFF,
 	OPT_PIPELINE,
@@ -97,6 +99,8 @@ static struct opts {
 	int explain;               /* --explain: the first batch's CREATE and statement, then exit */
 	const char *updated_at;    /* --updated-at COLUMN */
 	int add_columns;           /* --add-columns: a new field becomes a column */
+	const char *not_null;      /* --not-null COL[,COL]: created NOT NULL */
+	int varchar;               /* --varchar N: created text columns' length */
 } opt;
 
 
@@ -146,6 +150,8 @@ help(void)
 	       "      --no-create      refuse to create a missing table\n"
 	       "      --ignore-unknown skip fields that have no column\n"
 	       "      --add-columns    add a column for a field that has none (type inferred)\n"
+	       "      --not-null COL[,COL]  a created table's columns that are NOT NULL (counts)\n"
+	       "      --varchar N      a created table's text columns are VARCHAR(N) (default 255)\n"
 	       "      --mode MODE      replace or upsert (INSERT ... ON DUPLICATE KEY UPDATE)\n"
 	       "      --batch N        rows per transaction (default %d)\n"
 	       "      --flush-interval DUR  longest a row waits before commit (default " DEFAULT_FLUSH ")\n"
@@ -258,6 +264,8 @@ parse_opts(int argc, char **argv)
 	    {"explain", no_argument, NULL, OPT_EXPLAIN},
 	    {"updated-at", required_argument, NULL, OPT_UPDATED_AT},
 	    {"add-columns", no_argument, NULL, OPT_ADD_COLUMNS},
+	    {"not-null", required_argument, NULL, OPT_NOT_NULL},
+	    {"varchar", required_argument, NULL, OPT_VARCHAR},
 	    {"pipeline", required_argument, NULL, OPT_PIPELINE},
 	    {"last-checkpoint", no_argument, NULL, OPT_LAST_CHECKPOINT},
 	    {"progress-file", required_argument, NULL, OPT_PROGRESS_FILE},
@@ -332,6 +340,15 @@ parse_opts(int argc, char **argv)
 		case OPT_EXPLAIN: opt.explain = opt.dry_run = 1; break;
 		case OPT_UPDATED_AT: opt.updated_at = optarg; break;
 		case OPT_ADD_COLUMNS: opt.add_columns = 1; break;
+		case OPT_NOT_NULL:
+			if (!*optarg || optarg[0] == ',' || strstr(optarg, ",,") ||
+			    optarg[strlen(optarg) - 1] == ',')
+				cli_usage_error(USAGE, "--not-null: a comma-separated list of columns");
+			opt.not_null = optarg;
+			break;
+		case OPT_VARCHAR:
+			opt.varchar = (int)cli_num(USAGE, "--varchar", optarg, 1, TB_VARCHAR_MAX);
+			break;
 		case OPT_PIPELINE:
 			if (!*optarg || strlen(optarg) > 255)
 				cli_usage_error(USAGE, "--pipeline: a name is 1 to 255 bytes");
@@ -394,7 +411,12 @@ create_table(void)
 		for (size_t r = 0; r < run.b.n; r++)
 			if (!run.b.rows[r].dead)
 				tb_see(&run.t, run.b.arena.p + run.b.rows[r].off, run.b.rows[r].len);
-		tb_create_sql(&run.t, run.x.db ? my_binary_collation(run.x.db) : "utf8mb4_nopad_bin", &q);
+		if (tb_create_sql(&run.t, run.x.db ? my_binary_collation(run.x.db) : "utf8mb4_nopad_bin",
+		                  &q) < 0) {
+			diag_error("cannot create table '%s': %s", opt.table, run.t.err);
+			rc = -1;
+			break;
+		}
 		if (opt.dry_run) {
 			out_write(q.p, q.len);
 			out_write(";\n", 2);
@@ -529,7 +551,9 @@ static void
 flush_batch(void)
 {
 	bt_batch *b = &run.b;
+	enum st_phase was;
 	double t0, ms;
+	int k;
 
 	if ((b->n == 0 && !run.pg.pending) || run.failed)
 		return;
@@ -549,7 +573,10 @@ flush_batch(void)
 		bt_clear(b);
 		return;
 	}
-	if (tx_write(&run.x) < 0) {
+	was = st_enter(ST_COMMIT); /* statements and the server's answers */
+	k = tx_write(&run.x);
+	st_enter(was);
+	if (k < 0) {
 		run.failed = 1;
 		diag_error("%zu rows not committed", bt_live(b));
 		return;
@@ -590,6 +617,15 @@ stats(void)
 	st_double("oldest_pending_ms", run.b.n ? (tm_mono_s() - run.b.first_at) * 1000.0 : 0.0);
 	st_double("commit_ms_avg", run.commit_n ? run.commit_ms_sum / (double)run.commit_n : 0.0);
 	st_double("commit_ms_max", run.commit_ms_max);
+	if (opt.pipeline) {
+		/* end to end: the newest event behind what is committed */
+		int64_t now = tm_wall_ms();
+		st_time("event_time_committed", run.pg.has_event, run.pg.event_ms);
+		if (run.pg.has_event)
+			st_double("event_delay_ms", (double)(now - run.pg.event_ms));
+		else
+			st_str("event_delay_ms", NULL);
+	}
 	if (!opt.dry_run) {
 		char tls[200];
 		st_str("tls", run.x.db ? my_tls_info(run.x.db, tls, sizeof(tls)) : run.tls_last);
@@ -764,6 +800,9 @@ main(int argc, char **argv)
 	if (opt.ask_password)
 		ask_password(); /* after every usage check: nothing asked for in vain */
 	tb_init(&run.t, opt.table, opt.key, opt.updated_at);
+	run.t.notnull = opt.not_null;
+	if (opt.varchar)
+		run.t.varchar = opt.varchar;
 	bt_init(&run.b, opt.key, (size_t)opt.batch);
 	pg_init(&run.pg, opt.pipeline, opt.progress_file);
 	run.x = (tx_ctx){.my = &opt.my, .t = &run.t, .b = &run.b, .pg = &run.pg,
@@ -787,6 +826,9 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	if (opt.cc.metrics)
 		st_metrics(opt.cc.metrics);
+	if (opt.cc.stats_ms || opt.cc.stats_file)
+		st_phases("parse", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_COMMIT |
+		                       (opt.tee ? 1u << ST_EMIT : 0));
 
 	while (!sig_stop && !run.failed && !run.stop_bad && !run.explained && !out_failed() &&
 	       (rc = nd_next_checked(rd, &rec)) != 0) {

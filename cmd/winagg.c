@@ -132,6 +132,7 @@ static struct run {
 
 	/* counters for -v and --stats */
 	uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches;
+	uint64_t late_at_batch, batch_late; /* late rows before this batch, in the last one */
 	uint64_t n_late_closed; /* rows late only because their window had closed */
 	uint64_t n_dups;        /* rows dropped as duplicates (--dedup) */
 	/* event times of the rows since the last --stats line (Spark's eventTime) */
@@ -559,10 +560,18 @@ cfg_text(int version)
 
 /* {"id":N,"positions":{...}}: the checkpoint record (common/cp reads it). */
 static void
-put_record_body(int64_t id)
+put_record_body(int64_t id, int event_time)
 {
 	out_write("{\"id\":", 6);
 	js_out_i64(id);
+	if (event_time && run.ws.have_max) {
+		/* the newest event time read: the sink's end-to-end delay */
+		char ts[TM_RFC3339_LEN];
+		tm_format_rfc3339(run.ws.max_seen, ts);
+		out_write(",\"event_time\":\"", 15);
+		out_write(ts, TM_RFC3339_LEN);
+		out_byte('"');
+	}
 	out_write(",\"positions\":", 13);
 	pt_out_positions(&run.pt);
 	out_byte('}');
@@ -574,7 +583,7 @@ static void
 ckpt_record(void)
 {
 	out_write("{\"_checkpoint\":", 15);
-	put_record_body(run.sn.last_id);
+	put_record_body(run.sn.last_id, 1);
 	out_write("}\n", 2);
 	out_end_record();
 	out_flush();
@@ -587,9 +596,12 @@ ckpt_record(void)
 static void
 checkpoint(void)
 {
+	enum st_phase was = st_enter(ST_SNAPSHOT);
+
 	if (sn_write(&run.sn, &run.ws, &run.pt, &run.dd) < 0)
 		diag_die(DIAG_EX_FAIL, "%s", run.sn.err);
 	ckpt_record();
+	st_enter(was);
 	run.rows_since_ckpt = 0;
 	run.ckpt_t0 = tm_mono_s();
 }
@@ -635,7 +647,7 @@ ckpt_start(void)
 			diag_die(rc == -2 ? DIAG_EX_USAGE : DIAG_EX_FAIL, "%s", run.sn.err);
 		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, run.ws.count);
 		if (opt.restore_info) {
-			put_record_body(id);
+			put_record_body(id, 0);
 			out_byte('\n');
 		}
 	}
@@ -664,6 +676,7 @@ end_batch(void)
 
 	if (run.batch_rows == 0)
 		return;
+	st_enter(ST_EMIT);
 	if (opt.mode == MODE_UPDATE) {
 		for (size_t i = 0; i < s->ndirty; i++)
 			emit(s->dirty[i]);
@@ -680,11 +693,14 @@ end_batch(void)
 		if (s->have_max)
 			ws_advance(s, pt_behind(&run.pt, s->max_seen));
 	}
+	st_enter(ST_WORK); /* the windows closed above were emitted too */
 	if (opt.ndedup && s->wm_set)
 		dd_sweep(&run.dd, s->wm);
 	if (ckpt_due() == 0)
 		checkpoint();
 	ws_next_batch(s);
+	run.batch_late = run.n_late_rows - run.late_at_batch;
+	run.late_at_batch = run.n_late_rows;
 	run.n_batches++;
 	run.batch_rows = 0;
 	run.batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
@@ -715,6 +731,8 @@ stats(void)
 	run.et_n = 0;
 	run.et_sum = 0;
 	st_gauge("batch_id", s->batch);
+	st_gauge("batch_updated_groups", s->last_changed); /* Spark's numRowsUpdated */
+	st_gauge("batch_late_rows", run.batch_late);      /* numRowsDroppedByWatermark */
 	st_u64("batches", run.n_batches);
 	st_u64("evicted", s->evicted);
 	if (run.pt.seen) {
@@ -1151,6 +1169,9 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	if (opt.cc.metrics)
 		st_metrics(opt.cc.metrics);
+	if (opt.cc.stats_ms || opt.cc.stats_file)
+		st_phases("aggregate", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT |
+		                           (opt.ckpt_dir ? 1u << ST_SNAPSHOT : 0));
 	run.batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
 	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {

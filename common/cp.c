@@ -12,6 +12,7 @@
 
 #include "js.h"
 #include "mem.h"
+#include "tm.h"
 
 #define CP_FILE_MAX (16 * 1024 * 1024) /* bytes: a record file larger than this is not one */
 
@@ -53,14 +54,14 @@ add_pos(void *arg, const js_val *name, const js_val *v)
 int
 cp_parse(const char *s, size_t n, cp_record *r, const char **why)
 {
-	static const char *names[] = {"id", "positions"};
+	static const char *names[] = {"id", "positions", "event_time"};
 	js_want want;
-	js_val v[2];
+	js_val v[3];
 	js_err err;
 	struct walk w = {r, NULL};
 
 	memset(r, 0, sizeof(*r));
-	js_want_init(&want, names, 2);
+	js_want_init(&want, names, 3);
 	if (js_scan(s, n, &want, v, &err) < 0) {
 		js_want_free(&want);
 		*why = "not JSON";
@@ -71,6 +72,14 @@ cp_parse(const char *s, size_t n, cp_record *r, const char **why)
 	    v[1].type != JS_OBJ) {
 		*why = bad_shape;
 		return -1;
+	}
+	if (v[2].type != JS_MISSING) {
+		const char *w2;
+		if (v[2].type != JS_STR || tm_parse_rfc3339(v[2].p, v[2].n, &r->event_ms, &w2) < 0) {
+			*why = "event_time is not an RFC 3339 time";
+			return -1;
+		}
+		r->has_event = 1;
 	}
 	/* a member per comma is an upper bound on the positions */
 	size_t cap = 1;

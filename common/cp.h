@@ -1,8 +1,10 @@
 /*
  * cp: the checkpoint record, the exactly-once handoff between the stages:
  *
- *   {"id":N,"positions":{"TOPIC/P":NEXT,...}}
+ *   {"id":N,"event_time":"RFC 3339","positions":{"TOPIC/P":NEXT,...}}
  *
+ * (event_time, optional: the newest event time winagg had read at the
+ * snapshot; mysql-replace reports the delay behind it once committed.)
  * winagg writes it after a durable snapshot (as the value of a
  * {"_checkpoint":...} line), mysql-replace commits it with the rows before
  * it and prints the last one (--last-checkpoint, --progress-file), kcat-out
@@ -17,6 +19,8 @@
 
 typedef struct cp_record {
 	int64_t id;
+	int has_event;    /* event_time was there */
+	int64_t event_ms; /* ms since the epoch */
 	size_t n;       /* positions */
 	char **names;   /* "TOPIC/P" */
 	int64_t *next;  /* per name, the next offset to read */

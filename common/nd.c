@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "mem.h"
 #include "sig.h"
+#include "st.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,8 +65,17 @@ int
 nd_wait(const nd_reader *r, int ms)
 {
 	struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+	enum st_phase was;
+	int k;
 
-	return r->fd < 0 || poll(&pfd, 1, ms) != 0;
+	if (r->fd < 0)
+		return 1;
+	if (ms == 0)
+		return poll(&pfd, 1, 0) != 0;
+	was = st_enter(ST_WAIT);
+	k = poll(&pfd, 1, ms) != 0;
+	st_enter(was);
+	return k;
 }
 
 int
@@ -134,6 +144,7 @@ close_cur(nd_reader *r)
 static int
 fill(nd_reader *r)
 {
+	enum st_phase was;
 	ssize_t n;
 
 	if (r->pos > 0) {
@@ -151,8 +162,11 @@ fill(nd_reader *r)
 		errno = EINTR;
 		return -1;
 	}
+	/* after ND_IDLE the read may block: waiting, not reading */
+	was = st_enter(r->idle_said ? ST_WAIT : ST_READ);
 	r->idle_said = 0;
 	n = read(r->fd, r->buf + r->end, ND_BUFSZ - r->end);
+	st_enter(was);
 	if (n < 0) {
 		r->errfile = r->file;
 		return -1;

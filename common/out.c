@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "st.h"
 
 struct out_state out_st;
 
@@ -33,6 +34,7 @@ out_free(void)
 int
 out_flush(void)
 {
+	enum st_phase was;
 	size_t off = 0;
 
 	if (out_st.err) {
@@ -40,20 +42,21 @@ out_flush(void)
 		errno = out_st.err;
 		return -1;
 	}
+	was = st_enter(ST_EMIT); /* a slow reader downstream shows here */
 	while (off < out_st.len) {
 		ssize_t n = write(out_st.fd, out_st.buf + off, out_st.len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			out_st.err = errno;
-			out_st.len = 0;
-			return -1;
+			break;
 		}
 		off += (size_t)n;
 		out_st.written += (uint64_t)n;
 	}
+	st_enter(was);
 	out_st.len = 0;
-	return 0;
+	return out_st.err ? -1 : 0;
 }
 
 int

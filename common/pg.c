@@ -43,6 +43,8 @@ pg_set(pg_state *p, const cp_record *r)
 {
 	p->pending = 1;
 	p->id = r->id;
+	p->pending_has_event = r->has_event;
+	p->pending_event_ms = r->event_ms;
 	p->pos.len = 0;
 	buf_put(&p->pos, r->positions, r->positions_len);
 }
@@ -119,6 +121,10 @@ pg_committed(pg_state *p)
 		return;
 	p->pending = 0;
 	p->committed++;
+	if (p->pending_has_event) {
+		p->has_event = 1;
+		p->event_ms = p->pending_event_ms;
+	}
 	if (p->progress_file)
 		write_file(p);
 }

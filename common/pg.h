@@ -30,6 +30,8 @@ typedef struct {
 	int64_t id;                /* its id */
 	struct buf pos;            /* its positions, JSON text as it came */
 	uint64_t committed;        /* checkpoints committed */
+	int has_event, pending_has_event; /* an event_time came with it */
+	int64_t event_ms, pending_event_ms; /* the last committed one's, the pending one's */
 	int warned;                /* a progress file failure was reported */
 } pg_state;
 

@@ -25,6 +25,12 @@ static struct {
 	int fd;           /* where the lines go: stderr, or --stats-file */
 	char objname[48]; /* the nested object being written */
 	const char *run;  /* $ORDPIPE_RUN: the run every stage of one ETL shares */
+	/* phases: seconds in each since start, and at the previous line */
+	unsigned mask; /* phases reported; 0: none, st_enter does nothing */
+	const char *names[ST_NPHASE];
+	enum st_phase cur;
+	double since; /* monotonic s: cur was entered, or last charged */
+	double in[ST_NPHASE], at_last[ST_NPHASE];
 } st = {.fd = 2};
 
 /* --metrics: the same values in Prometheus' text exposition format. */
@@ -220,10 +226,87 @@ name(const char *n)
 	put("\":", 2);
 }
 
+/* A value in the line only: Prometheus derives rates from the counters. */
+static void
+put_line_only(const char *n, double v)
+{
+	const char *p = mx.path;
+
+	mx.path = NULL;
+	st_double(n, v);
+	mx.path = p;
+}
+
 static void
 put_rate(const char *n, uint64_t now, uint64_t before, double dt)
 {
-	st_double(n, dt > 0 ? (double)(now - before) / dt : 0.0);
+	put_line_only(n, dt > 0 ? (double)(now - before) / dt : 0.0);
+}
+
+void
+st_phases(const char *work, unsigned mask)
+{
+	static const char *const names[ST_NPHASE] = {
+	    [ST_READ] = "read", [ST_WAIT] = "wait", [ST_EMIT] = "emit",
+	    [ST_SNAPSHOT] = "snapshot", [ST_COMMIT] = "commit",
+	};
+	memcpy(st.names, names, sizeof(names));
+	st.names[ST_WORK] = work;
+	st.mask = mask | 1u << ST_WORK;
+	st.cur = ST_WORK;
+	st.since = tm_mono_s();
+}
+
+enum st_phase
+st_enter(enum st_phase p)
+{
+	enum st_phase was = st.cur;
+	double now;
+
+	if (!st.mask || p == was)
+		return was;
+	now = tm_mono_s();
+	st.in[was] += now - st.since;
+	st.since = now;
+	st.cur = p;
+	return was;
+}
+
+/* "duration_ms" and "processed_rate": the phases since the previous line. */
+static void
+put_phases(uint64_t in, uint64_t before)
+{
+	double now = tm_mono_s(), busy = 0;
+	int k = 0;
+
+	st.in[st.cur] += now - st.since;
+	st.since = now;
+	name("duration_ms");
+	put("{", 1);
+	for (int p = 0; p < ST_NPHASE; p++) {
+		char b[32];
+		double d = st.in[p] - st.at_last[p];
+		if (!(st.mask & 1u << p))
+			continue;
+		if (p != ST_WAIT)
+			busy += d;
+		if (k++)
+			put(",", 1);
+		put("\"", 1);
+		put_str(st.names[p]);
+		put("\":", 2);
+		b[js_fmt_i64((int64_t)(d * 1000.0 + 0.5), b)] = '\0';
+		put(b, strlen(b));
+		if (mx.path) {
+			char lab[64], val[40];
+			snprintf(lab, sizeof(lab), "phase=\"%s\"", st.names[p]);
+			snprintf(val, sizeof(val), "%.6f", st.in[p]);
+			mx_series("duration_seconds", "_total", "counter", lab, val);
+		}
+		st.at_last[p] = st.in[p];
+	}
+	put("}", 1);
+	put_line_only("processed_rate", busy > 0 ? (double)(in - before) / busy : 0.0);
 }
 
 void
@@ -249,16 +332,12 @@ st_begin(uint64_t in, uint64_t out, uint64_t rejected)
 	st_u64("in", in);
 	st_u64("out", out);
 	st_u64("rejected", rejected);
-	{
-		/* rates: Prometheus derives its own from the counters */
-		const char *p = mx.path;
-		mx.path = NULL;
-		put_rate("in_rate", in, st.last_in, dt);
-		put_rate("out_rate", out, st.last_out, dt);
-		mx.path = p;
-	}
+	put_rate("in_rate", in, st.last_in, dt);
+	put_rate("out_rate", out, st.last_out, dt);
 	if (st.final)
 		put(",\"final\":true", 13);
+	if (st.mask)
+		put_phases(in, st.last_in);
 	st.last_in = in;
 	st.last_out = out;
 	st.last = now;
@@ -405,6 +484,26 @@ st_obj_i64(const char *key, int64_t v)
 		mx_series(st.objname, "", "gauge", l.p, b);
 		buf_free(&l);
 	}
+}
+
+void
+st_obj_obj(const char *key, const char *const *names, const int64_t *v, int n)
+{
+	if (st.nobj++)
+		put(",", 1);
+	put("\"", 1);
+	put_str(key);
+	put("\":{", 3);
+	for (int i = 0; i < n; i++) {
+		char b[24];
+		if (i)
+			put(",", 1);
+		put("\"", 1);
+		put_str(names[i]);
+		put("\":", 2);
+		put(b, js_fmt_i64(v[i], b));
+	}
+	put("}", 1);
 }
 
 void

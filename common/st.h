@@ -56,7 +56,33 @@ void st_time(const char *name, int have, int64_t ms);
 /* A nested object of counters: st_obj_begin, st_obj_u64..., st_obj_end. */
 void st_obj_begin(const char *name);
 void st_obj_i64(const char *key, int64_t v);
+/* A member that is itself an object of n integers, in the line only
+ * (kcat-out's offsets: {"start":…,"end":…,"latest":…}). */
+void st_obj_obj(const char *key, const char *const *names, const int64_t *v, int n);
 void st_obj_end(void);
 void st_end(void);
+
+/*
+ * Phases: where the time goes. A program names the phases it has
+ * (st_phases, once, after st_init); every line then has "duration_ms":
+ * {PHASE: ms spent in it since the previous line, ...} and
+ * "processed_rate" (records in per second of time not spent waiting), and
+ * --metrics a counter ordpipe_PROG_duration_seconds_total{phase=...}.
+ * st_enter switches phases and returns the one left, for st_enter(back);
+ * one clock read, and nothing at all while no phases are named. The read
+ * and wait phases are entered by nd around read(2) and poll(2).
+ */
+enum st_phase {
+	ST_WORK,     /* the program's own work: "aggregate", "parse", ... */
+	ST_READ,     /* read(2) of input, or a fetch from the client */
+	ST_WAIT,     /* waiting for input: not counted as processing */
+	ST_EMIT,     /* writing output */
+	ST_SNAPSHOT, /* writing a checkpoint */
+	ST_COMMIT,   /* a transaction, or offsets to Kafka */
+	ST_NPHASE
+};
+/* work: the name of ST_WORK; mask: 1 << phase for each phase reported. */
+void st_phases(const char *work, unsigned mask);
+enum st_phase st_enter(enum st_phase p);
 
 #endif

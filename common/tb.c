@@ -17,7 +17,8 @@
 void
 tb_init(tb_table *t, const char *name, const char *key, const char *stamp)
 {
-	*t = (tb_table){.name = name, .key = key, .stamp = stamp, .keycol = -1, .stampcol = -1};
+	*t = (tb_table){.name = name, .key = key, .stamp = stamp, .keycol = -1, .stampcol = -1,
+	                .varchar = TB_VARCHAR};
 }
 
 void
@@ -208,22 +209,36 @@ tb_see(tb_table *t, const char *text, size_t len)
 	js_each(text, len, see_member, t);
 }
 
+/* The base type: nullability and collation come from put_coldef. */
 static const char *
 sql_type(const tb_seen *s)
 {
 	unsigned kinds = !!(s->ints + s->fracs) + !!s->times + !!s->strs + !!s->bools + !!s->nested;
 
 	if (kinds != 1 || s->strs)
-		return "VARCHAR(255)";
+		return "VARCHAR";
 	if (s->fracs)
-		return "DOUBLE NULL";
+		return "DOUBLE";
 	if (s->ints)
-		return "BIGINT NULL";
+		return "BIGINT";
 	if (s->times)
-		return "DATETIME(3) NULL";
+		return "DATETIME(3)";
 	if (s->bools)
-		return "TINYINT(1) NULL";
-	return "JSON NULL";
+		return "TINYINT(1)";
+	return "JSON";
+}
+
+/* Is the n bytes at name in the comma-separated list? */
+static int
+in_list(const char *list, const char *name, size_t n)
+{
+	while (list && *list) {
+		size_t k = strcspn(list, ",");
+		if (k == n && memcmp(list, name, n) == 0)
+			return 1;
+		list += k + (list[k] == ',');
+	}
+	return 0;
 }
 
 /* Is there a column whose name MySQL takes for this one (ASCII case)? */
@@ -242,18 +257,25 @@ col_named_alike(const tb_table *t, const char *name, size_t n)
 	return 0;
 }
 
-/* The column definition of a seen field ("TYPE" or "VARCHAR(255) COLLATE C NULL"). */
+/* The column definition of a seen field: "`name` TYPE [COLLATE C] [NOT] NULL". */
 static void
-put_coldef(struct buf *q, const tb_seen *s, const char *coll, const char *type)
+put_coldef(struct buf *q, const tb_table *t, const tb_seen *s, const char *coll, const char *type,
+           int creating)
 {
 	my_put_ident(q, s->name, s->n);
 	buf_lit(q, " ");
 	buf_put(q, type, strlen(type));
-	if (strcmp(type, "VARCHAR(255)") == 0) {
+	if (strcmp(type, "VARCHAR") == 0) {
+		char len[24];
+		buf_put(q, len, (size_t)snprintf(len, sizeof(len), "(%d)", t->varchar));
 		buf_lit(q, " COLLATE ");
 		buf_put(q, coll, strlen(coll));
-		buf_lit(q, " NULL");
 	}
+	/* a column added to a table with rows is NULL: they have no value */
+	if (creating && in_list(t->notnull, s->name, s->n))
+		buf_lit(q, " NOT NULL");
+	else
+		buf_lit(q, " NULL");
 }
 
 /* Can the seen field s become a new column? */
@@ -295,7 +317,7 @@ tb_add_sql(tb_table *t, const char *coll, struct buf *q)
 		if (n++)
 			buf_lit(q, ",");
 		buf_lit(q, " ADD COLUMN ");
-		put_coldef(q, s, coll, type);
+		put_coldef(q, t, s, coll, type, 0);
 		add_col(t, s->name, s->n, s->times > 0 && strncmp(type, "DATETIME", 8) == 0,
 		        strncmp(type, "BIGINT", 6) == 0);
 	}
@@ -310,9 +332,24 @@ tb_truncate(tb_table *t, int ncols)
 		free(t->cols[--t->ncols].name);
 }
 
-void
+int
 tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 {
+	/* a --not-null name the rows do not have would be silently ignored */
+	for (const char *l = t->notnull; l && *l;) {
+		size_t k = strcspn(l, ",");
+		int found = 0;
+		for (int i = 0; i < t->nseen && !found; i++)
+			found = t->seen[i].n == k && memcmp(t->seen[i].name, l, k) == 0 &&
+			        may_add(t, &t->seen[i]);
+		if (!found) {
+			snprintf(t->err, sizeof(t->err),
+			         "--not-null '%.*s': no row of the first batch has that field", (int)k, l);
+			forget_seen(t);
+			return -1;
+		}
+		l += k + (l[k] == ',');
+	}
 	q->len = 0;
 	buf_lit(q, "CREATE TABLE IF NOT EXISTS ");
 	my_put_ident(q, t->name, strlen(t->name));
@@ -330,7 +367,7 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 		if (!may_add(t, s))
 			continue;
 		buf_lit(q, ", ");
-		put_coldef(q, s, coll, type);
+		put_coldef(q, t, s, coll, type, 1);
 		add_col(t, s->name, s->n, s->times > 0 && strncmp(type, "DATETIME", 8) == 0,
 		        strncmp(type, "BIGINT", 6) == 0);
 	}
@@ -351,4 +388,5 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 	buf_lit(q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
 	forget_seen(t);
 	t->ready = 1;
+	return 0;
 }

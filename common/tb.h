@@ -6,7 +6,8 @@
  * Types of a created table (ordpipe(7)): the key VARCHAR(255) NOT NULL
  * PRIMARY KEY; a field that is always an integer BIGINT, a number DOUBLE,
  * an RFC 3339 time DATETIME(3), a boolean TINYINT(1), an object or array
- * JSON, anything else or a mix VARCHAR(255); a window_start time column gets
+ * JSON, anything else or a mix VARCHAR(255) (--varchar N), all NULL but the
+ * --not-null ones; a window_start time column gets
  * an index (dashboards read the last N windows). Text compares byte for byte
  * (utf8mb4_nopad_bin, MySQL 8: utf8mb4_0900_bin), so keys that differ in
  * case or trailing spaces stay distinct rows.
@@ -20,6 +21,8 @@
 #include "mem.h"
 
 #define TB_NAME_MAX 64 /* bytes, MySQL's longest identifier */
+#define TB_VARCHAR 255 /* characters: a created text column's length (--varchar) */
+#define TB_VARCHAR_MAX 16383 /* characters: utf8mb4 in a row of 65535 bytes */
 
 typedef struct {
 	char *name;
@@ -39,6 +42,8 @@ typedef struct {
 typedef struct {
 	const char *name, *key;
 	const char *stamp; /* --updated-at COLUMN: set to the write's time, NULL none */
+	const char *notnull; /* --not-null COL[,COL]: created NOT NULL, or NULL */
+	int varchar;         /* --varchar N: created text columns' length, characters */
 	tb_col *cols;
 	int ncols, keycol; /* keycol: -1 until known */
 	int stampcol;      /* the stamp's column, -1 none */
@@ -60,8 +65,9 @@ void tb_see(tb_table *t, const char *text, size_t len);
 /* The CREATE TABLE for what tb_see saw, key first, into q; the columns it
  * makes become t's (ready). Fields that cannot be columns (empty, too long,
  * a name the server takes for an earlier one) are left out: their rows are
- * refused as unknown fields. */
-void tb_create_sql(tb_table *t, const char *collation, struct buf *q);
+ * refused as unknown fields. -1 (t->err) when a --not-null name is not
+ * among the columns. */
+int tb_create_sql(tb_table *t, const char *collation, struct buf *q);
 /* --add-columns: ALTER TABLE ... ADD COLUMN for the seen fields that have
  * no column (types as for a new table) into q, the columns added to t;
  * how many (0: q is not a statement). */

@@ -141,6 +141,8 @@ void
 ws_next_batch(ws_state *s)
 {
 	s->ndirty = 0;
+	s->last_changed = s->changed;
+	s->changed = 0;
 	s->batch++;
 }
 

@@ -60,6 +60,7 @@ typedef struct {
 	ws_ent **dirty; /* changed in batch `batch`, in first-change order */
 	size_t ndirty, dcap;
 	uint64_t batch; /* the current batch's number, from 1 */
+	size_t changed, last_changed; /* entries changed in this batch, in the last one */
 	uint64_t peak, evicted;
 	size_t bytes;      /* of entries in chunks */
 	size_t peak_bytes; /* ws_memory when count was at its peak */
@@ -117,6 +118,7 @@ ws_touch(ws_state *s, ws_ent *e)
 	if (e->stamp == s->batch)
 		return;
 	e->stamp = s->batch;
+	s->changed++;
 	if (s->track_dirty)
 		ws_dirty_add_(s, e);
 }

@@ -59,6 +59,9 @@ KCAT_OUT_OPTS=${KCAT_OUT_OPTS:-}
 KAFKA_CONFIG=${KAFKA_CONFIG:-}
 WINAGG_OPTS=${WINAGG_OPTS:-}
 MYSQL_REPLACE_OPTS=${MYSQL_REPLACE_OPTS:-}
+# a created table's columns that are never null: the window and winagg's
+# default count (orders=count); with other -a in WINAGG_OPTS, name its counts
+NOT_NULL=${NOT_NULL-window_start,window_end,orders}
 
 stats=()
 [ -n "$STATS" ] && stats=(--stats "$STATS")
@@ -96,6 +99,7 @@ else
 	# --positions: winagg judges lateness per partition (ordpipe(7), WINDOW SEMANTICS)
 	src=(kcat-out -t "$TOPIC" --positions "${stats[@]}")
 	sink=(mysql-replace -D "$DATABASE" "${stats[@]}")
+	[ -n "$NOT_NULL" ] && sink+=(--not-null "$NOT_NULL")
 	[ -n "$MYSQL_DEFAULTS_FILE" ] && sink+=(--defaults-file "$MYSQL_DEFAULTS_FILE")
 	case $LOSSY_RESTART in 0 | 1) ;; *) echo "etl: LOSSY_RESTART is 0 or 1, not '$LOSSY_RESTART'" >&2; exit 2 ;; esac
 	if [ "$LOSSY_RESTART" = 0 ]; then

@@ -108,3 +108,22 @@ options_documented() {
 	make -s uninstall DESTDIR="$d" PREFIX=/opt/op >/dev/null
 	[ -z "$(find "$d" -type f)" ]
 }
+
+@test "ordpipe(7)'s sample winagg --stats line has exactly the fields of a real one (partitioned, checkpointed)" {
+	# the sample: the .EX block after "A line of winagg", joined
+	sed -n '/^A line of winagg/,/^\.EE/p' "$MAN/ordpipe.7" | sed -n '/^\.EX/,/^\.EE/p' | sed '1d;$d' |
+		tr -d '\n' >"$BATS_TEST_TMPDIR/sample"
+	jq -e . "$BATS_TEST_TMPDIR/sample" >/dev/null
+	for i in 0 1 2 3; do
+		printf '{"ts":"2026-01-01T00:00:0%dZ","shopid":%d,"region":"SG","count":1,"_pos":"t/%d/0"}\n' "$i" "$i" "$i"
+	done | ORDPIPE_RUN=r1 winagg -W 5s --checkpoint "$BATS_TEST_TMPDIR/ck" --stats 1h 2>"$BATS_TEST_TMPDIR/err" >/dev/null
+	grep '"final":true' "$BATS_TEST_TMPDIR/err" | jq -c 'del(.final) | keys_unsorted' >"$BATS_TEST_TMPDIR/real"
+	jq -c 'keys_unsorted' "$BATS_TEST_TMPDIR/sample" >"$BATS_TEST_TMPDIR/doc"
+	assert_same "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/doc"
+	# every field of winagg's and ordgen's lines is named in MONITORING
+	ordgen -n 3 --stats 1h 2>>"$BATS_TEST_TMPDIR/err" >/dev/null
+	sed -n '/^\.SH MONITORING/,/^\.SH CRASH/p' "$MAN/ordpipe.7" >"$BATS_TEST_TMPDIR/mon"
+	for f in $(jq -r 'keys[]' "$BATS_TEST_TMPDIR/err" | sort -u); do
+		grep -qF "$f" "$BATS_TEST_TMPDIR/mon" || { echo "MONITORING lacks $f" >&2; return 1; }
+	done
+}

@@ -356,6 +356,9 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	grep -qx 'ordpipe_kcat_out_out_total{pipeline="etl-a"} 5' "$BATS_TEST_TMPDIR/samples"
 	grep -qx 'ordpipe_kcat_out_lag{pipeline="etl-a",partition="prom/0"} 0' "$BATS_TEST_TMPDIR/samples"
 	grep -qx 'ordpipe_kcat_out_lag{pipeline="etl-a",partition="prom/1"} 0' "$BATS_TEST_TMPDIR/samples"
+	# time per phase, a counter per phase label
+	grep -q '^ordpipe_kcat_out_duration_seconds_total{pipeline="etl-a",phase="format"} [0-9.]*$' "$BATS_TEST_TMPDIR/samples"
+	grep -q '^ordpipe_kcat_out_duration_seconds_total{pipeline="etl-a",phase="wait"} [0-9.]*$' "$BATS_TEST_TMPDIR/samples"
 	[ "$(jq -c '[.in, .lag_total]' "$BATS_TEST_TMPDIR/st")" = '[5,0]' ]
 	[ ! -e "$BATS_TEST_TMPDIR/m.prom.tmp" ]
 	if command -v promtool >/dev/null; then promtool check metrics <"$BATS_TEST_TMPDIR/m.prom"; fi
@@ -379,4 +382,20 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 	[[ "$stderr" == *"--report-group and --report-from go together"* ]]
 	run_split kcat-out -t rep -G g --report-group mon --report-from "$BATS_TEST_TMPDIR/committed"
 	assert_status 2
+}
+
+@test "--stats: offsets per partition (start, end, latest) as Spark's source progress; phases" {
+	broker_cmd topic offs 2
+	printf '{"a":%d}\n' 0 1 2 3 4 5 6 | kput offs 0
+	printf '{"a":%d}\n' 10 11 12 | kput offs 1
+	run_split kcat-out -t offs -e --stats 1h
+	assert_status 0
+	line=$(echo "$stderr" | grep '"final":true')
+	# one line for the run: from where reading began to the end
+	[ "$(echo "$line" | jq -c .offsets)" = '{"offs/0":{"start":0,"end":7,"latest":7},"offs/1":{"start":0,"end":3,"latest":3}}' ]
+	[ "$(echo "$line" | jq -c '.duration_ms | keys')" = '["commit","emit","format","read","wait"]' ]
+	# from offset 5 and a message in flight: -c 1 stops at 6 of 7 on partition 0
+	run_split kcat-out -t offs -p 0 -o 5 -c 1 --stats 1h
+	assert_status 0
+	[ "$(echo "$stderr" | grep '"final":true' | jq -c '.offsets["offs/0"]')" = '{"start":5,"end":6,"latest":7}' ]
 }

@@ -611,3 +611,61 @@ bad_data_cases() {
 	assert_status 0
 	echo "$stderr" | tail -1 | jq -e '.prog == "mysql-replace" and .final == true and .in == 3 and .out == 3 and .pending == 0'
 }
+
+@test "--not-null and --varchar shape a created table (SHOW CREATE TABLE); a later null there is a bad row, the rest committed" {
+	printf '{"ts":"2026-01-01T00:0%d:00Z","shopid":1,"region":"SG","count":1}\n' 1 2 |
+		winagg | mysql-replace -t "$T" -q --not-null window_start,window_end,orders --varchar 32
+	db_sql "SHOW CREATE TABLE ordpipe.$T" | cut -f2 | sed 's/\\n/\n/g' >"$BATS_TEST_TMPDIR/show"
+	grep -Fx '  `window_start` datetime(3) NOT NULL,' "$BATS_TEST_TMPDIR/show"
+	grep -Fx '  `window_end` datetime(3) NOT NULL,' "$BATS_TEST_TMPDIR/show"
+	grep -Fx '  `orders` bigint(20) NOT NULL,' "$BATS_TEST_TMPDIR/show"
+	grep -Fx '  `items` bigint(20) DEFAULT NULL,' "$BATS_TEST_TMPDIR/show"
+	grep -Fx '  `region` varchar(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin DEFAULT NULL,' "$BATS_TEST_TMPDIR/show" ||
+		grep -Fx '  `region` varchar(32) COLLATE utf8mb4_nopad_bin DEFAULT NULL,' "$BATS_TEST_TMPDIR/show"
+	grep -F '  `rowkey` varchar(255) ' "$BATS_TEST_TMPDIR/show" | grep -q 'NOT NULL'
+	# a row without orders, one with null, one with a 33-character region: bad rows
+	printf '%s\n' '{"rowkey":"x","window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T00:01:00Z"}' \
+		'{"rowkey":"y","window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T00:01:00Z","orders":null}' \
+		'{"rowkey":"z","window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T00:01:00Z","orders":1,"region":"abcdefghijklmnopqrstuvwxyz0123456"}' \
+		'{"rowkey":"w","window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T00:01:00Z","orders":5}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(jq -r .line "$BATS_TEST_TMPDIR/rej" | tr '\n' ' ')" = "1 2 3 " ]
+	[ "$(jq -r .reason "$BATS_TEST_TMPDIR/rej")" = "$(printf '%s\n' "MySQL error 1364: Field 'orders' doesn't have a default value" \
+		"MySQL error 1048: Column 'orders' cannot be null" "MySQL error 1406: Data too long for column 'region' at row 1")" ]
+	[ "$(db_sql "SELECT orders FROM ordpipe.$T WHERE rowkey = 'w'")" = 5 ]
+	[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.$T")" = 3 ]
+}
+
+@test "--not-null names a field no row of the first batch has: status 1, no table; --varchar is 1 to 16383" {
+	run_split mysql-replace -t "$T" --not-null n,orders <<<'{"rowkey":"a","n":1}'
+	assert_status 1
+	[[ "$stderr" == *"mysql-replace: cannot create table '$T': --not-null 'orders': no row of the first batch has that field"* ]]
+	[ "$(db_sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='ordpipe' AND TABLE_NAME='$T'")" = 0 ]
+	run_split mysql-replace -t "$T" --varchar 16384 <<<'{"rowkey":"a"}'
+	assert_status 2
+	[[ "$stderr" == "mysql-replace: --varchar"* ]]
+	run_split mysql-replace -t "$T" --not-null a,,b <<<'{"rowkey":"a"}'
+	assert_status 2
+	[[ "$stderr" == "mysql-replace: --not-null: a comma-separated list of columns"* ]]
+}
+
+@test "--stats with --pipeline: the committed checkpoint's event time and the delay behind it; phases" {
+	printf '%s\n' '{"rowkey":"a","n":1}' \
+		'{"_checkpoint":{"id":1,"event_time":"2026-01-01T00:00:09.500Z","positions":{}}}' >"$BATS_TEST_TMPDIR/in"
+	run_split mysql-replace -t "$T" --pipeline "p$T" --stats 1h "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	line=$(echo "$stderr" | grep '"final":true')
+	echo "$line" | jq -e '.event_time_committed == "2026-01-01T00:00:09.500Z"'
+	# the delay is the line's time minus that event time (1767225609.5 s)
+	echo "$line" | jq -e '(((.time | sub("\\.[0-9]+Z$"; "Z") | fromdate) - 1767225609.5) * 1000) as $d |
+		(.event_delay_ms - $d | fabs) < 1500'
+	[ "$(echo "$line" | jq -c '.duration_ms | keys')" = '["commit","parse","read","wait"]' ]
+	# a checkpoint without an event time (no rows before it): null; without
+	# --pipeline: no such field
+	run_split mysql-replace -t "$T" --pipeline "q$T" --stats 1h <<<'{"_checkpoint":{"id":1,"positions":{}}}'
+	assert_status 0
+	echo "$stderr" | grep '"final":true' | jq -e '.event_delay_ms == null and .event_time_committed == null'
+	run_split mysql-replace -t "$T" --stats 1h <<<'{"rowkey":"c","n":3}'
+	echo "$stderr" | grep '"final":true' | jq -e 'has("event_delay_ms") | not'
+}

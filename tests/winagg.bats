@@ -270,13 +270,14 @@ CK="--time-unit s -g shop --checkpoint"
 	run --separate-stderr bash -c "$(declare -f ckpt_rows_a); ckpt_rows_a | winagg $CK $d"
 	assert_status 0
 	[ "${#lines[@]}" -eq 3 ] # two windows' rows, then the record
-	[ "${lines[2]}" = '{"_checkpoint":{"id":1,"positions":{"o/0":2,"o/1":1}}}' ]
+	# with the latest event time read (130 s), for the sink's delay
+	[ "${lines[2]}" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:02:10.000Z","positions":{"o/0":2,"o/1":1}}}' ]
 	[ -f "$d/ckpt-00000000000000000001" ]
 	# the next row of window [60,120) of shop 1 adds to the restored 2 orders, 3 items
 	run --separate-stderr bash -c "echo '{\"ts\":80,\"count\":8,\"shop\":1,\"_pos\":\"o/0/2\"}' | winagg $CK $d --restore 1"
 	assert_status 0
 	[ "$(echo "${lines[0]}" | jq -c '[.window_start[14:19], .shop, .orders, .items]')" = '["01:00",1,3,11]' ]
-	[ "${lines[1]}" = '{"_checkpoint":{"id":2,"positions":{"o/0":3,"o/1":1}}}' ]
+	[ "${lines[1]}" = '{"_checkpoint":{"id":2,"event_time":"1970-01-01T00:02:10.000Z","positions":{"o/0":3,"o/1":1}}}' ]
 }
 
 @test "a torn or truncated snapshot fails its checksum and the one before it is used" {
@@ -344,7 +345,7 @@ CK="--time-unit s -g shop --checkpoint"
 		'{"ts":1,"_pos":"/5"}' '{"ts":1,"_pos":"t/7/"}' '{"ts":1,"_pos":7}' '{"ts":1,"_pos":"q\/0/1"}' '{"ts":1}')
 	assert_status 0
 	# the highest offset of a/b wins (an older one never moves it back)
-	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"a/b":13}}}' ]
+	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:00:01.000Z","positions":{"a/b":13}}}' ]
 	[ "$(echo "${lines[0]}" | jq .orders)" -eq 3 ]
 	# lines 3 to 7 are refused, each with the reason
 	[ "$(jq -r '.line' "$BATS_TEST_TMPDIR/rej" | tr '\n' ' ')" = "3 4 5 6 7 " ]
@@ -422,7 +423,7 @@ CK="--time-unit s -g shop --checkpoint"
 	d=$BATS_TEST_TMPDIR/ck
 	run --separate-stderr bash -c "$(declare -f ckpt_rows_a); ckpt_rows_a | winagg $CK $d -W 10s -m append"
 	assert_status 0
-	rec='{"_checkpoint":{"id":1,"positions":{"o/0":2,"o/1":1}}}'
+	rec='{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:02:10.000Z","positions":{"o/0":2,"o/1":1}}}'
 	[ "${#lines[@]}" -eq 4 ]
 	# nothing closed during the one batch; the snapshot has both windows open
 	[ "${lines[0]}" = "$rec" ]
@@ -442,11 +443,11 @@ CK="--time-unit s -g shop --checkpoint"
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(echo "${lines[0]}" | jq -c '[.shop, .orders, .items]')" = '[1,2,3]' ]
 	# positions up to the bad row, not past it
-	[ "${lines[1]}" = '{"_checkpoint":{"id":1,"positions":{"o/0":2}}}' ]
+	[ "${lines[1]}" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:01:10.000Z","positions":{"o/0":2}}}' ]
 	# with --rejects the bad row is done with: covered, not read again
 	run --separate-stderr bash -c "printf '%s\n' '{\"shop\":1,\"_pos\":\"o/0/2\"}' | winagg $CK $d --restore 1 --rejects $BATS_TEST_TMPDIR/rej"
 	assert_status 0
-	[ "${lines[-1]}" = '{"_checkpoint":{"id":2,"positions":{"o/0":3}}}' ]
+	[ "${lines[-1]}" = '{"_checkpoint":{"id":2,"event_time":"1970-01-01T00:01:10.000Z","positions":{"o/0":3}}}' ]
 }
 
 # winagg's bad values: a line, and the reason its rejects record must give.
@@ -521,7 +522,7 @@ open("'"$BATS_TEST_TMPDIR"'/last", "w").write(line + "x")'
 	printf '%s\n' '{"ts":1,"count":1,"_pos":"t/0/4"}' '{"ts":1,"count":01,"_pos":"t/0/5"}' >"$BATS_TEST_TMPDIR/in"
 	run_split winagg --time-unit s -g '' --rejects "$BATS_TEST_TMPDIR/rej" --checkpoint "$BATS_TEST_TMPDIR/ck" "$BATS_TEST_TMPDIR/in"
 	assert_status 0
-	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"t/0":6}}}' ]
+	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:00:01.000Z","positions":{"t/0":6}}}' ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/rej")" -eq 1 ]
 }
 
@@ -541,7 +542,8 @@ golden_restore() {
 		golden_restore "$d"
 		assert_status 0
 		[ "${lines[0]}" = '{"rowkey":"1970-01-01T00:01:00.000Z/1970-01-01T00:02:00.000Z/1","window_start":"1970-01-01T00:01:00.000Z","window_end":"1970-01-01T00:02:00.000Z","shop":1,"orders":3,"items":7}' ]
-		[ "${lines[-1]}" = '{"_checkpoint":{"id":2,"positions":{"o/0":4}}}' ]
+		# the snapshot's latest event time (130 s) stays the latest
+		[ "${lines[-1]}" = '{"_checkpoint":{"id":2,"event_time":"1970-01-01T00:02:10.000Z","positions":{"o/0":4}}}' ]
 		# --restore-info tells where kcat-out would resume
 		run_split winagg --time-unit s -g shop --checkpoint "$d" --restore 1 --restore-info
 		[ "$output" = '{"id":1,"positions":{"o/0":3}}' ]
@@ -680,4 +682,43 @@ golden_restore() {
 	# the final line: the three rows (avg of 10, 40 and 4 s is 18 s), one batch ended
 	[ "$(echo "$stderr" | grep '"final":true' | jq -c '[.event_time_min, .event_time_avg, .event_time_max, .batch_id]')" = \
 		'["2026-01-01T00:00:04.000Z","2026-01-01T00:00:18.000Z","2026-01-01T00:00:40.000Z",2]' ]
+}
+
+@test "--stats: the last batch's changed groups and late rows (Spark's numRowsUpdated, numRowsDroppedByWatermark)" {
+	# Windows of 60 s, -W 5s, batches of 4 rows.
+	# Batch 1: shops 1, 2, 1, 3 at 00:00:01-00:00:30, all in [0,60s): 3 groups
+	# change; the watermark becomes 00:00:25.
+	# Batch 2: shop 1 at 00:01:30 ([60s,120s)), shops 1 and 3 at 00:00:02 and
+	# 00:00:03 ([0,60s) still open), shop 2 at 00:01:40: 4 groups change;
+	# the watermark becomes 00:01:35 and [0,60s) closes.
+	# Batch 3 (end of input, 2 rows): shop 1 at 00:00:50 is late; shop 3 at
+	# 00:01:50 changes 1 group.
+	{
+		printf '{"ts":"2026-01-01T00:00:%s","shopid":%d,"region":"SG","count":1}\n' 01Z 1 10Z 2 20Z 1 30Z 3
+		printf '{"ts":"2026-01-01T00:%s","shopid":%d,"region":"SG","count":1}\n' 01:30Z 1 00:02Z 1 00:03Z 3 01:40Z 2
+		printf '{"ts":"2026-01-01T00:%s","shopid":%d,"region":"SG","count":1}\n' 00:50Z 1 01:50Z 3
+	} >"$BATS_TEST_TMPDIR/in"
+	run_split winagg -W 5s --stats 1h --trigger-rows 4 "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(echo "$stderr" | grep '"final":true' | jq -c '[.batch_updated_groups, .batch_late_rows, .late_rows, .batches]')" = '[1,1,1,3]' ]
+	# and after two batches (a file of the first eight rows)
+	head -8 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/in8"
+	run_split winagg -W 5s --stats 1h --trigger-rows 4 "$BATS_TEST_TMPDIR/in8"
+	[ "$(echo "$stderr" | grep '"final":true' | jq -c '[.batch_updated_groups, .batch_late_rows, .batches]')" = '[4,0,2]' ]
+}
+
+@test "--stats: duration_ms by phase adds up to the run's time; processed_rate leaves out the waiting" {
+	ordgen -n 200000 >"$BATS_TEST_TMPDIR/o"
+	# a pause in the input: the one second counts as wait, not as work
+	{ head -100000 "$BATS_TEST_TMPDIR/o"; sleep 1; tail -n +100001 "$BATS_TEST_TMPDIR/o"; } |
+		winagg --stats 1h --checkpoint "$BATS_TEST_TMPDIR/ck" 2>"$BATS_TEST_TMPDIR/err" >/dev/null
+	line=$(grep '"final":true' "$BATS_TEST_TMPDIR/err")
+	[ "$(echo "$line" | jq -c '.duration_ms | keys')" = '["aggregate","emit","read","snapshot","wait"]' ]
+	# the phases split the whole run: their sum is uptime_s (to 2 % or 20 ms)
+	echo "$line" | jq -e '(.duration_ms | add) as $s | (.uptime_s * 1000) as $u |
+		($s - $u | fabs) <= ([20, $u * 0.02] | max)'
+	echo "$line" | jq -e '.duration_ms.wait >= 900'
+	# processed_rate: rows per second of the time not waiting, so above in_rate here
+	echo "$line" | jq -e '.processed_rate > .in_rate and
+		((.in / ((.duration_ms | add) - .duration_ms.wait) * 1000) - .processed_rate | fabs) <= .processed_rate * 0.05'
 }

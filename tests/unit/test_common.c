@@ -711,6 +711,34 @@ test_bt(void)
 	tb_free(&t);
 }
 
+/* --not-null and --varchar shape a created table; a --not-null name the
+ * rows lack is an error, not a silent no-op. */
+static void
+test_tb_create(void)
+{
+	static const char row[] = "{\"rowkey\":\"a\",\"n\":1,\"s\":\"x\",\"d\":2.5}";
+	struct buf q = {0};
+	tb_table t;
+
+	tb_init(&t, "t", "rowkey", NULL);
+	t.notnull = "n,s";
+	t.varchar = 40;
+	tb_see(&t, row, sizeof(row) - 1);
+	ok(tb_create_sql(&t, "C", &q) == 0, "tb: --not-null columns the rows have");
+	buf_putc(&q, '\0');
+	ok(strstr(q.p, "`n` BIGINT NOT NULL") && strstr(q.p, "`s` VARCHAR(40) COLLATE C NOT NULL") &&
+	       strstr(q.p, "`d` DOUBLE NULL") && strstr(q.p, "`rowkey` VARCHAR(255) COLLATE C NOT NULL"),
+	   "tb: NOT NULL where asked, VARCHAR(N) for text, the key unchanged: %s", q.p);
+	tb_free(&t);
+	tb_init(&t, "t", "rowkey", NULL);
+	t.notnull = "n,orders";
+	tb_see(&t, row, sizeof(row) - 1);
+	ok(tb_create_sql(&t, "C", &q) < 0 && strstr(t.err, "--not-null 'orders'") && !t.ready,
+	   "tb: a --not-null name no row has is refused: %s", t.err);
+	tb_free(&t);
+	buf_free(&q);
+}
+
 int
 main(void)
 {
@@ -721,6 +749,7 @@ main(void)
 	test_rk();
 	test_dd();
 	test_bt();
+	test_tb_create();
 
 	/* durations */
 	dur_ok("60", 60000);
