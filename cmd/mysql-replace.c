@@ -409,7 +409,7 @@ create_table(void)
 	for (;;) {
 		enum tx_verdict v = TX_OK;
 		for (size_t r = 0; r < run.b.n; r++)
-			if (!run.b.rows[r].dead)
+			if (!run.b.rows[r].dead && !run.b.rows[r].del) /* a delete has only the key */
 				tb_see(&run.t, run.b.arena.p + run.b.rows[r].off, run.b.rows[r].len);
 		if (tb_create_sql(&run.t, run.x.db ? my_binary_collation(run.x.db) : "utf8mb4_nopad_bin",
 		                  &q) < 0) {
@@ -468,6 +468,13 @@ ensure_table(void)
 		diag_error("table '%s' does not exist (--no-create)", opt.table);
 		return -1;
 	}
+	if (k == 0 && bt_deletes(&run.b) == bt_live(&run.b)) {
+		/* deletes only, and no table: nothing to delete (the table is
+		 * made by the first batch with rows) */
+		run.n_committed += bt_deletes(&run.b);
+		bt_drop_deletes(&run.b);
+		return 0;
+	}
 	if (k == 0 && create_table() < 0)
 		return -1;
 	bt_bind(&run.b, &run.t);
@@ -488,7 +495,7 @@ add_columns(void)
 	for (size_t r = 0; r < b->n; r++) {
 		const js_val *vals = bt_vals(b, r);
 		unsigned found = 0;
-		if (!bt_is_live(b, r))
+		if (!bt_is_upsert(b, r))
 			continue;
 		for (int c = 0; c < run.t.ncols; c++)
 			found += vals[c].type != JS_MISSING;
@@ -530,8 +537,8 @@ check_rows(void)
 	bt_resolve(b);
 	for (size_t r = 0; r < b->n; r++) {
 		const bt_row *rw = &b->rows[r];
-		if (!bt_is_live(b, r))
-			continue;
+		if (!bt_is_upsert(b, r))
+			continue; /* a delete needs only its key */
 		if (run.t.stampcol >= 0 && bt_vals(b, r)[run.t.stampcol].type != JS_MISSING)
 			snprintf(why, sizeof(why), "field '%s' is the --updated-at column (mysql-replace sets it)",
 			         opt.updated_at);

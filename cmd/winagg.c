@@ -40,6 +40,7 @@
 #include "sn.h"
 #include "st.h"
 #include "tm.h"
+#include "ss.h"
 #include "ws.h"
 
 #define USAGE "[-w DUR] [-s DUR] [-W DUR] [-m MODE] [-g LIST] [-a NAME=FUNC(FIELD)]... [FILE]..."
@@ -69,6 +70,9 @@ struct aggdef {
 /* The configuration: filled by parse_opts, then read-only. */
 struct opts {
 	int64_t size, slide, offset; /* ms */
+	int64_t session;             /* --session GAP: ms, 0 windows */
+	const char *gap_field;       /* --gap-field FIELD: a row's own gap */
+	int gap_want;                /* its index in the wanted list */
 	const char *time_field;
 	int64_t unit_num, unit_den; /* numeric time * num / den = ms */
 	char *group[MAX_GROUP_FIELDS];
@@ -106,7 +110,8 @@ static struct opts opt;
 
 /* The run: state, partitions, snapshots, the batch in progress, counters. */
 static struct run {
-	ws_state ws;
+	ws_state ws;            /* windows, and the clock in both modes */
+	ss_state ss;            /* --session: the sessions */
 	pt_set pt;
 	dd_set dd;              /* --dedup keys */
 	struct buf dkey;        /* the row's dedup key */
@@ -133,6 +138,7 @@ static struct run {
 	/* counters for -v and --stats */
 	uint64_t n_read, n_written, n_late_rows, n_late_pairs, n_batches;
 	uint64_t late_at_batch, batch_late; /* late rows before this batch, in the last one */
+	uint64_t n_retracted;               /* --session: deletes written */
 	uint64_t n_late_closed; /* rows late only because their window had closed */
 	uint64_t n_dups;        /* rows dropped as duplicates (--dedup) */
 	/* event times of the rows since the last --stats line (Spark's eventTime) */
@@ -192,7 +198,7 @@ help(void)
 
 enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_TRIGGER_INTERVAL,
        OPT_LATE, OPT_CHECKPOINT, OPT_CHECKPOINT_INTERVAL, OPT_CHECKPOINT_KEEP, OPT_RESTORE,
-       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT, OPT_DEDUP, OPT_DUP };
+       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT, OPT_DEDUP, OPT_DUP, OPT_SESSION, OPT_GAP_FIELD };
 
 /* ,"name": as JSON, for the output rows. */
 static char *
@@ -296,12 +302,14 @@ parse_opts(int argc, char **argv)
 	    {"restore-info", no_argument, NULL, OPT_RESTORE_INFO},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"dedup", required_argument, NULL, OPT_DEDUP},
+	    {"session", required_argument, NULL, OPT_SESSION},
+	    {"gap-field", required_argument, NULL, OPT_GAP_FIELD},
 	    {"dup", required_argument, NULL, OPT_DUP},
 	    CLI_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	const char *group = "shopid,region", *mode = "update", *dedup = NULL;
 	char *p, *tok, *save = NULL;
-	int c, slide_set = 0;
+	int c, slide_set = 0, window_set = 0;
 
 	opt.size = 60000;
 	opt.ckpt_interval = 1000;
@@ -311,12 +319,23 @@ parse_opts(int argc, char **argv)
 	opt.unit_num = opt.unit_den = 1;
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "w:s:t:g:a:W:m:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'w': opt.size = cli_dur(USAGE, "--window", optarg, 0); break;
+		case 'w':
+			opt.size = cli_dur(USAGE, "--window", optarg, 0);
+			window_set = 1;
+			break;
+		case OPT_SESSION:
+			if ((opt.session = cli_dur(USAGE, "--session", optarg, 0)) <= 0)
+				cli_usage_error(USAGE, "--session: the gap must be more than 0");
+			break;
+		case OPT_GAP_FIELD: opt.gap_field = optarg; break;
 		case 's':
 			opt.slide = cli_dur(USAGE, "--slide", optarg, 0);
 			slide_set = 1;
 			break;
-		case OPT_OFFSET: opt.offset = cli_dur(USAGE, "--offset", optarg, 1); break;
+		case OPT_OFFSET:
+			opt.offset = cli_dur(USAGE, "--offset", optarg, 1);
+			window_set = 1;
+			break;
 		case 't': opt.time_field = optarg; break;
 		case OPT_TIME_UNIT:
 			if (strcmp(optarg, "s") == 0)
@@ -365,6 +384,12 @@ parse_opts(int argc, char **argv)
 				cli_usage_error(USAGE, "unexpected option");
 		}
 	}
+	if (opt.session && (window_set || slide_set))
+		cli_usage_error(USAGE, "--session: sessions have no --window, --slide or --offset");
+	if (opt.gap_field && !opt.session)
+		cli_usage_error(USAGE, "--gap-field needs --session GAP (the gap of rows without one)");
+	if (opt.session && opt.ckpt_dir)
+		cli_usage_error(USAGE, "--session with --checkpoint: snapshots do not hold sessions yet");
 	if (!slide_set)
 		opt.slide = opt.size;
 	if (opt.size <= 0)
@@ -441,21 +466,23 @@ parse_opts(int argc, char **argv)
 
 /* ---- output ---- */
 
+/* One output row: the window (or session) [start, end), its rowkey, the
+ * group values from the key, the aggregates. */
 static void
-emit(const ws_ent *e)
+put_row(int64_t start, int64_t end, int session, const char *k, uint32_t klen,
+        const struct ag_val *a, const unsigned char *ext)
 {
 	/* rows come window by window: format its bounds once */
 	static char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN];
 	static int64_t ws_ms = INT64_MIN, we_ms = INT64_MIN;
 	char rk[RK_MAX + 1];
-	const char *k = ws_key(&run.ws, e);
 	size_t rklen;
 
-	if (e->wstart != ws_ms)
-		tm_format_rfc3339(ws_ms = e->wstart, ws);
-	if (e->wend != we_ms)
-		tm_format_rfc3339(we_ms = e->wend, we);
-	rklen = rk_make(ws, we, k, e->klen, opt.ngroup, rk);
+	if (start != ws_ms)
+		tm_format_rfc3339(ws_ms = start, ws);
+	if (end != we_ms)
+		tm_format_rfc3339(we_ms = end, we);
+	rklen = session ? rk_session(ws, k, klen, opt.ngroup, rk) : rk_make(ws, we, k, klen, opt.ngroup, rk);
 	out_write("{\"rowkey\":", 10);
 	js_out_str(rk, rklen);
 	out_write(",\"window_start\":\"", 17);
@@ -472,13 +499,19 @@ emit(const ws_ent *e)
 	for (int i = 0; i < opt.naggs; i++) {
 		out_write(opt.aggs[i].head, opt.aggs[i].headlen);
 		if (opt.aggs[i].fn == AG_APPROX)
-			js_out_i64((int64_t)ag_hll_estimate(ws_ext(&run.ws, e) + opt.aggs[i].off, opt.aggs[i].p));
+			js_out_i64((int64_t)ag_hll_estimate(ext + opt.aggs[i].off, opt.aggs[i].p));
 		else
-			ag_out(opt.aggs[i].fn, &e->a[i]);
+			ag_out(opt.aggs[i].fn, &a[i]);
 	}
 	out_write("}\n", 2);
 	out_end_record();
 	run.n_written++;
+}
+
+static void
+emit(const ws_ent *e)
+{
+	put_row(e->wstart, e->wend, 0, ws_key(&run.ws, e), e->klen, e->a, ws_ext(&run.ws, e));
 }
 
 static void
@@ -488,12 +521,69 @@ emit_evicted(void *arg, const ws_ent *e)
 	emit(e);
 }
 
-/* Closes every window ending at or before limit (all: every window);
- * append mode writes them now. */
+/* A session's row; its rowkey is now the one written. */
+static void
+emit_session(const ss_group *g, ss_sess *e)
+{
+	put_row(e->start, e->end, 1, g->key, g->klen, e->a, ss_ext(&run.ss, e));
+	e->said = e->start;
+}
+
+static void
+emit_closed_session(void *arg, const ss_group *g, const ss_sess *e)
+{
+	(void)arg;
+	put_row(e->start, e->end, 1, g->key, g->klen, e->a, ss_ext(&run.ss, e));
+}
+
+/* A retraction: the row written under the session's old start names no
+ * session now (merged, or its start moved back); mysql-replace deletes it. */
+static void
+emit_retraction(const ss_gone *d)
+{
+	char ts[TM_RFC3339_LEN], rk[RK_MAX + 1];
+	size_t rklen;
+
+	tm_format_rfc3339(d->start, ts);
+	rklen = rk_session(ts, d->g->key, d->g->klen, opt.ngroup, rk);
+	out_write("{\"rowkey\":", 10);
+	js_out_str(rk, rklen);
+	out_write(",\"_delete\":true}\n", 17);
+	out_end_record();
+	run.n_written++;
+	run.n_retracted++;
+}
+
+/* The end of a batch in session mode: retractions first, then the
+ * sessions changed (update) or all of them (complete). */
+static void
+emit_sessions(void)
+{
+	ss_state *ss = &run.ss;
+
+	for (size_t k = 0; k < ss->ngone; k++)
+		emit_retraction(&ss->gone[k]);
+	if (opt.mode == MODE_UPDATE) {
+		for (size_t k = 0; k < ss->ndirty; k++)
+			for (uint32_t i = 0; i < ss->dirty[k]->n; i++)
+				if (ss_at(ss, ss->dirty[k], i)->stamp == ss->batch)
+					emit_session(ss->dirty[k], ss_at(ss, ss->dirty[k], i));
+	} else if (opt.mode == MODE_COMPLETE) {
+		for (size_t k = 0; k < ss->nall; k++)
+			for (uint32_t i = 0; i < ss->all[k]->n; i++)
+				emit_session(ss->all[k], ss_at(ss, ss->all[k], i));
+	}
+}
+
+/* Closes every window (session) ending at or before limit (all: every
+ * one); append mode writes them now. */
 static void
 evict(int64_t limit, int all)
 {
-	ws_evict(&run.ws, limit, all, opt.mode == MODE_APPEND ? emit_evicted : NULL, NULL);
+	if (opt.session)
+		ss_evict(&run.ss, limit, all, opt.mode == MODE_APPEND ? emit_closed_session : NULL, NULL);
+	else
+		ws_evict(&run.ws, limit, all, opt.mode == MODE_APPEND ? emit_evicted : NULL, NULL);
 }
 
 /* ---- checkpoints (ordpipe(7), CRASH-SAFE RESTART; the format: common/sn) ---- */
@@ -677,7 +767,9 @@ end_batch(void)
 	if (run.batch_rows == 0)
 		return;
 	st_enter(ST_EMIT);
-	if (opt.mode == MODE_UPDATE) {
+	if (opt.session) {
+		emit_sessions();
+	} else if (opt.mode == MODE_UPDATE) {
 		for (size_t i = 0; i < s->ndirty; i++)
 			emit(s->dirty[i]);
 	} else if (opt.mode == MODE_COMPLETE) {
@@ -699,6 +791,8 @@ end_batch(void)
 	if (ckpt_due() == 0)
 		checkpoint();
 	ws_next_batch(s);
+	if (opt.session)
+		ss_next_batch(&run.ss);
 	run.batch_late = run.n_late_rows - run.late_at_batch;
 	run.late_at_batch = run.n_late_rows;
 	run.n_batches++;
@@ -719,9 +813,17 @@ stats(void)
 	st_begin(run.n_read, run.n_written, run.rejects.count);
 	st_u64("late_rows", run.n_late_rows);
 	st_u64("late_windows", run.n_late_pairs);
-	st_gauge("live_groups", s->count);
-	st_gauge("live_windows", s->nwins);
-	st_gauge("state_bytes", ws_memory(s));
+	if (opt.session) {
+		st_gauge("live_groups", run.ss.nall);
+		st_gauge("live_sessions", run.ss.nsess);
+		st_u64("merges", run.ss.merges);
+		st_u64("retractions", run.n_retracted);
+		st_gauge("state_bytes", ws_memory(s) + ss_memory(&run.ss));
+	} else {
+		st_gauge("live_groups", s->count);
+		st_gauge("live_windows", s->nwins);
+		st_gauge("state_bytes", ws_memory(s));
+	}
 	st_time("watermark", s->wm_set, s->wm);
 	st_time("max_event_time", s->have_max, s->max_seen);
 	/* Spark's eventTime {min, avg, max} over the rows since the last line */
@@ -731,10 +833,10 @@ stats(void)
 	run.et_n = 0;
 	run.et_sum = 0;
 	st_gauge("batch_id", s->batch);
-	st_gauge("batch_updated_groups", s->last_changed); /* Spark's numRowsUpdated */
-	st_gauge("batch_late_rows", run.batch_late);      /* numRowsDroppedByWatermark */
+	st_gauge("batch_updated_groups", opt.session ? run.ss.last_changed : s->last_changed);
+	st_gauge("batch_late_rows", run.batch_late);
 	st_u64("batches", run.n_batches);
-	st_u64("evicted", s->evicted);
+	st_u64("evicted", opt.session ? run.ss.evicted : s->evicted);
 	if (run.pt.seen) {
 		uint64_t live = 0, idle = 0;
 		double cu = pt_caught_up(&run.pt, tm_mono_s());
@@ -897,6 +999,108 @@ struct rowpos {
 	int64_t off;
 };
 
+/* A row that passed every check: the clock, Spark's eventTime, its
+ * partition; then 1 when --dedup finds it a duplicate (dropped). */
+static int
+row_seen(const nd_rec *r, const struct rowpos *rp, int64_t t)
+{
+	ws_saw(&run.ws, t);
+	if (run.et_n++ == 0 || t < run.et_min)
+		run.et_min = t;
+	if (run.et_n == 1 || t > run.et_max)
+		run.et_max = t;
+	run.et_sum += (double)t;
+	if (rp->part >= 0)
+		pt_heard(&run.pt, (size_t)rp->part, t);
+	return opt.ndedup && duplicate(r, t);
+}
+
+/* A late row: late windows, closed (late only because its window had
+ * closed, partitioned input), to --late. */
+static void
+note_late(const nd_rec *r, int late, int closed)
+{
+	run.n_late_pairs += (uint64_t)late;
+	run.n_late_rows++;
+	run.n_late_closed += closed > 0;
+	if (run.late_fp) {
+		fwrite(r->text, 1, r->len, run.late_fp);
+		fputc('\n', run.late_fp);
+	}
+}
+
+/* --gap-field: the row's gap, a duration ("30s") or whole ms; null or
+ * missing: --session's. NULL, or why it cannot be one. */
+static const char *
+row_gap(const js_val *v, int64_t *gap)
+{
+	static char why[160];
+	char txt[64];
+	const char *w;
+
+	if (v->type == JS_MISSING || v->type == JS_NULL)
+		return NULL;
+	if (v->type == JS_NUM && v->isint && js_to_i64(v, gap) == 0 && *gap > 0)
+		return NULL;
+	if (v->type == JS_STR && !v->esc && v->n < sizeof(txt)) {
+		memcpy(txt, v->p, v->n);
+		txt[v->n] = '\0';
+		if (tm_parse_dur(txt, gap, 0, &w) == 0 && *gap > 0)
+			return NULL;
+	}
+	snprintf(why, sizeof(why), "gap field '%s' is not a duration above 0 (\"30s\", or ms)",
+	         opt.gap_field);
+	return why;
+}
+
+/* --session: the row's session [t, t+gap) merges with the sessions of its
+ * group that it overlaps or touches (ss); it is late when it would end at
+ * or before the watermark (its partition's, or the stream's). */
+static int
+session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
+            const struct ag_num *xs, const uint64_t *hv, const int *hvok, int judge, int64_t plim)
+{
+	int64_t gap = opt.session, end;
+	const char *why;
+	char msg[200];
+	ss_sess *p = NULL;
+	ss_group *g;
+	int late_part, late_wm;
+
+	if (opt.gap_field && (why = row_gap(&run.vals[opt.gap_want], &gap)))
+		return bad(r, why);
+	if (__builtin_add_overflow(t, gap, &end) || end > TM_MAX_MS)
+		return bad(r, "the row's session falls outside the years 0000-9999");
+	late_part = judge && rp->part >= 0 && end <= plim;
+	late_wm = judge && run.ws.wm_set && end <= run.ws.wm;
+	if (!late_part && !late_wm) {
+		if (!(p = ss_plan(&run.ss, kh, run.key.p, (uint32_t)run.key.len, t, gap, &why))) {
+			snprintf(msg, sizeof(msg), "merging the sessions it joins %s", why);
+			return bad(r, msg);
+		}
+		for (int i = 0; i < opt.naggs; i++)
+			if ((why = ag_check(opt.aggs[i].fn, &p->a[i], &xs[i]))) {
+				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.aggs[i].fn],
+				         opt.aggs[i].name, why);
+				return bad(r, msg);
+			}
+	}
+	if (row_seen(r, rp, t))
+		return 0;
+	if (!p) {
+		note_late(r, 1, !late_part && rp->part >= 0);
+		return 0;
+	}
+	for (int i = 0; i < opt.naggs; i++) {
+		if (opt.aggs[i].fn != AG_APPROX)
+			ag_apply(opt.aggs[i].fn, &p->a[i], &xs[i], t);
+		else if (hvok[i])
+			ag_hll_add(ss_ext(&run.ss, p) + opt.aggs[i].off, opt.aggs[i].p, hv[i]);
+	}
+	ss_commit(&run.ss, &g);
+	return 0;
+}
+
 /* 0: row done (aggregated, late or rejected); -1: stop (bad row, no
  * rejects). *rp: the row's position, also for a row rejected. */
 static int
@@ -951,6 +1155,8 @@ process_row(const nd_rec *r, struct rowpos *rp)
 	for (int g = 0; g < opt.ngroup; g++)
 		key_put(&run.key, &vals[opt.gwant[g]]);
 	kh = hs_hash(run.key.p, run.key.len, 0);
+	if (opt.session)
+		return session_row(r, rp, t, kh, xs, hv, hvok, judge, plim);
 
 	/* Spark's assignment: the latest window start at or before t, then back by slides. */
 	last_start = t - tm_floormod(t - opt.offset, opt.slide);
@@ -981,15 +1187,7 @@ process_row(const nd_rec *r, struct rowpos *rp)
 				         opt.aggs[i].name, why);
 				return bad(r, msg);
 			}
-	ws_saw(s, t);
-	if (run.et_n++ == 0 || t < run.et_min)
-		run.et_min = t;
-	if (run.et_n == 1 || t > run.et_max)
-		run.et_max = t;
-	run.et_sum += (double)t;
-	if (rp->part >= 0)
-		pt_heard(&run.pt, (size_t)rp->part, t);
-	if (opt.ndedup && duplicate(r, t))
+	if (row_seen(r, rp, t))
 		return 0;
 	for (int k = 0; k < nw; k++) {
 		ws_ent *e = ents[k];
@@ -1003,15 +1201,8 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		}
 		ws_touch(s, e);
 	}
-	if (late) {
-		run.n_late_pairs += (uint64_t)late;
-		run.n_late_rows++;
-		run.n_late_closed += closed > 0;
-		if (run.late_fp) {
-			fwrite(r->text, 1, r->len, run.late_fp);
-			fputc('\n', run.late_fp);
-		}
-	}
+	if (late)
+		note_late(r, late, closed);
 	return 0;
 }
 
@@ -1045,7 +1236,7 @@ want_index(const char **names, int *n, const char *name)
 static void
 want_init(void)
 {
-	static const char *names[2 + 2 * MAX_GROUP_FIELDS + MAX_AGGS]; /* run.want holds them */
+	static const char *names[3 + 2 * MAX_GROUP_FIELDS + MAX_AGGS]; /* run.want holds them */
 	int n = 0;
 
 	names[n++] = opt.time_field;
@@ -1057,6 +1248,8 @@ want_init(void)
 	for (int i = 0; i < opt.ndedup; i++)
 		opt.ddwant[i] = want_index(names, &n, opt.dedup[i]);
 	opt.pos_want = want_index(names, &n, "_pos");
+	if (opt.gap_field)
+		opt.gap_want = want_index(names, &n, opt.gap_field);
 	js_want_init(&run.want, names, n);
 	run.vals = ecalloc((size_t)n, sizeof(*run.vals));
 }
@@ -1116,6 +1309,8 @@ free_run(void)
 {
 	pt_free(&run.pt);
 	ws_free(&run.ws);
+	if (opt.session)
+		ss_free(&run.ss);
 	dd_free(&run.dd);
 	buf_free(&run.dkey);
 	buf_free(&run.vkey);
@@ -1159,6 +1354,12 @@ main(int argc, char **argv)
 	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
 	rd = nd_new(argv + optind, argc - optind);
 	ws_init(&run.ws, opt.size, opt.naggs, (opt.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);
+	if (opt.session) {
+		enum ag_func fn[MAX_AGGS];
+		for (int i = 0; i < opt.naggs; i++)
+			fn[i] = opt.aggs[i].fn;
+		ss_init(&run.ss, opt.naggs, fn, (opt.ext + 7) & ~(size_t)7);
+	}
 	pt_init(&run.pt, opt.delay, opt.idle_ms);
 	dd_init(&run.dd);
 	if (opt.ckpt_dir)

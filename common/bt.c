@@ -13,7 +13,7 @@
 void
 bt_init(bt_batch *b, const char *key, size_t hint)
 {
-	static const char *before[2];
+	static const char *before[3];
 
 	*b = (bt_batch){.key = key};
 	for (b->nslots = 16; b->nslots < 2 * hint; b->nslots *= 2)
@@ -21,10 +21,17 @@ bt_init(bt_batch *b, const char *key, size_t hint)
 	b->slots = ecalloc(b->nslots, sizeof(*b->slots));
 	b->tmp = emalloc(ND_LINE_MAX);
 	before[0] = key;
-	before[1] = "_checkpoint";
 	b->keyw = 0;
-	b->ckw = strcmp(key, "_checkpoint") == 0 ? -1 : 1;
-	b->nwant = b->ckw < 0 ? 1 : 2;
+	b->nwant = 1;
+	b->ckw = b->dlw = -1;
+	if (strcmp(key, "_checkpoint") != 0) {
+		before[b->nwant] = "_checkpoint";
+		b->ckw = b->nwant++;
+	}
+	if (strcmp(key, "_delete") != 0) {
+		before[b->nwant] = "_delete";
+		b->dlw = b->nwant++;
+	}
 	js_want_init(&b->want, before, b->nwant);
 }
 
@@ -105,7 +112,8 @@ keep_offsets(bt_batch *b, size_t r, const char *text)
 enum bt_take
 bt_take(bt_batch *b, const nd_rec *rec, js_val *ck, char *why, size_t whylen)
 {
-	js_val two[2], *v = b->names ? vals_slot(b, b->n) : two, kv;
+	js_val three[3], *v = b->names ? vals_slot(b, b->n) : three, kv;
+	int del = 0;
 	js_err err;
 	bt_row *r;
 
@@ -121,12 +129,20 @@ bt_take(bt_batch *b, const nd_rec *rec, js_val *ck, char *why, size_t whylen)
 		         kv.type == JS_MISSING ? "missing" : "not a string or number");
 		return BT_BAD;
 	}
+	if (b->dlw >= 0 && v[b->dlw].type != JS_MISSING) {
+		if (v[b->dlw].type != JS_TRUE) {
+			snprintf(why, whylen, "'_delete' is not true (a delete record is {\"%s\":...,\"_delete\":true})",
+			         b->key);
+			return BT_BAD;
+		}
+		del = 1;
+	}
 	b->rows = egrow(b->rows, &b->cap, b->n + 1, sizeof(*b->rows), 1024);
 	if (b->n == 0)
 		b->first_at = tm_mono_s();
 	r = &b->rows[b->n];
 	*r = (bt_row){.off = b->arena.len, .len = rec->len, .file = rec->file,
-	              .lineno = rec->lineno, .members = (uint32_t)err.members};
+	              .lineno = rec->lineno, .members = (uint32_t)err.members, .del = (uint8_t)del};
 	buf_put(&b->arena, rec->text, rec->len);
 	r->koff = b->arena.len;
 	{
@@ -149,7 +165,7 @@ bt_bind(bt_batch *b, const tb_table *t)
 
 	js_want_free(&b->want);
 	free(b->names); /* bound again: --add-columns added columns */
-	b->names = ecalloc((size_t)n + 1, sizeof(*b->names));
+	b->names = ecalloc((size_t)n + 2, sizeof(*b->names));
 	for (int i = 0; i < n; i++)
 		b->names[i] = t->cols[i].name;
 	b->ncols = n;
@@ -158,6 +174,11 @@ bt_bind(bt_batch *b, const tb_table *t)
 	if (b->ckw < 0 && strcmp(b->key, "_checkpoint") != 0) {
 		b->names[n] = "_checkpoint";
 		b->ckw = n++;
+	}
+	b->dlw = strcmp(b->key, "_delete") == 0 ? -1 : tb_col_named(t, "_delete", 7);
+	if (b->dlw < 0 && strcmp(b->key, "_delete") != 0) {
+		b->names[n] = "_delete";
+		b->dlw = n++;
 	}
 	b->nwant = n;
 	js_want_init(&b->want, (const char **)b->names, n);
@@ -170,9 +191,29 @@ bt_bind(bt_batch *b, const tb_table *t)
 	}
 }
 
+size_t
+bt_deletes(const bt_batch *b)
+{
+	size_t n = 0;
+
+	for (size_t r = 0; r < b->n; r++)
+		n += bt_is_live(b, r) && b->rows[r].del;
+	return n;
+}
+
+void
+bt_drop_deletes(bt_batch *b)
+{
+	for (size_t r = 0; r < b->n; r++)
+		if (b->rows[r].del)
+			b->rows[r].dead = 1;
+}
+
 void
 bt_resolve(bt_batch *b)
 {
+	if (!b->vals)
+		return; /* not bound: no table, no values to write */
 	for (size_t r = 0; r < b->n; r++) {
 		js_val *v = &b->vals[r * (size_t)b->nwant];
 		const uint32_t *o = &b->voffs[r * (size_t)b->nwant];
@@ -258,7 +299,7 @@ bt_uniform(const bt_batch *b, const tb_table *t)
 {
 	for (size_t r = 0; r < b->n; r++) {
 		const js_val *v = bt_vals(b, r);
-		if (!bt_is_live(b, r))
+		if (!bt_is_upsert(b, r))
 			continue;
 		for (int c = 0; c < t->ncols; c++)
 			if (t->cols[c].used && v[c].type == JS_MISSING)

@@ -29,6 +29,7 @@ typedef struct {
 	uint32_t members; /* members of the object (a repeated one counted each time) */
 	uint8_t dead;     /* a later row has the same key */
 	uint8_t rejected; /* refused (by us or the server) and rejected */
+	uint8_t del;      /* {"KEY":...,"_delete":true}: the row is deleted, not written */
 } bt_row;
 
 typedef struct {
@@ -38,9 +39,10 @@ typedef struct {
 	struct buf arena;
 	uint32_t *slots;  /* key hash -> row index + 1, open addressing */
 	size_t nslots;
-	js_want want;     /* before bt_bind: key, "_checkpoint"; after: columns (, "_checkpoint") */
+	js_want want;     /* before bt_bind: key, "_checkpoint", "_delete"; after: columns (and those) */
 	const char **names;
 	int nwant, ncols, keyw, ckw; /* ckw: index of "_checkpoint", -1 when it is the key */
+	int dlw;          /* index of "_delete", -1 when it is the key */
 	js_val *vals;     /* n x nwant once bound; p resolved by bt_resolve */
 	uint32_t *voffs;  /* per value, its offset in its line */
 	size_t vcap;
@@ -53,7 +55,8 @@ enum bt_take { BT_ROW, BT_CHECKPOINT, BT_BAD };
 /* hint: rows expected per batch (sizes the key table). */
 void bt_init(bt_batch *b, const char *key, size_t hint);
 void bt_free(bt_batch *b);
-/* One line: BT_ROW held (collapsed by key); BT_CHECKPOINT, a
+/* One line: BT_ROW held (collapsed by key; a delete record, "_delete":true
+ * beside the key, is held as a delete of that key); BT_CHECKPOINT, a
  * {"_checkpoint":...} record, its value in *ck (valid until the next
  * line), not held; BT_BAD not held, the reason in why. */
 enum bt_take bt_take(bt_batch *b, const nd_rec *rec, js_val *ck, char *why, size_t whylen);
@@ -76,10 +79,21 @@ const char *bt_check(bt_batch *b, tb_table *t, size_t r, int ignore_unknown, cha
 int bt_uniform(const bt_batch *b, const tb_table *t);
 /* Rows neither replaced by a later one nor rejected. */
 size_t bt_live(const bt_batch *b);
+/* Of those, the deletes. */
+size_t bt_deletes(const bt_batch *b);
+/* A batch of deletes only, for a table that does not exist: there is
+ * nothing to delete; they count as done. */
+void bt_drop_deletes(bt_batch *b);
 static inline int
 bt_is_live(const bt_batch *b, size_t r)
 {
 	return !b->rows[r].dead && !b->rows[r].rejected;
+}
+/* A live row to write (not a delete). */
+static inline int
+bt_is_upsert(const bt_batch *b, size_t r)
+{
+	return bt_is_live(b, r) && !b->rows[r].del;
 }
 /* The batch is written: empty it. */
 void bt_clear(bt_batch *b);

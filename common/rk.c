@@ -21,18 +21,21 @@ put(char *rk, size_t *len, const char *s, size_t n)
 	return 0;
 }
 
-size_t
-rk_make(const char *ws, const char *we, const char *key, size_t klen, int ngroup, char *rk)
+/* "WS/WE/..." with WE of welen bytes. */
+static size_t
+make(const char *ws, const char *we, size_t welen, const char *key, size_t klen, int ngroup,
+     char *rk)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *k = key, *end = key + klen;
-	size_t len = 2 * TM_RFC3339_LEN + 2;
+	const size_t head = TM_RFC3339_LEN + welen + 2;
+	size_t len = head;
 	uint64_t h1, h2;
 
 	memcpy(rk, ws, TM_RFC3339_LEN);
 	rk[TM_RFC3339_LEN] = '/';
-	memcpy(rk + TM_RFC3339_LEN + 1, we, TM_RFC3339_LEN);
-	rk[2 * TM_RFC3339_LEN + 1] = '/';
+	memcpy(rk + TM_RFC3339_LEN + 1, we, welen);
+	rk[head - 1] = '/';
 	for (int g = 0; g < ngroup; g++) {
 		const char *v = k;
 		while (k < end && *k != '\0')
@@ -50,11 +53,23 @@ rk_make(const char *ws, const char *we, const char *key, size_t klen, int ngroup
 hashed:
 	h1 = hs_hash(key, klen, 0x6f72647069706531ULL);
 	h2 = hs_hash(key, klen, 0x77696e6167673232ULL);
-	len = 2 * TM_RFC3339_LEN + 2;
+	len = head;
 	rk[len++] = '#';
 	for (int i = 15; i >= 0; i--)
 		rk[len++] = hex[(h1 >> (4 * i)) & 15];
 	for (int i = 15; i >= 0; i--)
 		rk[len++] = hex[(h2 >> (4 * i)) & 15];
 	return len;
+}
+
+size_t
+rk_make(const char *ws, const char *we, const char *key, size_t klen, int ngroup, char *rk)
+{
+	return make(ws, we, TM_RFC3339_LEN, key, klen, ngroup, rk);
+}
+
+size_t
+rk_session(const char *start, const char *key, size_t klen, int ngroup, char *rk)
+{
+	return make(start, "session", 7, key, klen, ngroup, rk);
 }

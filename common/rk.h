@@ -20,5 +20,8 @@
  * texts of TM_RFC3339_LEN bytes) and the group key (klen bytes: ngroup
  * JSON texts, each NUL-ended); its length. */
 size_t rk_make(const char *ws, const char *we, const char *key, size_t klen, int ngroup, char *rk);
+/* A session's: "START/session/V1|V2|..." (or ".../#HASH"), from its start
+ * only, so that it stays the same while the session grows at its end. */
+size_t rk_session(const char *start, const char *key, size_t klen, int ngroup, char *rk);
 
 #endif

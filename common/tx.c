@@ -334,6 +334,48 @@ show(const struct buf *q)
 	out_write(";\n", 2);
 }
 
+/* The batch's deletes (winagg's retractions), in the transaction of its
+ * rows: DELETE ... WHERE key IN (...). Keys are distinct in a batch (the
+ * last record of a key wins), so it does not matter that they come after
+ * the rows. */
+static enum tx_verdict
+run_deletes(tx_ctx *x)
+{
+	const bt_batch *b = x->b;
+	const tb_col *kc;
+	size_t r = 0;
+	enum tx_verdict a;
+
+	if (bt_deletes(b) == 0)
+		return TX_OK;
+	kc = &x->t->cols[x->t->keycol];
+	while (r < b->n) {
+		int any = 0;
+		x->sql.len = 0;
+		buf_lit(&x->sql, "DELETE FROM ");
+		my_put_ident(&x->sql, x->t->name, strlen(x->t->name));
+		buf_lit(&x->sql, " WHERE ");
+		my_put_ident(&x->sql, kc->name, kc->nlen);
+		buf_lit(&x->sql, " IN (");
+		for (; r < b->n && x->sql.len < TX_STMT_MAX; r++) {
+			if (!bt_is_live(b, r) || !b->rows[r].del)
+				continue;
+			if (any)
+				buf_lit(&x->sql, ",");
+			put_value(&x->sql, kc, &bt_vals(b, r)[x->t->keycol], b->tmp, 0);
+			any = 1;
+		}
+		if (!any)
+			break;
+		buf_lit(&x->sql, ")");
+		if (x->dry_run)
+			show(&x->sql);
+		else if ((a = run(x, x->sql.p, x->sql.len)) != TX_OK)
+			return a == TX_ROWERR ? TX_FATAL : a; /* no row's fault */
+	}
+	return TX_OK;
+}
+
 /* The whole batch in multi-row statements, then COMMIT. */
 static enum tx_verdict
 attempt_statements(tx_ctx *x)
@@ -347,7 +389,7 @@ attempt_statements(tx_ctx *x)
 		x->sql.len = 0;
 		put_head(x, &x->sql);
 		for (; r < b->n && x->sql.len < TX_STMT_MAX; r++) {
-			if (!bt_is_live(b, r))
+			if (!bt_is_upsert(b, r))
 				continue;
 			if (any)
 				buf_lit(&x->sql, ",");
@@ -362,6 +404,8 @@ attempt_statements(tx_ctx *x)
 		else if ((a = run(x, x->sql.p, x->sql.len)) != TX_OK)
 			return end_tx(x, a);
 	}
+	if ((a = run_deletes(x)) != TX_OK)
+		return end_tx(x, a);
 	if (x->dry_run) {
 		if (x->pg->pending) {
 			pg_put_record(x->pg, &x->sql);
@@ -398,7 +442,7 @@ inf_read(void *ptr, char *buf, unsigned int n)
 	if (x->inf_pos == x->tsv.len) {
 		x->tsv.len = x->inf_pos = 0;
 		while (x->inf_row < x->b->n && x->tsv.len < n) {
-			if (bt_is_live(x->b, x->inf_row))
+			if (bt_is_upsert(x->b, x->inf_row))
 				put_row(x, &x->tsv, x->inf_row, 1);
 			x->inf_row++;
 		}
@@ -473,6 +517,8 @@ attempt_infile(tx_ctx *x)
 		         mysql_warning_count(x->db));
 		a = TX_ROWERR;
 	}
+	if (a == TX_OK)
+		a = run_deletes(x);
 	return end_tx(x, a);
 }
 
@@ -488,7 +534,7 @@ attempt_rows(tx_ctx *x)
 
 	for (size_t r = 0; r < b->n; r++) {
 		enum tx_verdict a;
-		if (!bt_is_live(b, r))
+		if (!bt_is_upsert(b, r))
 			continue;
 		x->sql.len = 0;
 		put_head(x, &x->sql);
@@ -512,7 +558,7 @@ attempt_rows(tx_ctx *x)
 		if (a != TX_OK)
 			return end_tx(x, a);
 	}
-	return end_tx(x, TX_OK);
+	return end_tx(x, run_deletes(x));
 }
 
 int
@@ -566,7 +612,8 @@ tx_write(tx_ctx *x)
 			return -1;
 		if (by_rows)
 			a = attempt_rows(x);
-		else if (x->use_infile && uniform && !x->upsert && !x->dry_run && x->b->n > 0)
+		else if (x->use_infile && uniform && !x->upsert && !x->dry_run &&
+		         bt_live(x->b) > bt_deletes(x->b))
 			a = attempt_infile(x);
 		else
 			a = attempt_statements(x);
