@@ -385,17 +385,17 @@ all_up() { for b in 1 2 3; do broker_cmd up "$b"; done; }
 }
 
 @test "--stats: offsets per partition (start, end, latest) as Spark's source progress; phases" {
-	broker_cmd topic offs 2
-	printf '{"a":%d}\n' 0 1 2 3 4 5 6 | kput offs 0
-	printf '{"a":%d}\n' 10 11 12 | kput offs 1
-	run_split kcat-out -t offs -e --stats 1h
+	broker_cmd topic sprog 2
+	printf '{"a":%d}\n' 0 1 2 3 4 5 6 | kput sprog 0
+	printf '{"a":%d}\n' 10 11 12 | kput sprog 1
+	run_split kcat-out -t sprog -e --stats 1h
 	assert_status 0
 	line=$(echo "$stderr" | grep '"final":true')
 	# one line for the run: from where reading began to the end
-	[ "$(echo "$line" | jq -c .offsets)" = '{"offs/0":{"start":0,"end":7,"latest":7},"offs/1":{"start":0,"end":3,"latest":3}}' ]
+	[ "$(echo "$line" | jq -c .offsets)" = '{"sprog/0":{"start":0,"end":7,"latest":7},"sprog/1":{"start":0,"end":3,"latest":3}}' ]
 	[ "$(echo "$line" | jq -c '.duration_ms | keys')" = '["commit","emit","format","read","wait"]' ]
-	# from offset 5 and a message in flight: -c 1 stops at 6 of 7 on partition 0
-	run_split kcat-out -t offs -p 0 -o 5 -c 1 --stats 1h
+	# from offset 5 with a message after it: -c 1 stops at 6 of 7 on partition 0
+	run_split kcat-out -t sprog -p 0 -o 5 -c 1 --stats 1h
 	assert_status 0
-	[ "$(echo "$stderr" | grep '"final":true' | jq -c '.offsets["offs/0"]')" = '{"start":5,"end":6,"latest":7}' ]
+	[ "$(echo "$stderr" | grep '"final":true' | jq -c '.offsets["sprog/0"]')" = '{"start":5,"end":6,"latest":7}' ]
 }

@@ -119,7 +119,7 @@ part() { grep "\"t/$1/" "$PF"; }
 		'{"ts":30,"count":1,"_pos":"t/0/1"}' '{"ts":2,"count":1,"_pos":"t/1/0"}' >"$BATS_TEST_TMPDIR/a"
 	run --separate-stderr winagg --time-unit s -g '' -w 10s -W 5s --checkpoint "$d" "$BATS_TEST_TMPDIR/a"
 	assert_status 0
-	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"positions":{"t/0":2,"t/1":1}}}' ]
+	[ "${lines[-1]}" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:00:30.000Z","positions":{"t/0":2,"t/1":1}}}' ]
 	# p0 was at 30 s: its row at 8 s is late ([0,10) ends before 30 - 5); the
 	# watermark of both partitions (p1 at 2 s) would not say so
 	run --separate-stderr winagg --time-unit s -g '' -w 10s -W 5s --checkpoint "$d" --restore latest -v \
@@ -173,7 +173,7 @@ part() { grep "\"t/$1/" "$PF"; }
 	# follow once it has passed, while the input stays open
 	wait_until 10 grep -q '_checkpoint' "$BATS_TEST_TMPDIR/out"
 	[ "$(grep -c '' "$BATS_TEST_TMPDIR/out")" -eq 2 ]
-	[ "$(tail -1 "$BATS_TEST_TMPDIR/out")" = '{"_checkpoint":{"id":1,"positions":{"t/0":2}}}' ]
+	[ "$(tail -1 "$BATS_TEST_TMPDIR/out")" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:00:02.000Z","positions":{"t/0":2}}}' ]
 	[ "$(head -1 "$BATS_TEST_TMPDIR/out" | jq .orders)" -eq 2 ]
 	exec 5>&-
 	wait_fifo_run

@@ -27,6 +27,7 @@
 #include "st.h"
 #include "tb.h"
 #include "tm.h"
+#include "ss.h"
 #include "ws.h"
 
 static int ntest, nfail;
@@ -711,6 +712,69 @@ test_bt(void)
 	tb_free(&t);
 }
 
+/* Sessions: merge on overlap or touch, retractions for written rows made
+ * stale, eviction by end (winagg --session). */
+static void
+sess_put(ss_state *s, const char *key, int64_t t, int64_t gap)
+{
+	const char *why;
+	ss_group *g;
+	ss_sess *p = ss_plan(s, hs_hash(key, strlen(key), 0), key, (uint32_t)strlen(key), t, gap, &why);
+	struct ag_num one = {1, 1, 1.0};
+
+	ag_apply(AG_COUNT, &p->a[0], &one, t);
+	ag_apply(AG_SUM, &p->a[1], &one, t);
+	ss_commit(s, &g);
+}
+
+static int n_closed;
+static void
+count_closed(void *arg, const ss_group *g, const ss_sess *e)
+{
+	(void)arg;
+	(void)g;
+	n_closed += (int)e->a[0].n;
+}
+
+static void
+test_ss(void)
+{
+	static const enum ag_func fn[2] = {AG_COUNT, AG_SUM};
+	ss_state s;
+	ss_group *g;
+
+	ss_init(&s, 2, fn, 0);
+	sess_put(&s, "A", 10, 5);
+	sess_put(&s, "A", 20, 5);
+	sess_put(&s, "B", 12, 5);
+	ok(s.nsess == 3 && s.nall == 2 && s.ndirty == 2, "ss: two sessions of A apart, one of B");
+	g = s.dirty[0];
+	ss_at(&s, g, 0)->said = 10; /* as if written */
+	ss_at(&s, g, 1)->said = 20;
+	ss_next_batch(&s);
+	sess_put(&s, "A", 15, 5); /* [15,20) touches [10,15) and [20,25) */
+	ok(s.nsess == 2 && g->n == 1 && ss_at(&s, g, 0)->start == 10 && ss_at(&s, g, 0)->end == 25 &&
+	       ss_at(&s, g, 0)->a[0].n == 3 && ss_at(&s, g, 0)->a[1].i == 3 && s.merges == 1,
+	   "ss: a row touching two sessions merges them into [10,25) with 3 rows");
+	ok(s.ngone == 1 && s.gone[0].start == 20 && s.gone[0].g == g,
+	   "ss: the merged-away session's written row is retracted, the survivor's key holds");
+	sess_put(&s, "A", 8, 1); /* [8,9) does not touch [10,25) */
+	sess_put(&s, "A", 6, 3); /* [6,9) touches [8,9) only */
+	ok(g->n == 2 && ss_at(&s, g, 0)->start == 6 && ss_at(&s, g, 0)->end == 9 && s.ngone == 1,
+	   "ss: sessions stay sorted; merging unwritten sessions retracts nothing");
+	sess_put(&s, "A", 9, 1); /* [9,10) touches [6,9) and [10,25): start 6, 10's row stale */
+	ok(g->n == 1 && ss_at(&s, g, 0)->start == 6 && s.ngone == 2 && s.gone[1].start == 10,
+	   "ss: a merge that moves a written session's start back retracts its old key");
+	ss_next_batch(&s);
+	n_closed = 0;
+	ss_evict(&s, 17, 0, count_closed, NULL); /* B's [12,17) */
+	ok(n_closed == 1 && s.nall == 1 && s.nsess == 1, "ss: eviction closes what ends by the limit, frees the group");
+	ss_evict(&s, 0, 1, count_closed, NULL);
+	ok(n_closed == 7 && s.nsess == 0, "ss: all: every session closes");
+	ss_next_batch(&s);
+	ss_free(&s);
+}
+
 /* --not-null and --varchar shape a created table; a --not-null name the
  * rows lack is an error, not a silent no-op. */
 static void
@@ -748,6 +812,7 @@ main(void)
 	test_ag();
 	test_rk();
 	test_dd();
+	test_ss();
 	test_bt();
 	test_tb_create();
 
