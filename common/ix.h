@@ -1,5 +1,5 @@
 /*
- * ix: the open-addressing hash index under winagg's window state (ws) and
+ * ix: the open-addressing hash index under winagg's window state (ws), sessions (ss) and
  * deduplication keys (dd): slots of (hash, entry), linear probing, at most
  * half full, deleted from by shifting the rest of the probe run back (no
  * tombstones), shrunk by the owner when it empties. The owner compares keys:
