@@ -391,8 +391,6 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--session: sessions have no --window, --slide or --offset");
 	if (opt.gap_field && !opt.session)
 		cli_usage_error(USAGE, "--gap-field needs --session GAP (the gap of rows without one)");
-	if (opt.session && opt.ckpt_dir)
-		cli_usage_error(USAGE, "--session with --checkpoint: snapshots do not hold sessions yet");
 	if (!slide_set)
 		opt.slide = opt.size;
 	if (opt.size <= 0)
@@ -639,6 +637,13 @@ cfg_text(int version)
 		}
 		buf_putc(&b, ')');
 	}
+	if (opt.session) {
+		/* a window snapshot's text never has this: they cannot be mixed */
+		snprintf(num, sizeof(num), " session=%lldms gap-field=", (long long)opt.session);
+		buf_put(&b, num, strlen(num));
+		if (opt.gap_field)
+			buf_put(&b, opt.gap_field, strlen(opt.gap_field));
+	}
 	if (opt.ndedup) {
 		buf_put(&b, " dedup=", 7);
 		for (int i = 0; i < opt.ndedup; i++) {
@@ -691,7 +696,7 @@ checkpoint(void)
 {
 	enum st_phase was = st_enter(ST_SNAPSHOT);
 
-	if (sn_write(&run.sn, &run.ws, &run.pt, &run.dd) < 0)
+	if (sn_write(&run.sn, &run.ws, opt.session ? &run.ss : NULL, &run.pt, &run.dd) < 0)
 		diag_die(DIAG_EX_FAIL, "%s", run.sn.err);
 	ckpt_record();
 	st_enter(was);
@@ -736,7 +741,7 @@ ckpt_start(void)
 		want = strtoll(opt.restore, NULL, 10);
 	}
 	if (opt.restore) {
-		if ((rc = sn_restore(&run.sn, want, &run.ws, &run.pt, &run.dd, &id)) < 0)
+		if ((rc = sn_restore(&run.sn, want, &run.ws, opt.session ? &run.ss : NULL, &run.pt, &run.dd, &id)) < 0)
 			diag_die(rc == -2 ? DIAG_EX_USAGE : DIAG_EX_FAIL, "%s", run.sn.err);
 		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, run.ws.count);
 		if (opt.restore_info) {
@@ -1266,8 +1271,16 @@ static void
 finish(int status)
 {
 	end_batch();
-	if (opt.ckpt_dir && run.rows_since_ckpt)
+	if (opt.session && opt.ckpt_dir && opt.mode == MODE_APPEND && status == DIAG_EX_OK &&
+	    !sig_stop && run.ss.nsess > 0) {
+		/* End of input writes the open sessions; a restart from this
+		 * snapshot may merge them further, even move a start back: the
+		 * snapshot says they were written, so such a merge retracts them. */
+		ss_mark_written(&run.ss);
 		checkpoint();
+	} else if (opt.ckpt_dir && run.rows_since_ckpt) {
+		checkpoint();
+	}
 	if (status != DIAG_EX_OK)
 		return;
 	if (!sig_stop && opt.mode != MODE_COMPLETE)

@@ -238,7 +238,7 @@ put_val(ck_writer *w, const struct ag_val *a)
 }
 
 int
-sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt, const dd_set *dd)
+sn_write(sn_dir *d, const ws_state *ws, const ss_state *ss, const pt_set *pt, const dd_set *dd)
 {
 	char name[48];
 	ck_writer w;
@@ -284,6 +284,21 @@ sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt, const dd_set *dd)
 		put_i64(&w, e->expiry);
 		put_u32(&w, e->klen);
 		ck_put(&w, e->key, e->klen);
+	}
+	put_le(&w, ss ? ss->nsess : 0, 8);
+	for (size_t k = 0; ss && k < ss->nall; k++) {
+		const ss_group *g = ss->all[k];
+		for (uint32_t j = 0; j < g->n; j++) {
+			const ss_sess *e = ss_at(ss, g, j);
+			put_i64(&w, e->start);
+			put_i64(&w, e->end);
+			put_i64(&w, e->said);
+			put_u32(&w, g->klen);
+			ck_put(&w, g->key, g->klen);
+			for (int i = 0; i < ss->naggs; i++)
+				put_val(&w, &e->a[i]);
+			ck_put(&w, ss_ext(ss, e), ss->ext);
+		}
 	}
 	if (ck_commit(&w) < 0) {
 		snprintf(d->err, sizeof(d->err), "cannot write checkpoint '%s/%s': %s", d->dir, name,
@@ -373,7 +388,7 @@ take_val(struct rd *r, uint32_t version, struct ag_val *a)
 /* Loads snapshot id into the empty state: 0; -1 unusable (why); -2 made
  * with another configuration (d->err). */
 static int
-load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, dd_set *dd, const char **why)
+load(sn_dir *d, int64_t id, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd, const char **why)
 {
 	char path[SN_PATH_MAX];
 	size_t len;
@@ -458,6 +473,30 @@ load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, dd_set *dd, const char **w
 		if (!key || dd_seen(dd, key, kl, expiry, 0, 0))
 			r.bad = 1; /* a key twice */
 	}
+	nents = version >= 6 ? take_le(&r, 8) : 0;
+	if (nents && !ss)
+		r.bad = 1; /* the configuration said sessions: cannot happen */
+	for (uint64_t i = 0; i < nents && !r.bad; i++) {
+		int64_t start = take_i64(&r), end = take_i64(&r), said = take_i64(&r);
+		uint32_t kl = take_u32(&r);
+		const char *key = take_bytes(&r, kl);
+		ss_sess *e;
+		if (!key || end <= start || !(e = ss_load(ss, hs_hash(key, kl, 0), key, kl, start, end))) {
+			r.bad = 1; /* out of order, or overlapping its group's previous one */
+			break;
+		}
+		e->said = said;
+		for (int k = 0; k < ss->naggs; k++)
+			if (take_val(&r, version, &e->a[k]) < 0)
+				r.bad = 1;
+		if (ss->ext) {
+			const void *x = take_bytes(&r, ss->ext);
+			if (!x)
+				r.bad = 1;
+			else
+				memcpy(ss_ext(ss, e), x, ss->ext);
+		}
+	}
 	free(buf);
 	if (r.bad || r.off != r.len) {
 		*why = "malformed";
@@ -467,7 +506,8 @@ load(sn_dir *d, int64_t id, ws_state *ws, pt_set *pt, dd_set *dd, const char **w
 }
 
 int
-sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_t *id)
+sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd,
+           int64_t *id)
 {
 	size_t n;
 	int64_t *ids = list(d, &n);
@@ -479,7 +519,7 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_
 	for (size_t i = 0; i < n && rc == -1; i++) {
 		if (ids[i] > want)
 			continue;
-		if ((rc = load(d, ids[i], ws, pt, dd, &why)) == 0) {
+		if ((rc = load(d, ids[i], ws, ss, pt, dd, &why)) == 0) {
 			*id = d->last_id = ids[i];
 			if (ids[i] != want && want != INT64_MAX)
 				diag_warn("restored checkpoint %lld instead of %lld", (long long)ids[i],
@@ -491,6 +531,8 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_
 			          (long long)ids[i], d->dir, why);
 		ws_free(ws);
 		ws_init(ws, ws->size, ws->naggs, ws->ext, ws->track_dirty);
+		if (ss)
+			ss_reset(ss);
 		pt_clear(pt);
 		dd_free(dd);
 		dd_init(dd);

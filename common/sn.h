@@ -14,9 +14,13 @@
  * length, name, next, has_max, pmax), entries (u64 count; each: window
  * start, u32 key length, key, then per aggregate kind (u8), n, i, d (its
  * bits), from version 5 the entry's sketch bytes (ws ext)); from version 4 the --dedup keys (u64 count; each: expiry, u32
- * key length, key, in first-seen order); then ck's checksum. Versions 1 and
- * 2 (struct ag_val as it lay in memory, configuration with enum numbers)
- * 3 (no dedup keys) and 4 (no sketches) are still read.
+ * key length, key, in first-seen order); from version 6 the sessions of
+ * --session (u64 count; each: start, end, the start its row was written
+ * with (i64 each), u32 key length, key, aggregates as above, sketch bytes;
+ * a group's sessions in order of start); then ck's checksum. Versions 1
+ * and 2 (struct ag_val as it lay in memory, configuration with enum
+ * numbers) 3 (no dedup keys), 4 (no sketches) and 5 (no sessions) are
+ * still read.
  *
  * Files in DIR: ckpt-NNNNNNNNNNNNNNNNNNNN (id, 20 digits), lock (one winagg
  * per directory), committed (the sink's last committed checkpoint record,
@@ -29,9 +33,10 @@
 
 #include "dd.h"
 #include "pt.h"
+#include "ss.h"
 #include "ws.h"
 
-#define SN_VERSION 5
+#define SN_VERSION 6
 #define SN_COMMITTED "committed"
 #define SN_PATH_MAX 4096 /* bytes of a path in DIR */
 #define SN_LOCK_WAIT_MS 3000 /* ms a start waits for DIR's lock (a killed winagg exiting) */
@@ -56,11 +61,13 @@ int sn_open(sn_dir *d, const char *dir, int64_t keep, const char *cfg, const cha
 void sn_close(sn_dir *d);
 /* Writes snapshot d->next_id of the state, makes it durable, prunes; 0, or
  * -1 with d->err (a full disk: older snapshots are intact). */
-int sn_write(sn_dir *d, const ws_state *ws, const pt_set *pt, const dd_set *dd);
+int sn_write(sn_dir *d, const ws_state *ws, const ss_state *ss, const pt_set *pt, const dd_set *dd);
 /* Restores the newest usable snapshot at or before want (INT64_MAX: the
- * newest) into the empty ws and pt, warning for each unusable one; 0 with
+ * newest) into the empty ws, ss (NULL: windows) and pt, warning for each
+ * unusable one; 0 with
  * *id, -1 none usable, -2 one of another configuration (d->err says both). */
-int sn_restore(sn_dir *d, int64_t want, ws_state *ws, pt_set *pt, dd_set *dd, int64_t *id);
+int sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd,
+               int64_t *id);
 /* The id in DIR/committed: 1 and *id, 0 no such file, -1 unreadable (d->err). */
 int sn_committed(sn_dir *d, int64_t *id);
 

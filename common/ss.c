@@ -40,6 +40,19 @@ ss_free(ss_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void
+ss_reset(ss_state *s)
+{
+	int naggs = s->naggs;
+	enum ag_func *fn = s->fn;
+	size_t ext = s->ext;
+
+	s->fn = NULL; /* kept for the new state */
+	ss_free(s);
+	ss_init(s, naggs, fn, ext);
+	free(fn);
+}
+
 static ss_group *
 find(const ss_state *s, uint64_t h, const char *key, uint32_t klen)
 {
@@ -150,6 +163,55 @@ note_gone(ss_state *s, const ss_group *g, int64_t start)
 	s->gone[s->ngone++] = (ss_gone){g, start};
 }
 
+static ss_group *
+new_group(ss_state *s, uint64_t h, const char *key, uint32_t klen)
+{
+	ss_group *g = emalloc(sizeof(*g) + klen);
+
+	*g = (ss_group){.hash = h, .klen = klen};
+	memcpy(g->key, key, klen);
+	ix_add(&s->ix, h, g);
+	s->all = egrow(s->all, &s->acap, s->nall + 1, sizeof(*s->all), 64);
+	g->at = s->nall;
+	s->all[s->nall++] = g;
+	s->bytes += sizeof(*g) + klen;
+	return g;
+}
+
+/* Room for one more session in g. */
+static void
+make_room(ss_state *s, ss_group *g)
+{
+	if (g->n == g->cap) {
+		uint32_t nc = g->cap ? g->cap * 2 : 1;
+		g->recs = erealloc(g->recs, (size_t)nc * s->rs);
+		s->bytes += (size_t)(nc - g->cap) * s->rs;
+		g->cap = nc;
+	}
+}
+
+ss_sess *
+ss_load(ss_state *s, uint64_t h, const char *key, uint32_t klen, int64_t start, int64_t end)
+{
+	ss_group *g = find(s, h, key, klen);
+	ss_sess *e;
+
+	if (!g)
+		g = new_group(s, h, key, klen);
+	else if (g->n > 0 && ss_at(s, g, g->n - 1)->end >= start)
+		return NULL;
+	make_room(s, g);
+	e = ss_at(s, g, g->n++);
+	memset(e, 0, s->rs);
+	e->start = start;
+	e->end = end;
+	e->said = SS_NONE;
+	s->nsess++;
+	if (end < s->min_end)
+		s->min_end = end;
+	return e;
+}
+
 ss_sess *
 ss_commit(ss_state *s, ss_group **gp)
 {
@@ -157,16 +219,8 @@ ss_commit(ss_state *s, ss_group **gp)
 	ss_group *g = s->plan.g;
 	uint32_t merged = s->plan.j - s->plan.i;
 
-	if (!g) {
-		g = emalloc(sizeof(*g) + s->plan.klen);
-		*g = (ss_group){.hash = s->plan.h, .klen = s->plan.klen};
-		memcpy(g->key, s->plan.key, s->plan.klen);
-		ix_add(&s->ix, s->plan.h, g);
-		s->all = egrow(s->all, &s->acap, s->nall + 1, sizeof(*s->all), 64);
-		g->at = s->nall;
-		s->all[s->nall++] = g;
-		s->bytes += sizeof(*g) + s->plan.klen;
-	}
+	if (!g)
+		g = new_group(s, s->plan.h, s->plan.key, s->plan.klen);
 	/* the written rows this merge makes stale */
 	if (merged > 0 && p->said != SS_NONE && p->said != p->start) {
 		note_gone(s, g, p->said);
@@ -178,12 +232,7 @@ ss_commit(ss_state *s, ss_group **gp)
 			note_gone(s, g, o->said);
 	}
 	if (merged == 0) {
-		if (g->n == g->cap) {
-			uint32_t nc = g->cap ? g->cap * 2 : 1;
-			g->recs = erealloc(g->recs, (size_t)nc * s->rs);
-			s->bytes += (size_t)(nc - g->cap) * s->rs;
-			g->cap = nc;
-		}
+		make_room(s, g);
 		memmove(g->recs + (size_t)(s->plan.i + 1) * s->rs, g->recs + (size_t)s->plan.i * s->rs,
 		        (size_t)(g->n - s->plan.i) * s->rs);
 		g->n++;
@@ -258,6 +307,14 @@ ss_evict(ss_state *s, int64_t limit, int all,
 	s->min_end = least;
 	if (s->ix.count > 0 && s->ix.count * 8 < s->ix.cap && s->ix.cap > 64)
 		ix_resize(&s->ix, s->ix.cap / 4);
+}
+
+void
+ss_mark_written(ss_state *s)
+{
+	for (size_t k = 0; k < s->nall; k++)
+		for (uint32_t i = 0; i < s->all[k]->n; i++)
+			ss_at(s, s->all[k], i)->said = ss_at(s, s->all[k], i)->start;
 }
 
 void

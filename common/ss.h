@@ -79,6 +79,13 @@ typedef struct {
 /* fn: the naggs functions (copied). */
 void ss_init(ss_state *s, int naggs, const enum ag_func *fn, size_t ext);
 void ss_free(ss_state *s);
+/* Forgets every session (a snapshot that failed to load half way). */
+void ss_reset(ss_state *s);
+/* Restoring a snapshot: a session [start, end) appended to its group's (a
+ * group's come in order of start), aggregates zero, not changed in this
+ * batch; NULL when it is out of order or touches the previous one. */
+ss_sess *ss_load(ss_state *s, uint64_t h, const char *key, uint32_t klen, int64_t start,
+                 int64_t end);
 
 static inline unsigned char *
 ss_ext(const ss_state *s, const ss_sess *e)
@@ -105,6 +112,9 @@ ss_sess *ss_commit(ss_state *s, ss_group **gp);
  * passed to fn first when fn is not NULL; frees groups left empty. */
 void ss_evict(ss_state *s, int64_t limit, int all, void (*fn)(void *, const ss_group *, const ss_sess *),
               void *arg);
+/* Every session's row counts as written under its start (append mode at
+ * end of input, before the snapshot that keeps them open). */
+void ss_mark_written(ss_state *s);
 /* The batch is over: dirty list and retractions empty. */
 void ss_next_batch(ss_state *s);
 size_t ss_memory(const ss_state *s);
