@@ -41,11 +41,11 @@
 #include "st.h"
 #include "tm.h"
 #include "ss.h"
+#include "wr.h"
 #include "ws.h"
 
 #define USAGE "[-w DUR] [-s DUR] [-W DUR] [-m MODE] [-g LIST] [-a NAME=FUNC(FIELD)]... [FILE]..."
 #define MAX_GROUP_FIELDS 64
-#define MAX_AGGS 64
 /* Without --trigger-rows a batch also ends after this many rows (Spark's
  * maxOffsetsPerTrigger): a producer faster than winagg never lets the input
  * drain, and state could then not be evicted until end of input. */
@@ -55,18 +55,6 @@
 
 enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
 
-struct aggdef {
-	char *name;
-	enum ag_func fn;
-	char *field; /* NULL for count */
-	int want;    /* index of field in the scanner's wanted list */
-	char *head;  /* ,"name": pre-escaped */
-	size_t headlen;
-	double rsd;  /* approx_count_distinct: relative standard deviation */
-	int p;       /* its sketch's precision (2^p registers) */
-	size_t off;  /* where its sketch lies in an entry's ext bytes */
-};
-
 /* The configuration: filled by parse_opts, then read-only. */
 struct opts {
 	int64_t size, slide, offset; /* ms */
@@ -75,15 +63,9 @@ struct opts {
 	int gap_want;                /* its index in the wanted list */
 	const char *time_field;
 	int64_t unit_num, unit_den; /* numeric time * num / den = ms */
-	char *group[MAX_GROUP_FIELDS];
-	int gwant[MAX_GROUP_FIELDS]; /* index of each group field in the wanted list */
-	int ngroup;
-	char *group_head[MAX_GROUP_FIELDS]; /* ,"field": pre-escaped */
-	size_t group_headlen[MAX_GROUP_FIELDS];
+	wr_layout l;                 /* the output rows: group fields, aggregates */
+	int gwant[WR_MAX_GROUP];     /* index of each group field in the wanted list */
 	char *group_buf;
-	struct aggdef aggs[MAX_AGGS];
-	int naggs;
-	size_t ext; /* bytes of sketches per (window, group) */
 	size_t wpr; /* windows per row at most: ceil(window / slide) */
 	int has_wm;
 	int64_t delay; /* ms */
@@ -203,81 +185,19 @@ enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_
        OPT_LATE, OPT_CHECKPOINT, OPT_CHECKPOINT_INTERVAL, OPT_CHECKPOINT_KEEP, OPT_RESTORE,
        OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT, OPT_DEDUP, OPT_DUP, OPT_SESSION, OPT_GAP_FIELD };
 
-/* ,"name": as JSON, for the output rows. */
-static char *
-make_head(const char *name, size_t *len)
-{
-	struct buf b = {0};
-
-	buf_put(&b, ",\"", 2);
-	js_escape(name, strlen(name), 0, buf_sink, &b);
-	buf_put(&b, "\":", 2);
-	*len = b.len;
-	return b.p;
-}
-
 static void
 add_agg(const char *spec)
 {
-	struct aggdef *a;
-	const char *eq = strchr(spec, '='), *fn, *lp, *rp;
-	int k;
+	char why[300];
 
-	if (opt.naggs == MAX_AGGS)
-		cli_usage_error(USAGE, "--agg: more than %d aggregates", MAX_AGGS);
-	if (!eq || eq == spec)
-		cli_usage_error(USAGE, "--agg: '%s' is not NAME=FUNC(FIELD)", spec);
-	fn = eq + 1;
-	lp = strchr(fn, '(');
-	if ((k = ag_func_named(fn, lp ? (size_t)(lp - fn) : strlen(fn))) < 0)
-		cli_usage_error(USAGE, "--agg: unknown function in '%s' (count, sum, min, max, avg, first, last, approx_count_distinct)", spec);
-	a = &opt.aggs[opt.naggs++];
-	a->name = estrndup(spec, (size_t)(eq - spec));
-	a->fn = (enum ag_func)k;
-	a->field = NULL;
-	a->rsd = 0.05; /* Spark's default */
-	if (lp) {
-		const char *comma = strchr(lp, ',');
-		rp = strchr(lp, ')');
-		if (!rp || rp[1] != '\0')
-			cli_usage_error(USAGE, "--agg: '%s' is not NAME=FUNC(FIELD)", spec);
-		if (comma && comma < rp) {
-			char *end;
-			if (a->fn != AG_APPROX)
-				cli_usage_error(USAGE, "--agg: %s takes one field in '%s'", ag_names[k], spec);
-			a->rsd = strtod(comma + 1, &end);
-			if (end != rp || !(a->rsd >= 0.002 && a->rsd < 0.39))
-				cli_usage_error(USAGE, "--agg: the relative standard deviation in '%s' must be "
-				                       "from 0.002 to less than 0.39", spec);
-			rp = comma;
-		}
-		if (rp > lp + 1)
-			a->field = estrndup(lp + 1, (size_t)(rp - lp - 1));
-	}
-	if (a->fn == AG_APPROX) {
-		a->p = ag_hll_precision(a->rsd);
-		if (a->p > AG_HLL_PMAX)
-			a->p = AG_HLL_PMAX;
-		a->off = opt.ext;
-		opt.ext += (size_t)1 << a->p;
-	}
-	if (a->fn == AG_COUNT && a->field)
-		cli_usage_error(USAGE, "--agg: count takes no field in '%s' (it counts rows)", spec);
-	if (a->fn != AG_COUNT && !a->field)
-		cli_usage_error(USAGE, "--agg: %s needs a field in '%s'", ag_names[k], spec);
-	a->head = make_head(a->name, &a->headlen);
+	if (wr_add_agg(&opt.l, spec, why, sizeof(why)) < 0)
+		cli_usage_error(USAGE, "%s", why);
 }
 
 static void
 free_opts(void)
 {
-	for (int i = 0; i < opt.naggs; i++) {
-		free(opt.aggs[i].name);
-		free(opt.aggs[i].field);
-		free(opt.aggs[i].head);
-	}
-	for (int i = 0; i < opt.ngroup; i++)
-		free(opt.group_head[i]);
+	wr_free(&opt.l);
 	free(opt.group_buf);
 	free(opt.dedup_buf);
 }
@@ -311,7 +231,7 @@ parse_opts(int argc, char **argv)
 	    CLI_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	const char *group = "shopid,region", *mode = "update", *dedup = NULL;
-	char *p, *tok, *save = NULL;
+	char *p, *tok, *save = NULL, why[300];
 	int c, slide_set = 0, window_set = 0;
 
 	opt.size = 60000;
@@ -422,11 +342,9 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--restore-info needs --restore ID|latest|committed");
 
 	opt.group_buf = estrdup(group);
-	for (p = opt.group_buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
-		if (opt.ngroup == MAX_GROUP_FIELDS)
-			cli_usage_error(USAGE, "--group-by: more than %d fields", MAX_GROUP_FIELDS);
-		opt.group[opt.ngroup++] = tok;
-	}
+	for (p = opt.group_buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL)
+		if (wr_add_group(&opt.l, tok, why, sizeof(why)) < 0)
+			cli_usage_error(USAGE, "%s", why);
 	if (dedup) {
 		opt.dedup_buf = estrdup(dedup);
 		for (p = opt.dedup_buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
@@ -439,80 +357,37 @@ parse_opts(int argc, char **argv)
 	}
 	if (opt.dup_path && !opt.ndedup)
 		cli_usage_error(USAGE, "--dup needs --dedup FIELD[,FIELD]...");
-	if (opt.naggs == 0) {
+	if (opt.l.naggs == 0) {
 		add_agg("orders=count");
 		add_agg("items=sum(count)");
 	}
 	/* Output names must be distinct: they become JSON members and columns. */
 	{
-		const char *names[3 + MAX_GROUP_FIELDS + MAX_AGGS];
+		const char *names[3 + MAX_GROUP_FIELDS + WR_MAX_AGGS];
 		int n = 0;
 		names[n++] = "rowkey";
 		names[n++] = "window_start";
 		names[n++] = "window_end";
-		for (int i = 0; i < opt.ngroup; i++)
-			names[n++] = opt.group[i];
-		for (int i = 0; i < opt.naggs; i++)
-			names[n++] = opt.aggs[i].name;
+		for (int i = 0; i < opt.l.ngroup; i++)
+			names[n++] = opt.l.group[i];
+		for (int i = 0; i < opt.l.naggs; i++)
+			names[n++] = opt.l.aggs[i].name;
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < i; j++)
 				if (strcmp(names[i], names[j]) == 0)
 					cli_usage_error(USAGE, "output field '%s' named twice (group or aggregate)",
 					                names[i]);
 	}
-	for (int i = 0; i < opt.ngroup; i++)
-		opt.group_head[i] = make_head(opt.group[i], &opt.group_headlen[i]);
 }
 
 
 /* ---- output ---- */
 
-/* One output row: the window (or session) [start, end), its rowkey, the
- * group values from the key, the aggregates. */
-static void
-put_row(int64_t start, int64_t end, int session, const char *k, uint32_t klen,
-        const struct ag_val *a, const unsigned char *ext)
-{
-	/* rows come window by window: format its bounds once */
-	static char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN];
-	static int64_t ws_ms = INT64_MIN, we_ms = INT64_MIN;
-	char rk[RK_MAX + 1];
-	size_t rklen;
-
-	if (start != ws_ms)
-		tm_format_rfc3339(ws_ms = start, ws);
-	if (end != we_ms)
-		tm_format_rfc3339(we_ms = end, we);
-	rklen = session ? rk_session(ws, k, klen, opt.ngroup, rk) : rk_make(ws, we, k, klen, opt.ngroup, rk);
-	out_write("{\"rowkey\":", 10);
-	js_out_str(rk, rklen);
-	out_write(",\"window_start\":\"", 17);
-	out_write(ws, TM_RFC3339_LEN);
-	out_write("\",\"window_end\":\"", 16);
-	out_write(we, TM_RFC3339_LEN);
-	out_byte('"');
-	for (int g = 0; g < opt.ngroup; g++) {
-		size_t n = strlen(k);
-		out_write(opt.group_head[g], opt.group_headlen[g]);
-		out_write(k, n);
-		k += n + 1;
-	}
-	for (int i = 0; i < opt.naggs; i++) {
-		out_write(opt.aggs[i].head, opt.aggs[i].headlen);
-		if (opt.aggs[i].fn == AG_APPROX)
-			js_out_i64((int64_t)ag_hll_estimate(ext + opt.aggs[i].off, opt.aggs[i].p));
-		else
-			ag_out(opt.aggs[i].fn, &a[i]);
-	}
-	out_write("}\n", 2);
-	out_end_record();
-	run.n_written++;
-}
-
 static void
 emit(const ws_ent *e)
 {
-	put_row(e->wstart, e->wend, 0, ws_key(&run.ws, e), e->klen, e->a, ws_ext(&run.ws, e));
+	wr_row(&opt.l, e->wstart, e->wend, 0, ws_key(&run.ws, e), e->klen, e->a, ws_ext(&run.ws, e));
+	run.n_written++;
 }
 
 static void
@@ -526,15 +401,17 @@ emit_evicted(void *arg, const ws_ent *e)
 static void
 emit_session(const ss_group *g, ss_sess *e)
 {
-	put_row(e->start, e->end, 1, g->key, g->klen, e->a, ss_ext(&run.ss, e));
+	wr_row(&opt.l, e->start, e->end, 1, g->key, g->klen, e->a, ss_ext(&run.ss, e));
 	e->said = e->start;
+	run.n_written++;
 }
 
 static void
 emit_closed_session(void *arg, const ss_group *g, const ss_sess *e)
 {
 	(void)arg;
-	put_row(e->start, e->end, 1, g->key, g->klen, e->a, ss_ext(&run.ss, e));
+	wr_row(&opt.l, e->start, e->end, 1, g->key, g->klen, e->a, ss_ext(&run.ss, e));
+	run.n_written++;
 }
 
 /* A retraction: the row written under the session's old start names no
@@ -542,15 +419,7 @@ emit_closed_session(void *arg, const ss_group *g, const ss_sess *e)
 static void
 emit_retraction(const ss_gone *d)
 {
-	char ts[TM_RFC3339_LEN], rk[RK_MAX + 1];
-	size_t rklen;
-
-	tm_format_rfc3339(d->start, ts);
-	rklen = rk_session(ts, d->g->key, d->g->klen, opt.ngroup, rk);
-	out_write("{\"rowkey\":", 10);
-	js_out_str(rk, rklen);
-	out_write(",\"_delete\":true}\n", 17);
-	out_end_record();
+	wr_retraction(&opt.l, d->start, d->g->key, d->g->klen);
 	run.n_written++;
 	run.n_retracted++;
 }
@@ -612,14 +481,14 @@ cfg_text(int version)
 	snprintf(num, sizeof(num), " mode=%s group=",
 	         opt.mode == MODE_UPDATE ? "update" : opt.mode == MODE_APPEND ? "append" : "complete");
 	buf_put(&b, num, strlen(num));
-	for (int g = 0; g < opt.ngroup; g++) {
+	for (int g = 0; g < opt.l.ngroup; g++) {
 		if (g)
 			buf_putc(&b, ',');
-		buf_put(&b, opt.group[g], strlen(opt.group[g]));
+		buf_put(&b, opt.l.group[g], strlen(opt.l.group[g]));
 	}
 	buf_put(&b, " aggs=", 6);
-	for (int i = 0; i < opt.naggs; i++) {
-		const struct aggdef *a = &opt.aggs[i];
+	for (int i = 0; i < opt.l.naggs; i++) {
+		const struct wr_agg *a = &opt.l.aggs[i];
 		if (i)
 			buf_putc(&b, ',');
 		buf_put(&b, a->name, strlen(a->name));
@@ -1086,10 +955,10 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
 			snprintf(msg, sizeof(msg), "merging the sessions it joins %s", why);
 			return bad(r, msg);
 		}
-		for (int i = 0; i < opt.naggs; i++)
-			if ((why = ag_check(opt.aggs[i].fn, &p->a[i], &xs[i]))) {
-				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.aggs[i].fn],
-				         opt.aggs[i].name, why);
+		for (int i = 0; i < opt.l.naggs; i++)
+			if ((why = ag_check(opt.l.aggs[i].fn, &p->a[i], &xs[i]))) {
+				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.l.aggs[i].fn],
+				         opt.l.aggs[i].name, why);
 				return bad(r, msg);
 			}
 	}
@@ -1099,11 +968,11 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
 		note_late(r, 1, !late_part && rp->part >= 0);
 		return 0;
 	}
-	for (int i = 0; i < opt.naggs; i++) {
-		if (opt.aggs[i].fn != AG_APPROX)
-			ag_apply(opt.aggs[i].fn, &p->a[i], &xs[i], t);
+	for (int i = 0; i < opt.l.naggs; i++) {
+		if (opt.l.aggs[i].fn != AG_APPROX)
+			ag_apply(opt.l.aggs[i].fn, &p->a[i], &xs[i], t);
 		else if (hvok[i])
-			ag_hll_add(ss_ext(&run.ss, p) + opt.aggs[i].off, opt.aggs[i].p, hv[i]);
+			ag_hll_add(ss_ext(&run.ss, p) + opt.l.aggs[i].off, opt.l.aggs[i].p, hv[i]);
 	}
 	ss_commit(&run.ss, &g);
 	return 0;
@@ -1114,9 +983,9 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
 static int
 process_row(const nd_rec *r, struct rowpos *rp)
 {
-	static struct ag_num xs[MAX_AGGS];
-	static uint64_t hv[MAX_AGGS]; /* approx_count_distinct: the value's hash */
-	static int hvok[MAX_AGGS];    /* ... 0 when null or missing */
+	static struct ag_num xs[WR_MAX_AGGS];
+	static uint64_t hv[WR_MAX_AGGS]; /* approx_count_distinct: the value's hash */
+	static int hvok[WR_MAX_AGGS];    /* ... 0 when null or missing */
 	ws_ent **ents = run.ents;  /* per window of the row: its entry, or NULL */
 	int64_t *starts = run.starts;
 	ws_state *s = &run.ws;
@@ -1144,9 +1013,9 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		return bad(r, why);
 	if (rp->part >= 0 && run.pt.v[rp->part].has_max)
 		plim = pt_behind(&run.pt, run.pt.v[rp->part].pmax);
-	for (int i = 0; i < opt.naggs; i++) {
-		if (opt.aggs[i].fn == AG_APPROX) {
-			const js_val *v = &vals[opt.aggs[i].want];
+	for (int i = 0; i < opt.l.naggs; i++) {
+		if (opt.l.aggs[i].fn == AG_APPROX) {
+			const js_val *v = &vals[opt.l.aggs[i].want];
 			if ((hvok[i] = v->type != JS_MISSING && v->type != JS_NULL)) {
 				run.vkey.len = 0;
 				key_put(&run.vkey, v); /* canonical text: equal values, equal hashes */
@@ -1154,13 +1023,13 @@ process_row(const nd_rec *r, struct rowpos *rp)
 			}
 			continue;
 		}
-		if (opt.aggs[i].field && (why = ag_input(&vals[opt.aggs[i].want], &xs[i]))) {
-			snprintf(msg, sizeof(msg), "field '%s' %s", opt.aggs[i].field, why);
+		if (opt.l.aggs[i].field && (why = ag_input(&vals[opt.l.aggs[i].want], &xs[i]))) {
+			snprintf(msg, sizeof(msg), "field '%s' %s", opt.l.aggs[i].field, why);
 			return bad(r, msg);
 		}
 	}
 	run.key.len = 0;
-	for (int g = 0; g < opt.ngroup; g++)
+	for (int g = 0; g < opt.l.ngroup; g++)
 		key_put(&run.key, &vals[opt.gwant[g]]);
 	kh = hs_hash(run.key.p, run.key.len, 0);
 	if (opt.session)
@@ -1188,11 +1057,11 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		nw++;
 	}
 	/* Sums must not overflow: check every window before changing any. */
-	for (int i = 0; i < opt.naggs; i++)
+	for (int i = 0; i < opt.l.naggs; i++)
 		for (int k = 0; k < nw; k++)
-			if (ents[k] && (why = ag_check(opt.aggs[i].fn, &ents[k]->a[i], &xs[i]))) {
-				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.aggs[i].fn],
-				         opt.aggs[i].name, why);
+			if (ents[k] && (why = ag_check(opt.l.aggs[i].fn, &ents[k]->a[i], &xs[i]))) {
+				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.l.aggs[i].fn],
+				         opt.l.aggs[i].name, why);
 				return bad(r, msg);
 			}
 	if (row_seen(r, rp, t))
@@ -1201,11 +1070,11 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		ws_ent *e = ents[k];
 		if (!e)
 			e = ws_add(s, ws_hash(kh, starts[k]), starts[k], run.key.p, (uint32_t)run.key.len);
-		for (int i = 0; i < opt.naggs; i++) {
-			if (opt.aggs[i].fn != AG_APPROX)
-				ag_apply(opt.aggs[i].fn, &e->a[i], &xs[i], t);
+		for (int i = 0; i < opt.l.naggs; i++) {
+			if (opt.l.aggs[i].fn != AG_APPROX)
+				ag_apply(opt.l.aggs[i].fn, &e->a[i], &xs[i], t);
 			else if (hvok[i])
-				ag_hll_add(ws_ext(s, e) + opt.aggs[i].off, opt.aggs[i].p, hv[i]);
+				ag_hll_add(ws_ext(s, e) + opt.l.aggs[i].off, opt.l.aggs[i].p, hv[i]);
 		}
 		ws_touch(s, e);
 	}
@@ -1244,15 +1113,15 @@ want_index(const char **names, int *n, const char *name)
 static void
 want_init(void)
 {
-	static const char *names[3 + 2 * MAX_GROUP_FIELDS + MAX_AGGS]; /* run.want holds them */
+	static const char *names[3 + 2 * MAX_GROUP_FIELDS + WR_MAX_AGGS]; /* run.want holds them */
 	int n = 0;
 
 	names[n++] = opt.time_field;
-	for (int g = 0; g < opt.ngroup; g++)
-		opt.gwant[g] = want_index(names, &n, opt.group[g]);
-	for (int i = 0; i < opt.naggs; i++)
-		if (opt.aggs[i].field)
-			opt.aggs[i].want = want_index(names, &n, opt.aggs[i].field);
+	for (int g = 0; g < opt.l.ngroup; g++)
+		opt.gwant[g] = want_index(names, &n, opt.l.group[g]);
+	for (int i = 0; i < opt.l.naggs; i++)
+		if (opt.l.aggs[i].field)
+			opt.l.aggs[i].want = want_index(names, &n, opt.l.aggs[i].field);
 	for (int i = 0; i < opt.ndedup; i++)
 		opt.ddwant[i] = want_index(names, &n, opt.dedup[i]);
 	opt.pos_want = want_index(names, &n, "_pos");
@@ -1369,12 +1238,12 @@ main(int argc, char **argv)
 	run.starts = ecalloc(opt.wpr, sizeof(*run.starts));
 	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
 	rd = nd_new(argv + optind, argc - optind);
-	ws_init(&run.ws, opt.size, opt.naggs, (opt.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);
+	ws_init(&run.ws, opt.size, opt.l.naggs, (opt.l.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);
 	if (opt.session) {
-		enum ag_func fn[MAX_AGGS];
-		for (int i = 0; i < opt.naggs; i++)
-			fn[i] = opt.aggs[i].fn;
-		ss_init(&run.ss, opt.naggs, fn, (opt.ext + 7) & ~(size_t)7);
+		enum ag_func fn[WR_MAX_AGGS];
+		for (int i = 0; i < opt.l.naggs; i++)
+			fn[i] = opt.l.aggs[i].fn;
+		ss_init(&run.ss, opt.l.naggs, fn, (opt.l.ext + 7) & ~(size_t)7);
 	}
 	pt_init(&run.pt, opt.delay, opt.idle_ms);
 	dd_init(&run.dd);

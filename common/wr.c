@@ -1,0 +1,165 @@
+/*
+ * wr: winagg's output rows (see wr.h).
+ */
+#include "wr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js.h"
+#include "mem.h"
+#include "out.h"
+#include "rk.h"
+#include "tm.h"
+
+/* ,"name": as JSON. */
+static char *
+make_head(const char *name, size_t *len)
+{
+	struct buf b = {0};
+
+	buf_put(&b, ",\"", 2);
+	js_escape(name, strlen(name), 0, buf_sink, &b);
+	buf_put(&b, "\":", 2);
+	*len = b.len;
+	return b.p;
+}
+
+int
+wr_add_group(wr_layout *l, const char *name, char *why, size_t whylen)
+{
+	if (l->ngroup == WR_MAX_GROUP) {
+		snprintf(why, whylen, "--group-by: more than %d fields", WR_MAX_GROUP);
+		return -1;
+	}
+	l->group[l->ngroup] = name;
+	l->group_head[l->ngroup] = make_head(name, &l->group_headlen[l->ngroup]);
+	l->ngroup++;
+	return 0;
+}
+
+#define BAD(...) return snprintf(why, whylen, __VA_ARGS__), -1
+
+int
+wr_add_agg(wr_layout *l, const char *spec, char *why, size_t whylen)
+{
+	struct wr_agg *a;
+	const char *eq = strchr(spec, '='), *fn, *lp, *rp;
+	int k;
+
+	if (l->naggs == WR_MAX_AGGS)
+		BAD("--agg: more than %d aggregates", WR_MAX_AGGS);
+	if (!eq || eq == spec)
+		BAD("--agg: '%s' is not NAME=FUNC(FIELD)", spec);
+	fn = eq + 1;
+	lp = strchr(fn, '(');
+	if ((k = ag_func_named(fn, lp ? (size_t)(lp - fn) : strlen(fn))) < 0)
+		BAD("--agg: unknown function in '%s' (count, sum, min, max, avg, first, last, "
+		    "approx_count_distinct)",
+		    spec);
+	a = &l->aggs[l->naggs];
+	*a = (struct wr_agg){.fn = (enum ag_func)k, .rsd = 0.05 /* Spark's default */};
+	if (lp) {
+		const char *comma = strchr(lp, ',');
+		rp = strchr(lp, ')');
+		if (!rp || rp[1] != '\0')
+			BAD("--agg: '%s' is not NAME=FUNC(FIELD)", spec);
+		if (comma && comma < rp) {
+			char *end;
+			if (a->fn != AG_APPROX)
+				BAD("--agg: %s takes one field in '%s'", ag_names[k], spec);
+			a->rsd = strtod(comma + 1, &end);
+			if (end != rp || !(a->rsd >= 0.002 && a->rsd < 0.39))
+				BAD("--agg: the relative standard deviation in '%s' must be from 0.002 to "
+				    "less than 0.39",
+				    spec);
+			rp = comma;
+		}
+		if (rp > lp + 1)
+			a->field = estrndup(lp + 1, (size_t)(rp - lp - 1));
+	}
+	if (a->fn == AG_COUNT && a->field) {
+		free(a->field);
+		BAD("--agg: count takes no field in '%s' (it counts rows)", spec);
+	}
+	if (a->fn != AG_COUNT && !a->field)
+		BAD("--agg: %s needs a field in '%s'", ag_names[k], spec);
+	if (a->fn == AG_APPROX) {
+		a->p = ag_hll_precision(a->rsd);
+		if (a->p > AG_HLL_PMAX)
+			a->p = AG_HLL_PMAX;
+		a->off = l->ext;
+		l->ext += (size_t)1 << a->p;
+	}
+	a->name = estrndup(spec, (size_t)(eq - spec));
+	a->head = make_head(a->name, &a->headlen);
+	l->naggs++;
+	return 0;
+}
+
+void
+wr_free(wr_layout *l)
+{
+	for (int i = 0; i < l->naggs; i++) {
+		free(l->aggs[i].name);
+		free(l->aggs[i].field);
+		free(l->aggs[i].head);
+	}
+	for (int i = 0; i < l->ngroup; i++)
+		free(l->group_head[i]);
+	l->naggs = l->ngroup = 0;
+}
+
+void
+wr_row(const wr_layout *l, int64_t start, int64_t end, int session, const char *k, uint32_t klen,
+       const struct ag_val *a, const unsigned char *ext)
+{
+	/* rows come window by window: format its bounds once */
+	static char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN];
+	static int64_t ws_ms = INT64_MIN, we_ms = INT64_MIN;
+	char rk[RK_MAX + 1];
+	size_t rklen;
+
+	if (start != ws_ms)
+		tm_format_rfc3339(ws_ms = start, ws);
+	if (end != we_ms)
+		tm_format_rfc3339(we_ms = end, we);
+	rklen = session ? rk_session(ws, k, klen, l->ngroup, rk) : rk_make(ws, we, k, klen, l->ngroup, rk);
+	out_write("{\"rowkey\":", 10);
+	js_out_str(rk, rklen);
+	out_write(",\"window_start\":\"", 17);
+	out_write(ws, TM_RFC3339_LEN);
+	out_write("\",\"window_end\":\"", 16);
+	out_write(we, TM_RFC3339_LEN);
+	out_byte('"');
+	for (int g = 0; g < l->ngroup; g++) {
+		size_t n = strlen(k);
+		out_write(l->group_head[g], l->group_headlen[g]);
+		out_write(k, n);
+		k += n + 1;
+	}
+	for (int i = 0; i < l->naggs; i++) {
+		out_write(l->aggs[i].head, l->aggs[i].headlen);
+		if (l->aggs[i].fn == AG_APPROX)
+			js_out_i64((int64_t)ag_hll_estimate(ext + l->aggs[i].off, l->aggs[i].p));
+		else
+			ag_out(l->aggs[i].fn, &a[i]);
+	}
+	out_write("}\n", 2);
+	out_end_record();
+}
+
+void
+wr_retraction(const wr_layout *l, int64_t start, const char *key, uint32_t klen)
+{
+	char ts[TM_RFC3339_LEN], rk[RK_MAX + 1];
+	size_t rklen;
+
+	tm_format_rfc3339(start, ts);
+	rklen = rk_session(ts, key, klen, l->ngroup, rk);
+	out_write("{\"rowkey\":", 10);
+	js_out_str(rk, rklen);
+	out_write(",\"_delete\":true}\n", 17);
+	out_end_record();
+}
