@@ -819,26 +819,11 @@ row_time(const js_val *v, int64_t *t)
 	return NULL;
 }
 
-/* Appends a group value's canonical JSON text and a NUL to the key. */
+/* A value's canonical text, NUL-ended, onto a key (common/rk). */
 static void
 key_put(struct buf *key, const js_val *v)
 {
-	switch (v->type) {
-	case JS_MISSING:
-		buf_put(key, "null", 4);
-		break;
-	case JS_STR:
-		buf_putc(key, '"');
-		if (!v->esc)
-			buf_put(key, v->p, v->n);
-		else /* decode, then escape minimally: equal strings, equal keys */
-			js_escape(run.unesc, js_unescape(v->p, v->n, run.unesc), 0, buf_sink, key);
-		buf_putc(key, '"');
-		break;
-	default:
-		buf_put(key, v->p, v->n);
-	}
-	buf_putc(key, '\0');
+	rk_key_put(key, v, run.unesc);
 }
 
 static int

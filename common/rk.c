@@ -73,3 +73,24 @@ rk_session(const char *start, const char *key, size_t klen, int ngroup, char *rk
 {
 	return make(start, "session", 7, key, klen, ngroup, rk);
 }
+
+void
+rk_key_put(struct buf *key, const js_val *v, char *tmp)
+{
+	switch (v->type) {
+	case JS_MISSING:
+		buf_put(key, "null", 4);
+		break;
+	case JS_STR:
+		buf_putc(key, '"');
+		if (!v->esc)
+			buf_put(key, v->p, v->n);
+		else
+			js_escape(tmp, js_unescape(v->p, v->n, tmp), 0, buf_sink, key);
+		buf_putc(key, '"');
+		break;
+	default:
+		buf_put(key, v->p, v->n);
+	}
+	buf_putc(key, '\0');
+}

@@ -1,7 +1,7 @@
 /*
- * rk: the rowkey of winagg's output rows, the key mysql-replace upserts
- * by, so it must be the same for the same window and group in every run,
- * on every machine (golden values in tests/unit).
+ * rk: the group key of winagg's rows (rk_key_put) and their rowkey, the
+ * key mysql-replace upserts by, which must be the same for the same window
+ * and group in every run, on every machine (golden values in tests/unit).
  *
  * "START/END/V1|V2|..." with START and END as in window_start and
  * window_end and each group value as its JSON text ('%' and '|' in it
@@ -14,7 +14,15 @@
 
 #include <stddef.h>
 
+#include "js.h"
+#include "mem.h"
+
 #define RK_MAX 255 /* bytes */
+
+/* Appends a group value's canonical JSON text and a NUL to a group key:
+ * missing as null, a string decoded then escaped minimally (equal strings,
+ * equal keys), anything else as it came. tmp: ND_LINE_MAX bytes. */
+void rk_key_put(struct buf *key, const js_val *v, char *tmp);
 
 /* The rowkey into rk (RK_MAX + 1 bytes) of the window [ws, we) (RFC 3339
  * texts of TM_RFC3339_LEN bytes) and the group key (klen bytes: ngroup

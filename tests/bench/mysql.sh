@@ -51,7 +51,8 @@ check() { # the three tables must hold the same data
 for t in mr ld bk; do mk $t; done
 for phase in 0 1; do
 	what=$([ $phase = 0 ] && echo "fresh" || echo "updates")
-	r=$(m "$N" "mysql-replace -t mr <$B/rows$phase.ndjson")
+	rm -f "$B/mr.stats"
+	r=$(m "$N" "mysql-replace -t mr --stats-file $B/mr.stats <$B/rows$phase.ndjson")
 	l=$(m "$N" "$(ld "$B/rows$phase.tsv" ld)")
 	k=$(m "$N" "$B/mybulk bk $B/rows$phase.tsv 1000")
 	check "$what"
@@ -59,4 +60,8 @@ for phase in 0 1; do
 	if awk -v a="$(rate "$k")" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$(rate "$k"); name="bulk REPLACE"; fi
 	printf '%-8s %-34s %12.0f %9s  %-24s %12.0f %7s\n' mysql-r "$N rows, $what, unix socket" "$(rate "$r")" "$((${r#* } / 1024))M" "LOAD DATA" "$(rate "$l")" "$(awk -v a="$(rate "$r")" -v b="$(rate "$l")" 'BEGIN { printf "%.2fx", a / b }')"
 	printf '%-8s %-34s %12.0f %9s  %-24s %12.0f %7s\n' mysql-r "$N rows, $what, unix socket" "$(rate "$r")" "$((${r#* } / 1024))M" "bulk REPLACE (array)" "$(rate "$k")" "$(awk -v a="$(rate "$r")" -v b="$(rate "$k")" 'BEGIN { printf "%.2fx", a / b }')"
+	# where mysql-replace's time went (its --stats phases): commit is the
+	# statements and the server's answers, the rest is the client's
+	jq -r --arg w "$what" '.duration_ms | "mysql-replace time, \($w): read \(.read) ms, parse \(.parse) ms, commit (server) \(.commit) ms, wait \(.wait) ms"' \
+		"$B/mr.stats" 2>/dev/null || true
 done
