@@ -1164,6 +1164,11 @@ report(void)
 		diag_info("%llu late rows were on time in their partition but their window had closed "
 		          "(a partition idle or not yet assigned came in behind the others)",
 		          (unsigned long long)run.n_late_closed);
+	if (opt.session)
+		diag_info("%zu sessions open in %zu groups, %llu closed, %llu merged away, %llu "
+		          "retractions written",
+		          run.ss.nsess, run.ss.nall, (unsigned long long)run.ss.evicted,
+		          (unsigned long long)run.ss.merges, (unsigned long long)run.n_retracted);
 	if (opt.ndedup)
 		diag_info("%llu duplicates dropped, %zu keys held (peak %llu)",
 		          (unsigned long long)run.n_dups, run.dd.count, (unsigned long long)run.dd.peak);

@@ -37,6 +37,7 @@ TOPIC=${TOPIC:-orders}
 GROUP=${GROUP:-etl}
 PARTITIONS=${PARTITIONS:-}          # static partitions (e.g. 0,2,4) instead of the group
 WINDOW=${WINDOW:-60s}
+SESSION=${SESSION:-}                # e.g. 30m: session windows with this gap instead of WINDOW
 WATERMARK=${WATERMARK:-}            # empty: no watermark (windows close at end of input)
 MODE=${MODE:-update}
 TABLE=${TABLE:-order_agg}
@@ -65,7 +66,11 @@ NOT_NULL=${NOT_NULL-window_start,window_end,orders}
 
 stats=()
 [ -n "$STATS" ] && stats=(--stats "$STATS")
-winagg_args=(--window "$WINDOW" -m "$MODE" "${stats[@]}")
+if [ -n "$SESSION" ]; then
+	winagg_args=(--session "$SESSION" -m "$MODE" "${stats[@]}")
+else
+	winagg_args=(--window "$WINDOW" -m "$MODE" "${stats[@]}")
+fi
 [ -n "$WATERMARK" ] && winagg_args+=(--watermark "$WATERMARK")
 # shellcheck disable=SC2206 # the *_OPTS are word lists by design
 winagg_args+=($WINAGG_OPTS)

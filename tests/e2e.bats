@@ -436,6 +436,47 @@ produce_orders() {
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
 
+@test "sessions through the checkpointed ETL on 8 partitions: a backlog, kill -9 mid-run, live input after: the table is the model's sessions, no stale row" {
+	broker_cmd topic "$T" 8
+	# shops' orders up to 1 s out of order, a 5 s watermark: no row is late
+	# in any batching, so the table is the plain sessionization of all orders
+	ORDERS="--seed 5 --start 2026-01-01T00:00:00Z --step 20ms --shops 10 --disorder 1s"
+	conf SESSION=700ms WATERMARK=5s 'WINAGG_OPTS=-v'
+	produce_orders 20000
+	# a backlog read after the fact, the run killed -9 part way
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
+	etl=$!
+	wait_until 30 sql_some "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'g$T'"
+	pkill -KILL -P "$etl"; kill -KILL "$etl"; wait "$etl" || true
+	# restarted, and the input pauses and comes again while it runs
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err2" 3>&- &
+	etl=$!
+	sleep 1
+	produce_orders 20000 20000
+	ordgen -n 40000 $ORDERS >"$BATS_TEST_TMPDIR/orders"
+	python3 - "$BATS_TEST_TMPDIR/orders" >"$BATS_TEST_TMPDIR/model-in" <<-'PY'
+		import datetime, json, sys
+		for l in open(sys.argv[1]):
+		    o = json.loads(l)
+		    t = datetime.datetime.strptime(o["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+		    print(json.dumps({"ts": round(t.timestamp() * 1000), "g": [o["shopid"], o["region"]], "v": o["count"]}))
+	PY
+	python3 "$BATS_TEST_DIRNAME/helpers/session_model.py" --gap 700 --delay 5000 --batch 1 <"$BATS_TEST_TMPDIR/model-in" |
+		awk -F'\t' '{ print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 }' | LC_ALL=C sort >"$BATS_TEST_TMPDIR/want"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -gt 10000 ]
+	# every order in the table, then stop the run
+	wait_orders "$T" 40000 || { tail "$BATS_TEST_TMPDIR/err2" >&2; false; }
+	kill -TERM "$etl"
+	wait "$etl"
+	db_sql "SELECT DATE_FORMAT(window_start, '%Y-%m-%dT%H:%i:%s.%fZ'), DATE_FORMAT(window_end, '%Y-%m-%dT%H:%i:%s.%fZ'), CONCAT('[', shopid, ',\"', region, '\"]'), orders, items FROM ordpipe.$T" |
+		sed -E 's/\.([0-9]{3})[0-9]{3}Z/.\1Z/g' | LC_ALL=C sort >"$BATS_TEST_TMPDIR/got"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# merges made retractions, and the sink applied them (no stale row above)
+	n=$(grep -ho '[0-9]* retractions written' "$BATS_TEST_TMPDIR/err2" | cut -d' ' -f1)
+	echo "# retractions after the restart: $n" >&3
+	[ "$n" -gt 0 ]
+}
+
 @test "a quiet topic: 3 s after the producer stops, MySQL holds every order (the trailing checkpoint)" {
 	broker_cmd topic "$T" 4
 	conf COUNT=20000 RATE=10000 CHECKPOINT_INTERVAL=1s

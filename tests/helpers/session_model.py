@@ -53,7 +53,7 @@ def main():
 
     for b in range(0, len(rows), a.batch):
         for r in rows[b:b + a.batch]:
-            t, g, v = r["ts"], r["g"], r["v"]
+            t, g, v = r["ts"], json.dumps(r["g"], separators=(",", ":")), r["v"]  # JSON text: any value groups
             maxt = t if maxt is None else max(maxt, t)
             if wm is not None and t + a.gap <= wm:
                 continue  # late
@@ -72,7 +72,7 @@ def main():
             w = maxt - a.delay
             wm = w if wm is None else max(wm, w)
     close(None)
-    for line in sorted("%s\t%s\t%s\t%d\t%d" % (iso(x[0]), iso(x[1]), json.dumps(g), x[2], x[3])
+    for line in sorted("%s\t%s\t%s\t%d\t%d" % (iso(x[0]), iso(x[1]), g, x[2], x[3])
                        for g, x in closed):
         print(line)
 
