@@ -94,7 +94,7 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@ORDPIPE_BIN=$(abspath $(B)/bin) ORDPIPE_HELPERS=$(abspath $(B)/tests/helpers) bash examples/run-main.sh
 
-# make chaos ROUNDS=50 [SEED=N]: the long chaos test of crash-safe restart
+# make chaos ROUNDS=50 [SEED=N] [CHAOS_KIND=sessions]: the long chaos test of crash-safe restart
 ROUNDS ?= 50
 chaos: deps
 	@$(MAKE) --no-print-directory all

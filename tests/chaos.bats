@@ -30,6 +30,15 @@ setup() {
 	[[ "$output" == *"chaos: ok (seed $seed): "*" rows, "*" orders ("*" late), identical to the partition model"* ]]
 }
 
+@test "chaos with session windows and --dedup: SIGKILL of random stages, re-sent orders, restarted each time: the table equals the session model's of the distinct orders" {
+	seed=${CHAOS_SEED:-$((RANDOM % 10000))}
+	broker_cmd topic "chaoss$seed" 16
+	CHAOS_KIND=sessions ORDERS=40000 CHAOS_DIR=$BATS_TEST_TMPDIR run bash "$BATS_TEST_DIRNAME/helpers/chaos.sh" "${CHAOS_ROUNDS:-6}" "$seed"
+	echo "$output" >&2
+	assert_status 0
+	[[ "$output" == *"chaos: ok (seed $seed): "*" sessions, "*" orders (2000 re-sent, dropped), identical to the session model"* ]]
+}
+
 @test "after SIGTERM (a deploy) the restart resumes at the end: nothing is replayed" {
 	unset MYSQL_UNIX_PORT
 	T=term
