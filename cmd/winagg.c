@@ -97,7 +97,13 @@ static struct run {
 	pt_set pt;
 	dd_set dd;              /* --dedup keys */
 	struct buf dkey;        /* the row's dedup key */
-	struct buf vkey;        /* a value's canonical text (approx_count_distinct) */
+	struct rowin {          /* the row's values for the aggregates (row_inputs) */
+		struct ag_num xs[WR_MAX_AGGS];
+		uint64_t hv[WR_MAX_AGGS]; /* approx_count_distinct: the value's hash */
+		int hvok[WR_MAX_AGGS];    /* ... 0 when null or missing */
+		struct buf tx[WR_MAX_AGGS]; /* a value's canonical text, NUL-ended */
+		int txok[WR_MAX_AGGS];      /* ... kept whole (count_distinct, first/last) */
+	} in;
 	ws_ent **ents;          /* opt.wpr of them: a row's windows' entries */
 	int64_t *starts;        /* ... and starts (ms) */
 	FILE *dup_fp;
@@ -145,7 +151,8 @@ help(void)
 	       "      --time-unit s|ms|us   unit of numeric times (default ms)\n"
 	       "  -g, --group-by LIST       comma-separated group fields (default shopid,region)\n"
 	       "  -a, --agg NAME=FUNC(FIELD)  aggregate: count, sum, min, max, avg, first, last\n"
-	       "                            (by event time), approx_count_distinct(FIELD[,RSD]);\n"
+	       "                            (by event time), count_distinct (exact),\n"
+	       "                            approx_count_distinct(FIELD[,RSD]);\n"
 	       "                            repeatable\n"
 	       "                            (default -a orders=count -a items=sum(count))\n"
 	       "  -W, --watermark DUR       allowed lateness behind the latest event time\n"
@@ -695,11 +702,11 @@ stats(void)
 		st_gauge("live_sessions", run.ss.nsess);
 		st_u64("merges", run.ss.merges);
 		st_u64("retractions", run.n_retracted);
-		st_gauge("state_bytes", ws_memory(s) + ss_memory(&run.ss));
+		st_gauge("state_bytes", ws_memory(s) + ss_memory(&run.ss) + ag_blob_bytes());
 	} else {
 		st_gauge("live_groups", s->count);
 		st_gauge("live_windows", s->nwins);
-		st_gauge("state_bytes", ws_memory(s));
+		st_gauge("state_bytes", ws_memory(s) + ag_blob_bytes());
 	}
 	st_time("watermark", s->wm_set, s->wm);
 	st_time("max_event_time", s->have_max, s->max_seen);
@@ -915,12 +922,67 @@ row_gap(const js_val *v, int64_t *gap)
 	return why;
 }
 
+/* A row's values for the aggregates (common/ag): NULL, or why one cannot be
+ * (the reason in msg). Numbers for the arithmetic ones; for
+ * approx_count_distinct the hash of the value's canonical text; for
+ * count_distinct, and first and last of what is not a number, the text. */
+static const char *
+row_inputs(const js_val *vals, char *msg, size_t msglen)
+{
+	struct rowin *in = &run.in;
+	const char *why;
+
+	for (int i = 0; i < opt.l.naggs; i++) {
+		const struct wr_agg *a = &opt.l.aggs[i];
+		const js_val *v = a->field ? &vals[a->want] : NULL;
+		int some = v && v->type != JS_MISSING && v->type != JS_NULL;
+		in->txok[i] = 0;
+		if (a->fn == AG_APPROX || a->fn == AG_CDIST ||
+		    ((a->fn == AG_FIRST || a->fn == AG_LAST) && some && v->type != JS_NUM)) {
+			in->tx[i].len = 0;
+			if (some)
+				key_put(&in->tx[i], v); /* canonical: equal values, equal texts */
+			in->hvok[i] = some && a->fn == AG_APPROX;
+			in->txok[i] = some && a->fn != AG_APPROX;
+			if (in->hvok[i])
+				in->hv[i] = hs_hash(in->tx[i].p, in->tx[i].len, 0x61707072ULL);
+			in->xs[i].kind = 0;
+			continue;
+		}
+		if (v && (why = ag_input(v, &in->xs[i]))) {
+			snprintf(msg, msglen, "field '%s' %s", a->field, why);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+/* The row into one (window, group) or session: its aggregates and sketches. */
+static void
+apply_row(struct ag_val *a, unsigned char *ext, int64_t t)
+{
+	const struct rowin *in = &run.in;
+
+	for (int i = 0; i < opt.l.naggs; i++) {
+		const struct wr_agg *d = &opt.l.aggs[i];
+		if (d->fn == AG_APPROX) {
+			if (in->hvok[i])
+				ag_hll_add(ext + d->off, d->p, in->hv[i]);
+		} else if (in->txok[i]) {
+			/* without the NUL key_put ends it with */
+			ag_apply_text(d->fn, &a[i], in->tx[i].p, in->tx[i].len - 1, t);
+		} else if (d->fn != AG_CDIST) {
+			ag_apply(d->fn, &a[i], &in->xs[i], t);
+		}
+	}
+}
+
 /* --session: the row's session [t, t+gap) merges with the sessions of its
  * group that it overlaps or touches (ss); it is late when it would end at
  * or before the watermark (its partition's, or the stream's). */
 static int
-session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
-            const struct ag_num *xs, const uint64_t *hv, const int *hvok, int judge, int64_t plim)
+session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, int judge,
+            int64_t plim)
 {
 	int64_t gap = opt.session, end;
 	const char *why;
@@ -941,7 +1003,7 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
 			return bad(r, msg);
 		}
 		for (int i = 0; i < opt.l.naggs; i++)
-			if ((why = ag_check(opt.l.aggs[i].fn, &p->a[i], &xs[i]))) {
+			if ((why = ag_check(opt.l.aggs[i].fn, &p->a[i], &run.in.xs[i]))) {
 				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.l.aggs[i].fn],
 				         opt.l.aggs[i].name, why);
 				return bad(r, msg);
@@ -953,12 +1015,7 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
 		note_late(r, 1, !late_part && rp->part >= 0);
 		return 0;
 	}
-	for (int i = 0; i < opt.l.naggs; i++) {
-		if (opt.l.aggs[i].fn != AG_APPROX)
-			ag_apply(opt.l.aggs[i].fn, &p->a[i], &xs[i], t);
-		else if (hvok[i])
-			ag_hll_add(ss_ext(&run.ss, p) + opt.l.aggs[i].off, opt.l.aggs[i].p, hv[i]);
-	}
+	apply_row(p->a, ss_ext(&run.ss, p), t);
 	ss_commit(&run.ss, &g);
 	return 0;
 }
@@ -968,9 +1025,6 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh,
 static int
 process_row(const nd_rec *r, struct rowpos *rp)
 {
-	static struct ag_num xs[WR_MAX_AGGS];
-	static uint64_t hv[WR_MAX_AGGS]; /* approx_count_distinct: the value's hash */
-	static int hvok[WR_MAX_AGGS];    /* ... 0 when null or missing */
 	ws_ent **ents = run.ents;  /* per window of the row: its entry, or NULL */
 	int64_t *starts = run.starts;
 	ws_state *s = &run.ws;
@@ -998,27 +1052,14 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		return bad(r, why);
 	if (rp->part >= 0 && run.pt.v[rp->part].has_max)
 		plim = pt_behind(&run.pt, run.pt.v[rp->part].pmax);
-	for (int i = 0; i < opt.l.naggs; i++) {
-		if (opt.l.aggs[i].fn == AG_APPROX) {
-			const js_val *v = &vals[opt.l.aggs[i].want];
-			if ((hvok[i] = v->type != JS_MISSING && v->type != JS_NULL)) {
-				run.vkey.len = 0;
-				key_put(&run.vkey, v); /* canonical text: equal values, equal hashes */
-				hv[i] = hs_hash(run.vkey.p, run.vkey.len, 0x61707072ULL);
-			}
-			continue;
-		}
-		if (opt.l.aggs[i].field && (why = ag_input(&vals[opt.l.aggs[i].want], &xs[i]))) {
-			snprintf(msg, sizeof(msg), "field '%s' %s", opt.l.aggs[i].field, why);
-			return bad(r, msg);
-		}
-	}
+	if ((why = row_inputs(vals, msg, sizeof(msg))) != NULL)
+		return bad(r, why);
 	run.key.len = 0;
 	for (int g = 0; g < opt.l.ngroup; g++)
 		key_put(&run.key, &vals[opt.gwant[g]]);
 	kh = hs_hash(run.key.p, run.key.len, 0);
 	if (opt.session)
-		return session_row(r, rp, t, kh, xs, hv, hvok, judge, plim);
+		return session_row(r, rp, t, kh, judge, plim);
 
 	/* Spark's assignment: the latest window start at or before t, then back by slides. */
 	last_start = t - tm_floormod(t - opt.offset, opt.slide);
@@ -1044,7 +1085,7 @@ process_row(const nd_rec *r, struct rowpos *rp)
 	/* Sums must not overflow: check every window before changing any. */
 	for (int i = 0; i < opt.l.naggs; i++)
 		for (int k = 0; k < nw; k++)
-			if (ents[k] && (why = ag_check(opt.l.aggs[i].fn, &ents[k]->a[i], &xs[i]))) {
+			if (ents[k] && (why = ag_check(opt.l.aggs[i].fn, &ents[k]->a[i], &run.in.xs[i]))) {
 				snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.l.aggs[i].fn],
 				         opt.l.aggs[i].name, why);
 				return bad(r, msg);
@@ -1055,12 +1096,7 @@ process_row(const nd_rec *r, struct rowpos *rp)
 		ws_ent *e = ents[k];
 		if (!e)
 			e = ws_add(s, ws_hash(kh, starts[k]), starts[k], run.key.p, (uint32_t)run.key.len);
-		for (int i = 0; i < opt.l.naggs; i++) {
-			if (opt.l.aggs[i].fn != AG_APPROX)
-				ag_apply(opt.l.aggs[i].fn, &e->a[i], &xs[i], t);
-			else if (hvok[i])
-				ag_hll_add(ws_ext(s, e) + opt.l.aggs[i].off, opt.l.aggs[i].p, hv[i]);
-		}
+		apply_row(e->a, ws_ext(s, e), t);
 		ws_touch(s, e);
 	}
 	if (late)
@@ -1188,7 +1224,8 @@ free_run(void)
 		ss_free(&run.ss);
 	dd_free(&run.dd);
 	buf_free(&run.dkey);
-	buf_free(&run.vkey);
+	for (int i = 0; i < WR_MAX_AGGS; i++)
+		buf_free(&run.in.tx[i]);
 	free(run.ents);
 	free(run.starts);
 	if (opt.ckpt_dir)
@@ -1229,6 +1266,8 @@ main(int argc, char **argv)
 	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
 	rd = nd_new(argv + optind, argc - optind);
 	ws_init(&run.ws, opt.size, opt.l.naggs, (opt.l.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);
+	for (int i = 0; i < opt.l.naggs; i++)
+		run.ws.blobs |= ag_keeps_blobs(opt.l.aggs[i].fn);
 	if (opt.session) {
 		enum ag_func fn[WR_MAX_AGGS];
 		for (int i = 0; i < opt.l.naggs; i++)

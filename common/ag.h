@@ -19,11 +19,18 @@
 enum ag_func {
 	AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST,
 	AG_APPROX, /* approx_count_distinct: a HyperLogLog sketch beside the value */
+	AG_CDIST,  /* count_distinct: the set of distinct values, exact */
 	AG_NFUNC
 };
 extern const char *const ag_names[AG_NFUNC]; /* by enum ag_func: count, sum, ... */
 
-/* One aggregate's running value. kind: 0 no value yet, 1 int64, 2 double. */
+/* One aggregate's running value. kind: 0 no value yet, 1 int64, 2 double,
+ * AG_KIND_TEXT (first, last of a value that is not a number: its JSON text)
+ * or AG_KIND_SET (count_distinct), the blob's address in i: values kept
+ * whole live outside the entry, and whoever drops an entry releases them
+ * (ag_release). */
+#define AG_KIND_TEXT 3
+#define AG_KIND_SET 4
 struct ag_val {
 	int64_t n; /* rows counted (count, avg); first, last: the value's event time, ms */
 	int64_t i;
@@ -82,6 +89,27 @@ ag_num_greater_(const struct ag_num *x, const struct ag_val *s)
 	return a > b;
 }
 
+/* Frees what s holds outside the entry (a text, a set); s has no value. */
+void ag_release(struct ag_val *s);
+/* first, last, count_distinct of a value by its canonical JSON text (the
+ * row's value is not a number, or the function is count_distinct). */
+void ag_apply_text(enum ag_func fn, struct ag_val *s, const char *text, size_t len, int64_t t);
+/* Merging two sessions: dst takes src's first, last or distinct values;
+ * src is released. A tie in time goes to dst (first) or src (last). */
+void ag_merge_blob(enum ag_func fn, struct ag_val *dst, struct ag_val *src);
+/* Does fn keep values outside the entry? */
+static inline int
+ag_keeps_blobs(enum ag_func fn)
+{
+	return fn == AG_FIRST || fn == AG_LAST || fn == AG_CDIST;
+}
+/* Bytes held outside the entries, by every state (for state_bytes). */
+size_t ag_blob_bytes(void);
+/* A blob's serial form (snapshots): count_distinct's values or the text,
+ * each passed to fn; and back, value by value (ag_restore_begin first). */
+void ag_blob_each(const struct ag_val *s, void (*fn)(void *, const char *, size_t), void *arg);
+size_t ag_blob_count(const struct ag_val *s);
+
 /* first and last: the value of the row with the earliest (latest) event
  * time t; on a tie the first (last) such row read. */
 static inline void
@@ -115,6 +143,8 @@ ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x, int64_t t)
 	case AG_FIRST:
 	case AG_LAST:
 		if (s->kind == 0 || (fn == AG_FIRST ? t < s->n : t >= s->n)) {
+			if (s->kind == AG_KIND_TEXT)
+				ag_release(s);
 			s->kind = (uint8_t)x->kind;
 			s->i = x->i;
 			s->d = x->d;

@@ -226,6 +226,13 @@ put_i64(ck_writer *w, int64_t v)
 }
 
 static void
+put_text(void *arg, const char *p, size_t n)
+{
+	put_u32(arg, (uint32_t)n);
+	ck_put(arg, p, n);
+}
+
+static void
 put_val(ck_writer *w, const struct ag_val *a)
 {
 	uint64_t bits;
@@ -233,8 +240,13 @@ put_val(ck_writer *w, const struct ag_val *a)
 	memcpy(&bits, &a->d, 8);
 	put_le(w, a->kind, 1);
 	put_i64(w, a->n);
-	put_i64(w, a->i);
+	put_i64(w, a->kind >= AG_KIND_TEXT ? 0 : a->i); /* not the blob's address */
 	put_le(w, bits, 8);
+	if (a->kind >= AG_KIND_TEXT) {
+		/* from version 7: the values kept whole, each as u32 length, bytes */
+		put_u32(w, (uint32_t)ag_blob_count(a));
+		ag_blob_each(a, put_text, w);
+	}
 }
 
 int
@@ -381,6 +393,24 @@ take_val(struct rd *r, uint32_t version, struct ag_val *a)
 		a->i = take_i64(r);
 		bits = take_le(r, 8);
 		memcpy(&a->d, &bits, 8);
+	}
+	if (version >= 7 && (a->kind == AG_KIND_TEXT || a->kind == AG_KIND_SET)) {
+		uint8_t kind = a->kind;
+		int64_t t = a->n;
+		uint32_t n = take_u32(r);
+		a->kind = 0;
+		a->n = a->i = 0;
+		if (n == 0 || (kind == AG_KIND_TEXT && n != 1))
+			return -1; /* a text is one value; a set exists once it has one */
+		for (uint32_t k = 0; k < n && !r->bad; k++) {
+			uint32_t len = take_u32(r);
+			const char *p = take_bytes(r, len);
+			if (!p)
+				return -1;
+			/* the first's time comes back with it; a set counts its values */
+			ag_apply_text(kind == AG_KIND_TEXT ? AG_FIRST : AG_CDIST, a, p, len, t);
+		}
+		return r->bad ? -1 : 0;
 	}
 	return r->bad || a->kind > 2 ? -1 : 0;
 }
@@ -529,8 +559,12 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_s
 		if (rc == -1)
 			diag_warn("checkpoint %lld in '%s' is unusable (%s); trying an older one",
 			          (long long)ids[i], d->dir, why);
-		ws_free(ws);
-		ws_init(ws, ws->size, ws->naggs, ws->ext, ws->track_dirty);
+		{
+			int blobs = ws->blobs;
+			ws_free(ws);
+			ws_init(ws, ws->size, ws->naggs, ws->ext, ws->track_dirty);
+			ws->blobs = blobs;
+		}
 		if (ss)
 			ss_reset(ss);
 		pt_clear(pt);

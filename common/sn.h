@@ -17,9 +17,12 @@
  * key length, key, in first-seen order); from version 6 the sessions of
  * --session (u64 count; each: start, end, the start its row was written
  * with (i64 each), u32 key length, key, aggregates as above, sketch bytes;
- * a group's sessions in order of start); then ck's checksum. Versions 1
+ * a group's sessions in order of start); from version 7 an aggregate that
+ * keeps values whole (first/last of a non-number, count_distinct) is
+ * followed by them (u32 count; each u32 length, bytes: canonical JSON
+ * texts); then ck's checksum. Versions 1
  * and 2 (struct ag_val as it lay in memory, configuration with enum
- * numbers) 3 (no dedup keys), 4 (no sketches) and 5 (no sessions) are
+ * numbers) 3 (no dedup keys), 4 (no sketches), 5 (no sessions) and 6 are
  * still read.
  *
  * Files in DIR: ckpt-NNNNNNNNNNNNNNNNNNNN (id, 20 digits), lock (one winagg
@@ -36,7 +39,7 @@
 #include "ss.h"
 #include "ws.h"
 
-#define SN_VERSION 6
+#define SN_VERSION 7
 #define SN_COMMITTED "committed"
 #define SN_PATH_MAX 4096 /* bytes of a path in DIR */
 #define SN_LOCK_WAIT_MS 3000 /* ms a start waits for DIR's lock (a killed winagg exiting) */

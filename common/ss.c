@@ -24,10 +24,21 @@ ss_init(ss_state *s, int naggs, const enum ag_func *fn, size_t ext)
 	ix_init(&s->ix, 64);
 }
 
+/* What a session's aggregates keep outside it (texts, sets). */
+static void
+release(const ss_state *s, ss_sess *e)
+{
+	for (int a = 0; a < s->naggs; a++)
+		if (ag_keeps_blobs(s->fn[a]))
+			ag_release(&e->a[a]);
+}
+
 void
 ss_free(ss_state *s)
 {
 	for (size_t k = 0; k < s->nall; k++) {
+		for (uint32_t i = 0; i < s->all[k]->n; i++)
+			release(s, ss_at(s, s->all[k], i));
 		free(s->all[k]->recs);
 		free(s->all[k]);
 	}
@@ -44,10 +55,10 @@ void
 ss_reset(ss_state *s)
 {
 	int naggs = s->naggs;
-	enum ag_func *fn = s->fn;
+	enum ag_func *fn = emalloc((size_t)(naggs > 0 ? naggs : 1) * sizeof(*fn));
 	size_t ext = s->ext;
 
-	s->fn = NULL; /* kept for the new state */
+	memcpy(fn, s->fn, (size_t)naggs * sizeof(*fn));
 	ss_free(s);
 	ss_init(s, naggs, fn, ext);
 	free(fn);
@@ -83,6 +94,9 @@ merge(const ss_state *s, ss_sess *dst, const ss_sess *src)
 		const char *why;
 		switch (s->fn[k]) {
 		case AG_COUNT: d->n += v->n; break;
+		case AG_FIRST:
+		case AG_LAST:
+		case AG_CDIST: break; /* kept whole: merged at ss_commit (the plan may be dropped) */
 		case AG_AVG:
 			if (v->n && !isfinite(d->d + v->d))
 				return "overflows a double";
@@ -95,11 +109,6 @@ merge(const ss_state *s, ss_sess *dst, const ss_sess *src)
 			if ((why = ag_check(AG_SUM, d, &x)))
 				return why;
 			ag_apply(AG_SUM, d, &x, 0);
-			break;
-		case AG_FIRST:
-		case AG_LAST:
-			if (v->kind && (d->kind == 0 || (s->fn[k] == AG_FIRST ? v->n < d->n : v->n >= d->n)))
-				*d = *v;
 			break;
 		case AG_MIN:
 		case AG_MAX: ag_apply(s->fn[k], d, &x, 0); break;
@@ -227,9 +236,12 @@ ss_commit(ss_state *s, ss_group **gp)
 		p->said = SS_NONE;
 	}
 	for (uint32_t k = s->plan.i + 1; k < s->plan.j; k++) {
-		const ss_sess *o = ss_at(s, g, k);
+		ss_sess *o = ss_at(s, g, k);
 		if (o->said != SS_NONE)
 			note_gone(s, g, o->said);
+		for (int a = 0; a < s->naggs; a++)
+			if (ag_keeps_blobs(s->fn[a]))
+				ag_merge_blob(s->fn[a], &p->a[a], &o->a[a]);
 	}
 	if (merged == 0) {
 		make_room(s, g);
@@ -288,6 +300,7 @@ ss_evict(ss_state *s, int64_t limit, int all,
 			if (all || e->end <= limit) {
 				if (fn)
 					fn(arg, g, e);
+				release(s, e);
 				s->evicted++;
 				continue;
 			}

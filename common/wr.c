@@ -56,7 +56,7 @@ wr_add_agg(wr_layout *l, const char *spec, char *why, size_t whylen)
 	lp = strchr(fn, '(');
 	if ((k = ag_func_named(fn, lp ? (size_t)(lp - fn) : strlen(fn))) < 0)
 		BAD("--agg: unknown function in '%s' (count, sum, min, max, avg, first, last, "
-		    "approx_count_distinct)",
+		    "count_distinct, approx_count_distinct)",
 		    spec);
 	a = &l->aggs[l->naggs];
 	*a = (struct wr_agg){.fn = (enum ag_func)k, .rsd = 0.05 /* Spark's default */};

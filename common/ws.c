@@ -59,11 +59,23 @@ ws_init(ws_state *s, int64_t size, int naggs, size_t ext, int track_dirty)
 	ix_init(&s->ix, WS_MIN_SLOTS);
 }
 
+/* What e's aggregates keep outside it (texts, sets). */
+static void
+release(const ws_state *s, ws_ent *e)
+{
+	if (s->blobs)
+		for (int i = 0; i < s->naggs; i++)
+			ag_release(&e->a[i]);
+}
+
 void
 ws_free(ws_state *s)
 {
-	for (size_t k = 0; k < s->nwins; k++)
+	for (size_t k = 0; k < s->nwins; k++) {
+		for (ws_ent *e = s->wins[k].head; e; e = e->next)
+			release(s, e);
 		free_chunks(s, &s->wins[k]);
+	}
 	free(s->wins);
 	ix_free(&s->ix);
 	free(s->dirty);
@@ -155,6 +167,7 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 		for (ws_ent *e = s->wins[k].head; e; e = e->next) {
 			if (fn)
 				fn(arg, e);
+			release(s, e);
 			delete(s, e);
 			s->evicted++;
 		}

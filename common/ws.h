@@ -52,6 +52,7 @@ typedef struct {
 	int naggs;
 	size_t ext;      /* bytes after the aggregates: sketches (approx_count_distinct) */
 	int track_dirty; /* keep the list of entries changed in this batch */
+	int blobs;       /* some aggregate keeps values outside the entry (ag_release at eviction) */
 
 	ix_table ix;        /* (window start, key) -> entry */
 	size_t count;       /* live entries */

@@ -148,3 +148,17 @@ del() { printf '{"rowkey":"%s/session/\\"A\\"","_delete":true}' "$1"; }
 	assert_status 0
 	[ "$(echo "$output" | grep -v _checkpoint | jq -c '[.rowkey[17:19], ._delete // .n]' | tr '\n' ' ')" = '["10",true] ["07",2] ' ]
 }
+
+@test "sessions merge count_distinct, first and last exactly (and through a snapshot)" {
+	# gap 10 s: [1,11) SG and [20,30) MY in batch 1; 10 s (VN) bridges them,
+	# 11 s (SG) joins: one session [1,30) with SG, MY, VN; first SG (1 s), last MY (20 s)
+	printf '{"ts":%d,"k":"A","r":"%s","_pos":"t/0/%d"}\n' 1 SG 0 20 MY 1 10 VN 2 11 SG 3 >"$BATS_TEST_TMPDIR/in"
+	A=(--time-unit s -g k --session 10s -a 'd=count_distinct(r)' -a 'f=first(r)' -a 'l=last(r)' --trigger-rows 2)
+	run_split winagg "${A[@]}" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(echo "$output" | tail -1 | jq -c '[.window_start[17:19], .window_end[17:19], .d, .f, .l]')" = '["01","30",3,"SG","MY"]' ]
+	head -2 "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" >/dev/null
+	run_split winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest < <(tail -2 "$BATS_TEST_TMPDIR/in")
+	assert_status 0
+	[ "$(echo "$output" | grep -v _checkpoint | tail -1 | jq -c '[.window_start[17:19], .window_end[17:19], .d, .f, .l]')" = '["01","30",3,"SG","MY"]' ]
+}
