@@ -699,14 +699,7 @@ bad_data_cases() {
 }
 
 @test "winagg --session in update mode through mysql-replace: the table equals append mode's sessions, no stale row" {
-	python3 - >"$BATS_TEST_TMPDIR/in" <<-'PY'
-		import json, random
-		r = random.Random(7); t = 1767225600000
-		for i in range(3000):
-		    t += r.randint(0, 2500)
-		    ts = t - r.randint(0, 15000) if r.random() < 0.3 else t
-		    print(json.dumps({"ts": ts, "shopid": r.randint(1, 4), "count": r.randint(1, 5)}))
-	PY
+	python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" 7 3000 --orders --groups 1,2,3,4 --start 1767225600000 >"$BATS_TEST_TMPDIR/in"
 	A=(-g shopid --session 4s -W 10s --trigger-rows 50 -a orders=count -a 'items=sum(count)' "$BATS_TEST_TMPDIR/in")
 	winagg -m update "${A[@]}" >"$BATS_TEST_TMPDIR/upd"
 	[ "$(grep -c _delete "$BATS_TEST_TMPDIR/upd")" -gt 10 ]

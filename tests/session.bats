@@ -58,14 +58,7 @@ del() { printf '{"rowkey":"%s/session/\\"A\\"","_delete":true}' "$1"; }
 
 @test "property: update mode with retractions applied = append mode = an independent model, on random streams" {
 	for seed in 1 2 3 4 5; do
-		python3 - "$seed" >"$BATS_TEST_TMPDIR/in" <<-'PY'
-			import json, random, sys
-			r = random.Random(int(sys.argv[1])); t = 0
-			for i in range(400):
-			    t += r.randint(0, 3000)
-			    ts = t - r.randint(0, 20000) if r.random() < 0.3 else t
-			    print(json.dumps({"ts": max(ts, 0), "g": r.choice("abcd"), "v": r.randint(-5, 9)}))
-		PY
+		python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" "$seed" 400 --groups a,b,c,d >"$BATS_TEST_TMPDIR/in"
 		b=$((seed * 3))
 		python3 "$BATS_TEST_DIRNAME/helpers/session_model.py" --gap 5000 --delay 4000 --batch $b \
 			<"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/model"
@@ -113,14 +106,7 @@ del() { printf '{"rowkey":"%s/session/\\"A\\"","_delete":true}' "$1"; }
 }
 
 @test "--checkpoint: a run cut anywhere and restarted from its snapshot gives the one run's table, in every mode" {
-	python3 - >"$BATS_TEST_TMPDIR/in" <<-'PY'
-		import json, random
-		r = random.Random(4); t = 0
-		for i in range(400):
-		    t += r.randint(0, 3000)
-		    ts = t - r.randint(0, 20000) if r.random() < 0.3 else t
-		    print(json.dumps({"ts": max(ts, 0), "g": r.choice("abc"), "v": r.randint(-5, 9), "_pos": "t/0/%d" % i}))
-	PY
+	python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" 4 400 --groups a,b,c --pos >"$BATS_TEST_TMPDIR/in"
 	# the table an upserting sink ends with: deletes applied, the last row of a key wins
 	table() { jq -sr 'reduce .[] as $r ({}; if $r._checkpoint then . elif $r._delete then del(.[$r.rowkey])
 		else .[$r.rowkey] = $r end) | .[] | [.rowkey, .n, .s] | @tsv' | LC_ALL=C sort; }

@@ -1,15 +1,37 @@
 #!/usr/bin/env python3
-"""Random rows for the winagg property test: gen_rows.py SEED N. Event times
-(epoch ms, some before 1970) wander forward with random disorder, so that a
-watermark has late rows to drop."""
+"""Random rows for the property tests: gen_rows.py SEED N [--groups A,B,...]
+[--orders] [--pos] [--start MS]. Event times (epoch ms; by default from a
+random start, some before 1970) wander forward with random disorder, so
+that a watermark has late rows to drop and sessions have rows to merge.
+Rows are {"ts", "g", "v"}; --orders makes them {"ts", "shopid", "count"}
+(count 1 to 5); --pos adds kcat-out's "_pos" (partition t/0, offset i);
+--groups names the group values (integers stay numbers)."""
+import argparse
 import json
 import random
-import sys
 
-rnd = random.Random(int(sys.argv[1]))
-n = int(sys.argv[2])
+ap = argparse.ArgumentParser()
+ap.add_argument("seed", type=int)
+ap.add_argument("n", type=int)
+ap.add_argument("--groups", default=None)
+ap.add_argument("--orders", action="store_true")
+ap.add_argument("--pos", action="store_true")
+ap.add_argument("--start", type=int, default=None)
+a = ap.parse_args()
+
+groups = ["a", "b", "c|d", "é"]
+if a.groups:
+    groups = [int(x) if x.lstrip("-").isdigit() else x for x in a.groups.split(",")]
+rnd = random.Random(a.seed)
 t = rnd.randint(-100000, 100000)
-for _ in range(n):
+if a.start is not None:
+    t = a.start
+for i in range(a.n):
     t += rnd.randint(0, 3000)
     ts = t - rnd.choice([0, 0, 0, rnd.randint(0, 40000)])
-    print(json.dumps({"ts": ts, "g": rnd.choice(["a", "b", "c|d", "é"]), "v": rnd.randint(-5, 9)}))
+    g = rnd.choice(groups)
+    row = {"ts": ts, "shopid": g, "count": rnd.randint(1, 5)} if a.orders else \
+        {"ts": ts, "g": g, "v": rnd.randint(-5, 9)}
+    if a.pos:
+        row["_pos"] = "t/0/%d" % i
+    print(json.dumps(row))
