@@ -152,7 +152,8 @@ help(void)
 	       "  -g, --group-by LIST       comma-separated group fields (default shopid,region)\n"
 	       "  -a, --agg NAME=FUNC(FIELD)  aggregate: count, sum, min, max, avg, first, last\n"
 	       "                            (by event time), count_distinct (exact),\n"
-	       "                            approx_count_distinct(FIELD[,RSD]);\n"
+	       "                            approx_count_distinct(FIELD[,RSD]),\n"
+	       "                            percentile_approx(FIELD,P[,ACCURACY]);\n"
 	       "                            repeatable\n"
 	       "                            (default -a orders=count -a items=sum(count))\n"
 	       "  -W, --watermark DUR       allowed lateness behind the latest event time\n"
@@ -509,6 +510,10 @@ cfg_text(int version)
 			buf_put(&b, a->field, strlen(a->field));
 		if (a->fn == AG_APPROX) {
 			snprintf(num, sizeof(num), ",%g", a->rsd);
+			buf_put(&b, num, strlen(num));
+		}
+		if (a->fn == AG_PCT) {
+			snprintf(num, sizeof(num), ",%.17g,%.17g", a->pct, a->eps);
 			buf_put(&b, num, strlen(num));
 		}
 		buf_putc(&b, ')');
@@ -971,6 +976,8 @@ apply_row(struct ag_val *a, unsigned char *ext, int64_t t)
 		} else if (in->txok[i]) {
 			/* without the NUL key_put ends it with */
 			ag_apply_text(d->fn, &a[i], in->tx[i].p, in->tx[i].len - 1, t);
+		} else if (d->fn == AG_PCT) {
+			ag_pct_add(&a[i], &in->xs[i], d->eps);
 		} else if (d->fn != AG_CDIST) {
 			ag_apply(d->fn, &a[i], &in->xs[i], t);
 		}

@@ -12,7 +12,7 @@
 
 const char *const ag_names[AG_NFUNC] = {"count", "sum",  "min",  "max",
                                         "avg",   "first", "last", "approx_count_distinct",
-                                        "count_distinct"};
+                                        "count_distinct", "percentile_approx"};
 
 int
 ag_func_named(const char *s, size_t n)
@@ -190,6 +190,211 @@ set_of(struct ag_val *s)
 	return as_set(s);
 }
 
+
+/* ---- percentile_approx: Greenwald-Khanna, as Spark's QuantileSummaries ---- */
+
+struct ag_qs_sample {
+	double v;
+	int64_t g, delta; /* rank gap to the previous sample; the uncertainty of its rank */
+};
+
+struct ag_qs {
+	double eps;   /* relative error */
+	int64_t count; /* values in the samples */
+	int ints;     /* every value was an integer */
+	size_t ns, scap, nh, hcap;
+	struct ag_qs_sample *s; /* by value */
+	double *head;           /* values not yet in the samples */
+};
+
+#define QS_HEAD_MIN 256     /* values buffered before they are merged in */
+#define QS_COMPRESS 10000   /* samples that trigger a compression (Spark's) */
+
+static struct ag_qs *
+as_qs(const struct ag_val *s)
+{
+	return (struct ag_qs *)(uintptr_t)s->i;
+}
+
+static size_t
+qs_bytes(const struct ag_qs *q)
+{
+	return sizeof(*q) + q->scap * sizeof(*q->s) + q->hcap * sizeof(*q->head);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Merges adjacent samples whose combined band stays under 2 eps count,
+ * from the end, keeping the first (the minimum) and the last. */
+static void
+qs_compress(struct ag_qs *q)
+{
+	int64_t thr = (int64_t)floor(2.0 * q->eps * (double)q->count);
+	size_t w;
+	struct ag_qs_sample head;
+
+	if (q->ns < 3)
+		return;
+	w = q->ns; /* written from the end, downwards */
+	head = q->s[q->ns - 1];
+	for (size_t i = q->ns - 2; i >= 1; i--) {
+		if (q->s[i].g + head.g + head.delta < thr) {
+			head.g += q->s[i].g;
+		} else {
+			q->s[--w] = head;
+			head = q->s[i];
+		}
+	}
+	q->s[--w] = head;
+	q->s[--w] = q->s[0];
+	memmove(q->s, q->s + w, (q->ns - w) * sizeof(*q->s));
+	q->ns -= w;
+}
+
+/* The buffered values into the samples, sorted, each with its uncertainty. */
+static void
+qs_flush(struct ag_qs *q)
+{
+	struct ag_qs_sample *ns;
+	size_t i = 0, k = 0, cap;
+
+	if (q->nh == 0)
+		return;
+	qsort(q->head, q->nh, sizeof(*q->head), cmp_double);
+	cap = q->ns + q->nh;
+	ns = emalloc(cap * sizeof(*ns));
+	for (size_t h = 0; h < q->nh; h++) {
+		double x = q->head[h];
+		int64_t delta;
+		while (i < q->ns && q->s[i].v <= x)
+			ns[k++] = q->s[i++];
+		/* a new minimum or maximum is exact */
+		delta = k == 0 || (i == q->ns && h == q->nh - 1) ? 0 : (int64_t)floor(2.0 * q->eps * (double)q->count);
+		ns[k++] = (struct ag_qs_sample){x, 1, delta};
+		q->count++;
+	}
+	while (i < q->ns)
+		ns[k++] = q->s[i++];
+	blob_bytes -= q->scap * sizeof(*q->s);
+	free(q->s);
+	q->s = ns;
+	q->ns = k;
+	q->scap = cap;
+	blob_bytes += q->scap * sizeof(*q->s);
+	q->nh = 0;
+	if (q->ns >= QS_COMPRESS)
+		qs_compress(q);
+}
+
+static struct ag_qs *
+qs_of(struct ag_val *s, double eps)
+{
+	if (s->kind != AG_KIND_QS) {
+		struct ag_qs *q = ecalloc(1, sizeof(*q));
+		q->eps = eps;
+		q->ints = 1;
+		blob_bytes += sizeof(*q);
+		s->kind = AG_KIND_QS;
+		s->i = (int64_t)(uintptr_t)q;
+	}
+	return as_qs(s);
+}
+
+void
+ag_pct_add(struct ag_val *s, const struct ag_num *x, double eps)
+{
+	struct ag_qs *q;
+
+	if (x->kind == 0)
+		return;
+	q = qs_of(s, eps);
+	q->ints &= x->kind == 1;
+	if (q->nh == q->hcap) {
+		size_t old = q->hcap;
+		q->head = egrow(q->head, &q->hcap, q->nh + 1, sizeof(*q->head), QS_HEAD_MIN);
+		blob_bytes += (q->hcap - old) * sizeof(*q->head);
+	}
+	q->head[q->nh++] = x->d;
+	s->n++;
+	/* merge when the buffer is as large as the samples: amortized cost */
+	if (q->nh >= QS_HEAD_MIN && q->nh >= q->ns)
+		qs_flush(q);
+}
+
+/* Spark's query: the first sample whose rank band holds ceil(p count). */
+static double
+qs_query(struct ag_qs *q, double p)
+{
+	int64_t rank, target = INT64_MIN, minrank = 0;
+
+	qs_flush(q);
+	if (p <= q->eps)
+		return q->s[0].v;
+	if (p >= 1 - q->eps)
+		return q->s[q->ns - 1].v;
+	rank = (int64_t)ceil(p * (double)q->count);
+	for (size_t i = 0; i < q->ns; i++)
+		if (q->s[i].g + q->s[i].delta > target)
+			target = q->s[i].g + q->s[i].delta;
+	target /= 2;
+	for (size_t i = 0; i + 1 < q->ns; i++) {
+		minrank += q->s[i].g;
+		if (minrank + q->s[i].delta - target <= rank && rank <= minrank + target)
+			return q->s[i].v;
+	}
+	return q->s[q->ns - 1].v;
+}
+
+void
+ag_pct_out(struct ag_val *s, double p)
+{
+	double v;
+
+	if (s->kind != AG_KIND_QS) {
+		out_write("null", 4);
+		return;
+	}
+	v = qs_query(as_qs(s), p);
+	if (as_qs(s)->ints && fabs(v) < 9007199254740992.0)
+		js_out_i64((int64_t)v);
+	else
+		js_out_double(v);
+}
+
+/* Two summaries into one (sessions merge): Spark's merge, samples sorted
+ * together and compressed at the larger error. */
+static void
+qs_merge(struct ag_val *dst, struct ag_val *src)
+{
+	struct ag_qs *a, *b = as_qs(src);
+	struct ag_qs_sample *m;
+	size_t i = 0, j = 0, k = 0;
+
+	qs_flush(b);
+	a = qs_of(dst, b->eps);
+	qs_flush(a);
+	m = emalloc((a->ns + b->ns + 1) * sizeof(*m));
+	while (i < a->ns || j < b->ns)
+		m[k++] = j >= b->ns || (i < a->ns && a->s[i].v <= b->s[j].v) ? a->s[i++] : b->s[j++];
+	blob_bytes -= a->scap * sizeof(*a->s);
+	free(a->s);
+	a->s = m;
+	a->ns = k;
+	a->scap = k + 1;
+	blob_bytes += a->scap * sizeof(*a->s);
+	a->count += b->count;
+	a->ints &= b->ints;
+	if (b->eps > a->eps)
+		a->eps = b->eps;
+	dst->n += src->n;
+	qs_compress(a);
+}
+
 void
 ag_release(struct ag_val *s)
 {
@@ -203,6 +408,12 @@ ag_release(struct ag_val *s)
 		blob_bytes -= z->cap * sizeof(*z->s) + sizeof(*z);
 		free(z->s);
 		free(z);
+	} else if (s->kind == AG_KIND_QS) {
+		struct ag_qs *q = as_qs(s);
+		blob_bytes -= qs_bytes(q);
+		free(q->s);
+		free(q->head);
+		free(q);
 	} else {
 		return;
 	}
@@ -229,6 +440,12 @@ ag_apply_text(enum ag_func fn, struct ag_val *s, const char *text, size_t len, i
 void
 ag_merge_blob(enum ag_func fn, struct ag_val *dst, struct ag_val *src)
 {
+	if (fn == AG_PCT) {
+		if (src->kind == AG_KIND_QS)
+			qs_merge(dst, src);
+		ag_release(src);
+		return;
+	}
 	if (fn == AG_CDIST) {
 		struct ag_set *z;
 		if (src->kind != AG_KIND_SET)
@@ -255,7 +472,41 @@ ag_merge_blob(enum ag_func fn, struct ag_val *dst, struct ag_val *src)
 size_t
 ag_blob_count(const struct ag_val *s)
 {
-	return s->kind == AG_KIND_SET ? as_set(s)->n : s->kind == AG_KIND_TEXT;
+	return s->kind == AG_KIND_SET ? as_set(s)->n : s->kind == AG_KIND_TEXT || s->kind == AG_KIND_QS;
+}
+
+/* A summary packed as it is: eps, count, ints, ns, nh, then ns (v, g,
+ * delta) and nh buffered values; in the host's byte order (snapshots do
+ * not move between machines of other byte orders). */
+struct qs_packed {
+	double eps;
+	int64_t count, ints, ns, nh;
+};
+
+int
+ag_blob_load(struct ag_val *s, const char *p, size_t n)
+{
+	struct qs_packed h;
+	struct ag_qs *q;
+
+	if (n < sizeof(h))
+		return -1;
+	memcpy(&h, p, sizeof(h));
+	if (h.ns < 0 || h.nh < 0 || h.ns + h.nh < 1 || h.count < h.ns || h.ns > (1 << 30) ||
+	    h.nh > (1 << 30) || !(h.eps > 0 && h.eps <= 1) ||
+	    n != sizeof(h) + (size_t)h.ns * sizeof(struct ag_qs_sample) + (size_t)h.nh * sizeof(double))
+		return -1;
+	q = qs_of(s, h.eps);
+	q->count = h.count;
+	q->ints = h.ints != 0;
+	q->ns = q->scap = (size_t)h.ns;
+	q->s = emalloc((q->ns ? q->ns : 1) * sizeof(*q->s));
+	memcpy(q->s, p + sizeof(h), q->ns * sizeof(*q->s));
+	q->nh = q->hcap = (size_t)h.nh;
+	q->head = emalloc((q->nh ? q->nh : 1) * sizeof(*q->head));
+	memcpy(q->head, p + sizeof(h) + q->ns * sizeof(*q->s), q->nh * sizeof(*q->head));
+	blob_bytes += q->scap * sizeof(*q->s) + q->hcap * sizeof(*q->head);
+	return 0;
 }
 
 void
@@ -268,6 +519,18 @@ ag_blob_each(const struct ag_val *s, void (*fn)(void *, const char *, size_t), v
 		for (size_t k = 0; k < z->cap; k++)
 			if (z->s[k].t)
 				fn(arg, z->s[k].t->p, z->s[k].t->len);
+	} else if (s->kind == AG_KIND_QS) {
+		const struct ag_qs *q = as_qs(s);
+		struct qs_packed h = {q->eps, q->count, q->ints, (int64_t)q->ns, (int64_t)q->nh};
+		size_t ls = q->ns * sizeof(*q->s), lh = q->nh * sizeof(*q->head);
+		char *buf = emalloc(sizeof(h) + ls + lh);
+		memcpy(buf, &h, sizeof(h));
+		if (ls)
+			memcpy(buf + sizeof(h), q->s, ls);
+		if (lh)
+			memcpy(buf + sizeof(h) + ls, q->head, lh);
+		fn(arg, buf, sizeof(h) + ls + lh);
+		free(buf);
 	}
 }
 

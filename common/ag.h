@@ -20,6 +20,7 @@ enum ag_func {
 	AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST,
 	AG_APPROX, /* approx_count_distinct: a HyperLogLog sketch beside the value */
 	AG_CDIST,  /* count_distinct: the set of distinct values, exact */
+	AG_PCT,    /* percentile_approx: a Greenwald-Khanna summary, as Spark's */
 	AG_NFUNC
 };
 extern const char *const ag_names[AG_NFUNC]; /* by enum ag_func: count, sum, ... */
@@ -31,6 +32,7 @@ extern const char *const ag_names[AG_NFUNC]; /* by enum ag_func: count, sum, ...
  * (ag_release). */
 #define AG_KIND_TEXT 3
 #define AG_KIND_SET 4
+#define AG_KIND_QS 5 /* percentile_approx's summary */
 struct ag_val {
 	int64_t n; /* rows counted (count, avg); first, last: the value's event time, ms */
 	int64_t i;
@@ -101,14 +103,30 @@ void ag_merge_blob(enum ag_func fn, struct ag_val *dst, struct ag_val *src);
 static inline int
 ag_keeps_blobs(enum ag_func fn)
 {
-	return fn == AG_FIRST || fn == AG_LAST || fn == AG_CDIST;
+	return fn == AG_FIRST || fn == AG_LAST || fn == AG_CDIST || fn == AG_PCT;
 }
+
+/*
+ * percentile_approx(FIELD, P[, ACCURACY]) as Spark's: a Greenwald-Khanna
+ * quantile summary with relative error 1/ACCURACY (default 10000): the
+ * answer's rank is within count/ACCURACY of ceil(P * count), the smallest
+ * value at that rank when the summary is exact (few values). Values are
+ * kept as doubles (an integer beyond 2^53 loses digits); the answer is
+ * written as an integer when every value was one. Summaries merge (sessions).
+ */
+#define AG_PCT_ACCURACY 10000
+void ag_pct_add(struct ag_val *s, const struct ag_num *x, double eps);
+/* The answer for P, through the output buffer (null without values). */
+void ag_pct_out(struct ag_val *s, double p);
 /* Bytes held outside the entries, by every state (for state_bytes). */
 size_t ag_blob_bytes(void);
-/* A blob's serial form (snapshots): count_distinct's values or the text,
- * each passed to fn; and back, value by value (ag_restore_begin first). */
+/* A blob's serial form (snapshots): count_distinct's values, the text, or
+ * percentile_approx's summary packed in one, each passed to fn; back with
+ * ag_apply_text (texts, sets) or ag_blob_load (a summary). */
 void ag_blob_each(const struct ag_val *s, void (*fn)(void *, const char *, size_t), void *arg);
 size_t ag_blob_count(const struct ag_val *s);
+/* A packed summary into s (no value): 0, or -1 when it is malformed. */
+int ag_blob_load(struct ag_val *s, const char *p, size_t n);
 
 /* first and last: the value of the row with the earliest (latest) event
  * time t; on a tie the first (last) such row read. */

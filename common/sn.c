@@ -394,6 +394,20 @@ take_val(struct rd *r, uint32_t version, struct ag_val *a)
 		bits = take_le(r, 8);
 		memcpy(&a->d, &bits, 8);
 	}
+	if (version >= 7 && a->kind == AG_KIND_QS) {
+		uint32_t len;
+		const char *p;
+		int64_t n = a->n;
+		a->kind = 0;
+		a->i = 0;
+		if (take_u32(r) != 1)
+			return -1;
+		len = take_u32(r);
+		if (!(p = take_bytes(r, len)) || ag_blob_load(a, p, len) < 0)
+			return -1;
+		a->n = n;
+		return 0;
+	}
 	if (version >= 7 && (a->kind == AG_KIND_TEXT || a->kind == AG_KIND_SET)) {
 		uint8_t kind = a->kind;
 		int64_t t = a->n;

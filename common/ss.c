@@ -96,7 +96,8 @@ merge(const ss_state *s, ss_sess *dst, const ss_sess *src)
 		case AG_COUNT: d->n += v->n; break;
 		case AG_FIRST:
 		case AG_LAST:
-		case AG_CDIST: break; /* kept whole: merged at ss_commit (the plan may be dropped) */
+		case AG_CDIST:
+		case AG_PCT: break; /* kept whole: merged at ss_commit (the plan may be dropped) */
 		case AG_AVG:
 			if (v->n && !isfinite(d->d + v->d))
 				return "overflows a double";

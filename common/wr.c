@@ -56,7 +56,7 @@ wr_add_agg(wr_layout *l, const char *spec, char *why, size_t whylen)
 	lp = strchr(fn, '(');
 	if ((k = ag_func_named(fn, lp ? (size_t)(lp - fn) : strlen(fn))) < 0)
 		BAD("--agg: unknown function in '%s' (count, sum, min, max, avg, first, last, "
-		    "count_distinct, approx_count_distinct)",
+		    "count_distinct, approx_count_distinct, percentile_approx)",
 		    spec);
 	a = &l->aggs[l->naggs];
 	*a = (struct wr_agg){.fn = (enum ag_func)k, .rsd = 0.05 /* Spark's default */};
@@ -65,6 +65,25 @@ wr_add_agg(wr_layout *l, const char *spec, char *why, size_t whylen)
 		rp = strchr(lp, ')');
 		if (!rp || rp[1] != '\0')
 			BAD("--agg: '%s' is not NAME=FUNC(FIELD)", spec);
+		if (a->fn == AG_PCT) {
+			/* percentile_approx(FIELD,P[,ACCURACY]) */
+			char *end;
+			const char *c2;
+			long long acc = AG_PCT_ACCURACY;
+			if (!comma || comma > rp)
+				BAD("--agg: percentile_approx needs a percentage in '%s' (FIELD,P)", spec);
+			a->pct = strtod(comma + 1, &end);
+			if (end == comma + 1 || !(a->pct >= 0 && a->pct <= 1) || (*end != ',' && end != rp))
+				BAD("--agg: the percentage in '%s' must be from 0 to 1", spec);
+			if ((c2 = end) != rp) {
+				acc = strtoll(c2 + 1, &end, 10);
+				if (end != rp || acc < 1 || acc > 1000000000)
+					BAD("--agg: the accuracy in '%s' must be a whole number from 1", spec);
+			}
+			a->eps = 1.0 / (double)acc;
+			rp = comma;
+			comma = NULL;
+		}
 		if (comma && comma < rp) {
 			char *end;
 			if (a->fn != AG_APPROX)
@@ -143,6 +162,8 @@ wr_row(const wr_layout *l, int64_t start, int64_t end, int session, const char *
 		out_write(l->aggs[i].head, l->aggs[i].headlen);
 		if (l->aggs[i].fn == AG_APPROX)
 			js_out_i64((int64_t)ag_hll_estimate(ext + l->aggs[i].off, l->aggs[i].p));
+		else if (l->aggs[i].fn == AG_PCT) /* a query merges the summary's buffer: not const */
+			ag_pct_out((struct ag_val *)&a[i], l->aggs[i].pct);
 		else
 			ag_out(l->aggs[i].fn, &a[i]);
 	}

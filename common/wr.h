@@ -27,6 +27,8 @@ struct wr_agg {
 	char *head;  /* ,"name": pre-escaped */
 	size_t headlen;
 	double rsd;  /* approx_count_distinct: relative standard deviation */
+	double pct;  /* percentile_approx: the percentage P, 0 to 1 */
+	double eps;  /* ... its relative error, 1 / accuracy */
 	int p;       /* its sketch's precision (2^p registers) */
 	size_t off;  /* where its sketch lies in an entry's ext bytes */
 };

@@ -148,3 +148,11 @@ del() { printf '{"rowkey":"%s/session/\\"A\\"","_delete":true}' "$1"; }
 	assert_status 0
 	[ "$(echo "$output" | grep -v _checkpoint | tail -1 | jq -c '[.window_start[17:19], .window_end[17:19], .d, .f, .l]')" = '["01","30",3,"SG","MY"]' ]
 }
+
+@test "sessions merge percentile_approx summaries: the merged session's median is its rows' median" {
+	# [1,12) with 5 and 1, [20,31) with 9 and 7; 10 bridges them with 3:
+	# one session [1,31) of 1 3 5 7 9: median 5, 0.8 at rank 4: 7
+	printf '{"ts":%d,"k":"A","v":%d}\n' 1 5 2 1 20 9 21 7 10 3 |
+		winagg --time-unit s -g k --session 10s -a 'm=percentile_approx(v,0.5)' -a 'p=percentile_approx(v,0.8)' --trigger-rows 4 >"$BATS_TEST_TMPDIR/out"
+	[ "$(tail -1 "$BATS_TEST_TMPDIR/out" | jq -c '[.window_start[17:19], .window_end[17:19], .m, .p]')" = '["01","31",5,7]' ]
+}

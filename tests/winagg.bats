@@ -753,3 +753,47 @@ golden_restore() {
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/one")" -eq 6 ]
 	assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
 }
+
+@test "percentile_approx: the value at rank ceil(P n) when the summary is exact; integers stay integers; nulls skipped; none: null" {
+	printf '{"ts":1,"v":%s}\n' 4 1 3 2 null >"$BATS_TEST_TMPDIR/in"
+	printf '{"ts":1,"w":2.5}\n' >>"$BATS_TEST_TMPDIR/in"
+	run_split winagg --time-unit s -g '' -W 1s -m append -a 'h=percentile_approx(v,0.5)' -a 'q=percentile_approx(v,0.75)' \
+		-a 'lo=percentile_approx(v,0)' -a 'hi=percentile_approx(v,1)' -a 'w=percentile_approx(w,0.5)' -a 'z=percentile_approx(zz,0.5)' "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	# 1 2 3 4: rank ceil(0.5*4) = 2, ceil(0.75*4) = 3
+	[ "$(echo "$output" | jq -c '[.h, .q, .lo, .hi, .w, .z]')" = '[2,3,1,4,2.5,null]' ]
+	run_split winagg -a 'p=percentile_approx(count)' </dev/null
+	assert_status 2
+	[[ "$stderr" == "winagg: --agg: percentile_approx needs a percentage in 'p=percentile_approx(count)' (FIELD,P)"* ]]
+	run_split winagg -a 'p=percentile_approx(count,1.5)' </dev/null
+	assert_status 2
+	run_split winagg -a 'p=percentile_approx(count,0.5,0)' </dev/null
+	assert_status 2
+	[[ "$stderr" == *"the accuracy in 'p=percentile_approx(count,0.5,0)' must be a whole number from 1"* ]]
+}
+
+@test "percentile_approx on 10^6 values: the answer's rank within n / accuracy of ceil(P n), at accuracy 10000, 1000 and 100; one run = a restart" {
+	python3 -c '
+import json, random
+r = random.Random(3)
+for i in range(1000000):
+    print(json.dumps({"ts": 1, "v": round(r.lognormvariate(0, 1) * 1000, 3), "_pos": "t/0/%d" % i}))' >"$BATS_TEST_TMPDIR/in"
+	A=(--time-unit s -g '' -W 1s -m append -a 'a=percentile_approx(v,0.5)' -a 'b=percentile_approx(v,0.99)'
+		-a 'c=percentile_approx(v,0.25,1000)' -a 'd=percentile_approx(v,0.9,100)')
+	winagg "${A[@]}" "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/one"
+	python3 - "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/one" <<-'PY'
+		import bisect, json, math, sys
+		vals = sorted(json.loads(l)["v"] for l in open(sys.argv[1]))
+		n, o = len(vals), json.loads(open(sys.argv[2]).read())
+		for k, p, acc in (("a", .5, 10000), ("b", .99, 10000), ("c", .25, 1000), ("d", .9, 100)):
+		    lo, hi = bisect.bisect_left(vals, o[k]) + 1, bisect.bisect_right(vals, o[k])
+		    rank = math.ceil(p * n)
+		    err = 0 if lo <= rank <= hi else min(abs(lo - rank), abs(hi - rank))
+		    assert err <= n / acc, (k, o[k], lo, hi, rank, err)
+	PY
+	# the summaries are in the snapshot as they are: a restart gives the same answers
+	head -400000 "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" >/dev/null
+	tail -n +400001 "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest |
+		grep -v _checkpoint | tail -1 >"$BATS_TEST_TMPDIR/two"
+	assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+}
