@@ -303,11 +303,33 @@ put_row(const tx_ctx *x, struct buf *b, size_t r, int field)
 	buf_putc(b, field ? '\n' : ')');
 }
 
+static void
+show(const struct buf *q)
+{
+	out_write(q->p, q->len);
+	out_write(";\n", 2);
+}
+
 void
 tx_explain(tx_ctx *x)
 {
 	int first = 1;
 
+	if (bt_deletes(x->b) > 0) {
+		/* winagg's retractions: keys only */
+		x->sql.len = 0;
+		buf_lit(&x->sql, "DELETE FROM ");
+		my_put_ident(&x->sql, x->t->name, strlen(x->t->name));
+		buf_lit(&x->sql, " WHERE ");
+		if (x->t->keycol >= 0)
+			my_put_ident(&x->sql, x->t->cols[x->t->keycol].name, x->t->cols[x->t->keycol].nlen);
+		else
+			my_put_ident(&x->sql, x->b->key, strlen(x->b->key));
+		buf_lit(&x->sql, " IN (?,...)");
+		show(&x->sql);
+	}
+	if (bt_live(x->b) == bt_deletes(x->b))
+		return;
 	x->sql.len = 0;
 	put_head(x, &x->sql);
 	buf_lit(&x->sql, "(");
@@ -327,12 +349,6 @@ tx_explain(tx_ctx *x)
 
 /* ---- the strategies ---- */
 
-static void
-show(const struct buf *q)
-{
-	out_write(q->p, q->len);
-	out_write(";\n", 2);
-}
 
 /* The batch's deletes (winagg's retractions), in the transaction of its
  * rows: DELETE ... WHERE key IN (...). Keys are distinct in a batch (the

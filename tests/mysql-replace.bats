@@ -682,6 +682,9 @@ bad_data_cases() {
 	run_split mysql-replace -t "$T" --dry-run < <(printf '%s\n' '{"rowkey":"k","n":1,"name":"n"}' '{"rowkey":"x\u0027y","_delete":true}')
 	assert_status 0
 	[[ "$output" == *"DELETE FROM \`$T\` WHERE \`rowkey\` IN ('x\\'y');"*"COMMIT;" ]]
+	run_split mysql-replace -t "$T" --explain < <(printf '%s\n' '{"rowkey":"k","n":1,"name":"n"}' '{"rowkey":"j","_delete":true}')
+	assert_status 0
+	[[ "$output" == *"DELETE FROM \`$T\` WHERE \`rowkey\` IN (?,...);"* ]]
 	# _delete must be true
 	run_split mysql-replace -t "$T" <<<'{"rowkey":"b","_delete":false}'
 	assert_status 3
