@@ -156,3 +156,17 @@ del() { printf '{"rowkey":"%s/session/\\"A\\"","_delete":true}' "$1"; }
 		winagg --time-unit s -g k --session 10s -a 'm=percentile_approx(v,0.5)' -a 'p=percentile_approx(v,0.8)' --trigger-rows 4 >"$BATS_TEST_TMPDIR/out"
 	[ "$(tail -1 "$BATS_TEST_TMPDIR/out" | jq -c '[.window_start[17:19], .window_end[17:19], .m, .p]')" = '["01","31",5,7]' ]
 }
+
+@test "a row whose merge would overflow a sum is a bad row, and the sessions stay as they were" {
+	printf '%s\n' '{"ts":1,"k":"A","v":9223372036854775000}' '{"ts":20,"k":"A","v":9223372036854775000}' \
+		'{"ts":10,"k":"A","v":1}' '{"ts":25,"k":"A","v":1}' >"$BATS_TEST_TMPDIR/in"
+	run_split winagg --time-unit s -g k --session 10s -a 's=sum(v)' -a n=count --trigger-rows 2 \
+		--rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	# 10 s would join [1,11) and [20,30): their sums overflow; 25 s joins [20,30) alone
+	jq -r .reason "$BATS_TEST_TMPDIR/rej" | grep -qx "merging the sessions it joins overflows a 64-bit integer"
+	[ "$(jq -r .line "$BATS_TEST_TMPDIR/rej")" = 3 ]
+	# (jq would round the sum: read the text)
+	echo "$output" | tail -1 | grep -qF '"window_start":"1970-01-01T00:00:20.000Z","window_end":"1970-01-01T00:00:35.000Z","k":"A","s":9223372036854775001,"n":2}'
+	[ "$(echo "$output" | grep -c _delete)" -eq 0 ]
+}
