@@ -26,5 +26,23 @@ const sessions = `
     select shopid, region, sid, min(t) as session_start, max(t) + interval (${gap}) millisecond as session_end,
            count(*) as orders, sum(count) as items
     from s group by shopid, region, sid)`;
-const r = await c.runAndReadAll(process.argv[3] === 'session' ? sessions : windows);
+// "groups FIELD,...": tumbling 60 s windows by other group fields;
+// "sliding W_S S_S": windows of W_S seconds every S_S (each row in W_S/S_S).
+const groups = `
+  select count(*) from (
+    select time_bucket(interval 60 second, ts::timestamp) as w, ${process.argv[4] || 'shopid'},
+           count(*) as orders, sum(count) as items
+    from ${src}
+    group by all)`;
+const W = Number(process.argv[4] || 600) * 1000, S = Number(process.argv[5] || 10) * 1000;
+const sliding = `
+  select count(*) from (
+    select ws, shopid, region, count(*) as orders, sum(count) as items from (
+      select shopid, region, count,
+             unnest(range((epoch_ms(ts::timestamp) // ${S}) * ${S} - ${W} + ${S},
+                          (epoch_ms(ts::timestamp) // ${S}) * ${S} + ${S}, ${S})) as ws
+      from ${src})
+    group by all)`;
+const q = { session: sessions, groups, sliding }[process.argv[3]] || windows;
+const r = await c.runAndReadAll(q);
 console.log(String(r.getRows()[0][0]));

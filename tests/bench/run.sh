@@ -87,6 +87,45 @@ row winagg "$((N * 10)) rows, --session (pipe)" "$r10" - ""
 awk -v s="$rs" -v d="$rd" 'BEGIN { printf "goal sessions and dedup >= 1M rows/s: %s (%.2fM, %.2fM)\n",
 	(s >= 1e6 && d >= 1e6) ? "met" : "NOT met", s / 1e6, d / 1e6 }'
 
+# verdict GOAL OK: one line per goal of issue 17
+verdict() { echo "goal $1: $([ "$2" = 1 ] && echo met || echo 'NOT met')"; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? 1 : 0 }'; }
+
+# many groups: about a million (shops by the million, 10 ms apart), and one
+# per row (-g orderid); against DuckDB's same query
+ordgen -n "$N" --seed 2 --shops 1000000 --step 10ms >"$B/many.ndjson"
+if [ -d "$B/node_modules/@duckdb/node-api" ]; then
+	r=$(m "$N" "winagg -W 1s -m append $B/many.ndjson >/dev/null")
+	dk=$(m "$N" "node $B/duckdb.mjs $PWD/$B/many.ndjson >/dev/null")
+	row winagg "$N rows, ~1M groups" "$r" duckdb "$(rate_of "$dk")"
+	ok=$(( $(ge "$(rate_of "$r")" "$(awk -v d="$(rate_of "$dk")" 'BEGIN { print 2 * d }')") && $(ge "${dk#* }" "${r#* }") ))
+	r2=$(m "$N" "winagg -g orderid -W 1s -m append $B/orders.ndjson >/dev/null")
+	dk2=$(m "$N" "node $B/duckdb.mjs $PWD/$B/orders.ndjson groups orderid >/dev/null")
+	row winagg "$N rows, a group per row" "$r2" duckdb "$(rate_of "$dk2")"
+	ok2=$(( $(ge "$(rate_of "$r2")" "$(awk -v d="$(rate_of "$dk2")" 'BEGIN { print 2 * d }')") && $(ge "${dk2#* }" "${r2#* }") ))
+	verdict "many groups >= 2x DuckDB with peak RSS <= DuckDB's (peak RSS: $((${r#* } / 1024))M vs $((${dk#* } / 1024))M, $((${r2#* } / 1024))M vs $((${dk2#* } / 1024))M)" $((ok && ok2))
+fi
+
+# sliding windows: -w 10m -s 10s against DuckDB (windows by unnest(range)),
+# and the cost of a row as window/slide grows, against tumbling -w 1h
+NSL=${BENCH_NSLIDE:-20000}
+head -n "$NSL" "$B/orders.ndjson" >"$B/orders-slide.ndjson"
+r=$(m "$N" "winagg -w 10m -s 10s -W 1s -m append $B/orders.ndjson >/dev/null")
+if [ -d "$B/node_modules/@duckdb/node-api" ]; then
+	dk=$(m "$N" "node $B/duckdb.mjs $PWD/$B/orders.ndjson sliding 600 10 >/dev/null")
+	row winagg "$N rows, -w 10m -s 10s" "$r" duckdb "$(rate_of "$dk")"
+	verdict "-w 10m -s 10s >= 2x DuckDB" "$(ge "$(rate_of "$r")" "$(awk -v d="$(rate_of "$dk")" 'BEGIN { print 2 * d }')")"
+fi
+t1=$(m "$N" "winagg -w 1h -W 1s -m append $B/orders.ndjson >/dev/null")
+s60=$(m "$N" "winagg -w 1h -s 1m -W 1s -m append $B/orders.ndjson >/dev/null")
+s3600=$(m "$NSL" "winagg -w 1h -s 1s -W 1s -m append $B/orders-slide.ndjson >/dev/null")
+row winagg "$N rows, -w 1h (tumbling)" "$t1" - ""
+row winagg "$N rows, -w 1h -s 1m" "$s60" "-w 1h tumbling" "$(rate_of "$t1")"
+row winagg "$NSL rows, -w 1h -s 1s" "$s3600" "-w 1h tumbling" "$(rate_of "$t1")"
+half=$(awk -v t="$(rate_of "$t1")" 'BEGIN { print t / 2 }')
+verdict "-w 1h -s 1m and -s 1s within 2x of tumbling -w 1h (no panes yet: each row updates window/slide entries)" \
+	$(( $(ge "$(rate_of "$s60")" "$half") && $(ge "$(rate_of "$s3600")" "$half") ))
+
 # memory: with a watermark, peak RSS stays flat as the stream grows
 r1=$(m "$N" "ordgen -n $N --disorder 5s | winagg --watermark 10s >/dev/null")
 r10=$(m $((N * 10)) "ordgen -n $((N * 10)) --disorder 5s | winagg --watermark 10s >/dev/null")
