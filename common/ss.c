@@ -246,14 +246,14 @@ ss_commit(ss_state *s, ss_group **gp)
 	}
 	if (merged == 0) {
 		make_room(s, g);
-		memmove(g->recs + (size_t)(s->plan.i + 1) * s->rs, g->recs + (size_t)s->plan.i * s->rs,
-		        (size_t)(g->n - s->plan.i) * s->rs);
+		memmove(g->recs + (size_t)(s->plan.i + 1) * s->rs,
+		        g->recs + (size_t)s->plan.i * s->rs, (size_t)(g->n - s->plan.i) * s->rs);
 		g->n++;
 		s->nsess++;
 	} else {
 		/* sessions i+1..j-1 go; i becomes the plan */
-		memmove(g->recs + (size_t)(s->plan.i + 1) * s->rs, g->recs + (size_t)s->plan.j * s->rs,
-		        (size_t)(g->n - s->plan.j) * s->rs);
+		memmove(g->recs + (size_t)(s->plan.i + 1) * s->rs,
+		        g->recs + (size_t)s->plan.j * s->rs, (size_t)(g->n - s->plan.j) * s->rs);
 		g->n -= merged - 1;
 		s->nsess -= merged - 1;
 		s->merges += merged - 1;
@@ -286,8 +286,8 @@ drop_group(ss_state *s, ss_group *g)
 }
 
 void
-ss_evict(ss_state *s, int64_t limit, int all,
-         void (*fn)(void *, const ss_group *, const ss_sess *), void *arg)
+ss_evict(ss_state *s, int64_t limit, int all, void (*fn)(void *, const ss_group *, const ss_sess *),
+         void *arg)
 {
 	int64_t least = INT64_MAX;
 

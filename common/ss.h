@@ -36,8 +36,8 @@ typedef struct ss_sess {
 
 typedef struct ss_group {
 	uint64_t hash;
-	uint64_t stamp;      /* batch it went on the dirty list */
-	size_t at;           /* its index in the list of groups */
+	uint64_t stamp; /* batch it went on the dirty list */
+	size_t at;      /* its index in the list of groups */
 	uint32_t klen, n, cap;
 	unsigned char *recs; /* n sessions of rs bytes each, by start */
 	char key[];          /* klen bytes */
@@ -51,28 +51,28 @@ typedef struct {
 
 typedef struct {
 	int naggs;
-	enum ag_func *fn;   /* per aggregate */
-	size_t ext, rs;     /* bytes: sketches after the aggregates; one session record */
-	ix_table ix;        /* key -> group */
-	ss_group **all;     /* every group */
+	enum ag_func *fn; /* per aggregate */
+	size_t ext, rs;   /* bytes: sketches after the aggregates; one session record */
+	ix_table ix;      /* key -> group */
+	ss_group **all;   /* every group */
 	size_t nall, acap;
-	ss_group **dirty;   /* groups changed in this batch */
+	ss_group **dirty; /* groups changed in this batch */
 	size_t ndirty, dcap;
-	ss_gone *gone;      /* retractions of this batch, in the order they happened */
+	ss_gone *gone; /* retractions of this batch, in the order they happened */
 	size_t ngone, gcap;
-	uint64_t batch;     /* from 1 */
+	uint64_t batch;      /* from 1 */
 	size_t last_changed; /* groups changed in the last batch */
-	size_t nsess;       /* live sessions */
-	size_t bytes;       /* of groups and their records */
-	int64_t min_end;    /* ms: no session ends before it (eviction skips until then) */
+	size_t nsess;        /* live sessions */
+	size_t bytes;        /* of groups and their records */
+	int64_t min_end;     /* ms: no session ends before it (eviction skips until then) */
 	uint64_t evicted, merges;
-	char *tmp;          /* one record, to merge into before committing */
-	struct {            /* what ss_plan found, for ss_commit */
-		ss_group *g;    /* NULL: a new group */
+	char *tmp;           /* one record, to merge into before committing */
+	struct {             /* what ss_plan found, for ss_commit */
+		ss_group *g; /* NULL: a new group */
 		uint64_t h;
 		const char *key;
 		uint32_t klen;
-		uint32_t i, j;  /* g's sessions [i, j) merge into the plan */
+		uint32_t i, j; /* g's sessions [i, j) merge into the plan */
 	} plan;
 } ss_state;
 
@@ -110,8 +110,8 @@ ss_sess *ss_plan(ss_state *s, uint64_t h, const char *key, uint32_t klen, int64_
 ss_sess *ss_commit(ss_state *s, ss_group **gp);
 /* Removes every session ending at or before limit (all: every one), each
  * passed to fn first when fn is not NULL; frees groups left empty. */
-void ss_evict(ss_state *s, int64_t limit, int all, void (*fn)(void *, const ss_group *, const ss_sess *),
-              void *arg);
+void ss_evict(ss_state *s, int64_t limit, int all,
+              void (*fn)(void *, const ss_group *, const ss_sess *), void *arg);
 /* Every session's row counts as written under its start (append mode at
  * end of input, before the snapshot that keeps them open). */
 void ss_mark_written(ss_state *s);

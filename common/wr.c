@@ -71,14 +71,18 @@ wr_add_agg(wr_layout *l, const char *spec, char *why, size_t whylen)
 			const char *c2;
 			long long acc = AG_PCT_ACCURACY;
 			if (!comma || comma > rp)
-				BAD("--agg: percentile_approx needs a percentage in '%s' (FIELD,P)", spec);
+				BAD("--agg: percentile_approx needs a percentage in '%s' (FIELD,P)",
+				    spec);
 			a->pct = strtod(comma + 1, &end);
-			if (end == comma + 1 || !(a->pct >= 0 && a->pct <= 1) || (*end != ',' && end != rp))
+			if (end == comma + 1 || !(a->pct >= 0 && a->pct <= 1) ||
+			    (*end != ',' && end != rp))
 				BAD("--agg: the percentage in '%s' must be from 0 to 1", spec);
 			if ((c2 = end) != rp) {
 				acc = strtoll(c2 + 1, &end, 10);
 				if (end != rp || acc < 1 || acc > 1000000000)
-					BAD("--agg: the accuracy in '%s' must be a whole number from 1", spec);
+					BAD("--agg: the accuracy in '%s' must be a whole number "
+					    "from 1",
+					    spec);
 			}
 			a->eps = 1.0 / (double)acc;
 			rp = comma;
@@ -90,7 +94,8 @@ wr_add_agg(wr_layout *l, const char *spec, char *why, size_t whylen)
 				BAD("--agg: %s takes one field in '%s'", ag_names[k], spec);
 			a->rsd = strtod(comma + 1, &end);
 			if (end != rp || !(a->rsd >= 0.002 && a->rsd < 0.39))
-				BAD("--agg: the relative standard deviation in '%s' must be from 0.002 to "
+				BAD("--agg: the relative standard deviation in '%s' must be from "
+				    "0.002 to "
 				    "less than 0.39",
 				    spec);
 			rp = comma;
@@ -144,7 +149,8 @@ wr_row(const wr_layout *l, int64_t start, int64_t end, int session, const char *
 		tm_format_rfc3339(ws_ms = start, ws);
 	if (end != we_ms)
 		tm_format_rfc3339(we_ms = end, we);
-	rklen = session ? rk_session(ws, k, klen, l->ngroup, rk) : rk_make(ws, we, k, klen, l->ngroup, rk);
+	rklen = session ? rk_session(ws, k, klen, l->ngroup, rk)
+	                : rk_make(ws, we, k, klen, l->ngroup, rk);
 	out_write("{\"rowkey\":", 10);
 	js_out_str(rk, rklen);
 	out_write(",\"window_start\":\"", 17);
@@ -162,7 +168,8 @@ wr_row(const wr_layout *l, int64_t start, int64_t end, int session, const char *
 		out_write(l->aggs[i].head, l->aggs[i].headlen);
 		if (l->aggs[i].fn == AG_APPROX)
 			js_out_i64((int64_t)ag_hll_estimate(ext + l->aggs[i].off, l->aggs[i].p));
-		else if (l->aggs[i].fn == AG_PCT) /* a query merges the summary's buffer: not const */
+		else if (l->aggs[i].fn ==
+		         AG_PCT) /* a query merges the summary's buffer: not const */
 			ag_pct_out((struct ag_val *)&a[i], l->aggs[i].pct);
 		else
 			ag_out(l->aggs[i].fn, &a[i]);

@@ -26,11 +26,11 @@ struct wr_agg {
 	int want;    /* index of field in the scanner's wanted list (the caller's) */
 	char *head;  /* ,"name": pre-escaped */
 	size_t headlen;
-	double rsd;  /* approx_count_distinct: relative standard deviation */
-	double pct;  /* percentile_approx: the percentage P, 0 to 1 */
-	double eps;  /* ... its relative error, 1 / accuracy */
-	int p;       /* its sketch's precision (2^p registers) */
-	size_t off;  /* where its sketch lies in an entry's ext bytes */
+	double rsd; /* approx_count_distinct: relative standard deviation */
+	double pct; /* percentile_approx: the percentage P, 0 to 1 */
+	double eps; /* ... its relative error, 1 / accuracy */
+	int p;      /* its sketch's precision (2^p registers) */
+	size_t off; /* where its sketch lies in an entry's ext bytes */
 };
 
 typedef struct {
