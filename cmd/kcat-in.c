@@ -486,12 +486,9 @@ main(int argc, char **argv)
 	if (!rkt)
 		diag_die(DIAG_EX_FAIL, "cannot use topic '%s': %s", opt.topic,
 		         rd_kafka_err2str(rd_kafka_last_error()));
-	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+	if (st_start(opt.cc.stats_ms, opt.cc.stats_file, opt.cc.metrics, "produce",
+	             1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT | 1u << ST_COMMIT) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
-	if (opt.cc.metrics)
-		st_metrics(opt.cc.metrics);
-	if (opt.cc.stats_ms || opt.cc.stats_file)
-		st_phases("produce", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT | 1u << ST_COMMIT);
 
 	while (!sig_stop && !stop_reading && !opt.kc.fatal &&
 	       (opt.count < 0 || (long long)n_sent < opt.count) && (rc = nd_next_checked(rd, &rec)) != 0) {

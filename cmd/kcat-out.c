@@ -1014,13 +1014,10 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot create the consumer: %s", errstr);
 	rd_kafka_poll_set_consumer(rk);
 	pending = rd_kafka_topic_partition_list_new(16);
-	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+	if (st_start(opt.cc.stats_ms, opt.cc.stats_file, opt.cc.metrics, "format",
+	             1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT | 1u << ST_COMMIT) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
-	if (opt.cc.metrics)
-		st_metrics(opt.cc.metrics);
 	st_on = opt.cc.stats_ms || opt.cc.stats_file;
-	if (st_on)
-		st_phases("format", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT | 1u << ST_COMMIT);
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
 	st_enter(ST_WAIT); /* for the cluster's metadata */

@@ -829,13 +829,9 @@ main(int argc, char **argv)
 	sig_install(1);
 	out_init(1, opt.cc.unbuffered);
 	rd = nd_new(argv + optind, argc - optind);
-	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+	if (st_start(opt.cc.stats_ms, opt.cc.stats_file, opt.cc.metrics, "parse",
+	             1u << ST_READ | 1u << ST_WAIT | 1u << ST_COMMIT | (opt.tee ? 1u << ST_EMIT : 0)) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
-	if (opt.cc.metrics)
-		st_metrics(opt.cc.metrics);
-	if (opt.cc.stats_ms || opt.cc.stats_file)
-		st_phases("parse", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_COMMIT |
-		                       (opt.tee ? 1u << ST_EMIT : 0));
 
 	while (!sig_stop && !run.failed && !run.stop_bad && !run.explained && !out_failed() &&
 	       (rc = nd_next_checked(rd, &rec)) != 0) {

@@ -304,10 +304,8 @@ main(int argc, char **argv)
 	t0 = last_prog = tm_mono_s();
 	pace_every = o.rate ? (o.rate / 1000 > 0 ? o.rate / 1000 : 1) : 0;
 	show_progress = o.count > 0 && diag_verbosity >= 0 && isatty(2);
-	if (st_init(o.stats_ms, o.stats_file) < 0)
+	if (st_start(o.stats_ms, o.stats_file, o.metrics, NULL, 0) < 0) /* no phases: it only writes */
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", o.stats_file, strerror(errno));
-	if (o.metrics)
-		st_metrics(o.metrics);
 
 	for (i = 0; o.count < 0 || i < o.count; i++) {
 		uint64_t r1, r2, id;

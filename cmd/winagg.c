@@ -1287,13 +1287,10 @@ main(int argc, char **argv)
 		ckpt_start();
 	if (opt.restore_info)
 		goto done;
-	if (st_init(opt.cc.stats_ms, opt.cc.stats_file) < 0)
+	if (st_start(opt.cc.stats_ms, opt.cc.stats_file, opt.cc.metrics, "aggregate",
+	             1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT |
+	                 (opt.ckpt_dir ? 1u << ST_SNAPSHOT : 0)) < 0)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
-	if (opt.cc.metrics)
-		st_metrics(opt.cc.metrics);
-	if (opt.cc.stats_ms || opt.cc.stats_file)
-		st_phases("aggregate", 1u << ST_READ | 1u << ST_WAIT | 1u << ST_EMIT |
-		                           (opt.ckpt_dir ? 1u << ST_SNAPSHOT : 0));
 	run.batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
 	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {

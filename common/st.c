@@ -162,6 +162,18 @@ st_init(int64_t every_ms, const char *path)
 	return 0;
 }
 
+int
+st_start(int64_t every_ms, const char *path, const char *metrics, const char *work, unsigned mask)
+{
+	if (st_init(every_ms, path) < 0)
+		return -1;
+	if (metrics)
+		st_metrics(metrics);
+	if ((every_ms || path) && work)
+		st_phases(work, mask);
+	return 0;
+}
+
 void
 st_free(void)
 {

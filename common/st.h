@@ -25,6 +25,11 @@
  * errno when it cannot be opened. With $ORDPIPE_RUN set (etl.sh sets it for
  * every stage of a run), each line carries it as "run". */
 int st_init(int64_t every_ms, const char *path);
+/* What a program's --stats, --stats-file and --metrics ask for, in one
+ * call: st_init, then --metrics, then the phases (work, mask: st_phases's;
+ * only when there will be lines). 0, or -1 with errno (the stats file). */
+int st_start(int64_t every_ms, const char *path, const char *metrics, const char *work,
+             unsigned mask);
 void st_free(void);
 /* 1 when a line is due now; cheap (a clock read), but call it every few
  * hundred records rather than per record on a hot path. */
