@@ -477,6 +477,53 @@ produce_orders() {
 	[ "$n" -gt 0 ]
 }
 
+@test "count_distinct, percentile_approx, first and last of strings through the checkpointed ETL on 8 partitions, a kill -9 and a restart: the values computed from the orders" {
+	broker_cmd topic "$T" 8
+	ORDERS="$ORDERS --disorder 5s"
+	conf WINDOW=60s WATERMARK=30s END_AT_EOF=1 \
+		'WINAGG_OPTS="-a orders=count -a d=count_distinct(itemid) -a p=percentile_approx(count,0.5) -a f=first(orderid) -a l=last(orderid)"'
+	produce_orders 20000
+	# a backlog read after the fact by a run that stays live, killed -9 once
+	# a checkpoint is committed; more orders; a restart to the end
+	END_AT_EOF=0 "$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
+	etl=$!
+	wait_until 30 sql_some "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'g$T'"
+	pkill -KILL -P "$etl" || true
+	kill -KILL "$etl" || true
+	wait "$etl" || true
+	produce_orders 10000 20000
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	[[ "$stderr" == *"etl: pipeline 'g$T' resumes from checkpoint "* ]]
+	# the same orders, aggregated by an independent script: per 60 s window,
+	# shop and region the count, distinct items, the count at rank
+	# ceil(n/2), and the orderids of the earliest and the latest time (a
+	# tie: the first and the last read; a shop's orders share a partition)
+	ordgen -n 30000 $ORDERS >"$BATS_TEST_TMPDIR/orders"
+	python3 - "$BATS_TEST_TMPDIR/orders" >"$BATS_TEST_TMPDIR/want" <<-'PY'
+		import datetime, json, math, sys
+		g = {}
+		for l in open(sys.argv[1]):
+		    o = json.loads(l)
+		    t = datetime.datetime.strptime(o["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+		    w = t.replace(second=0, microsecond=0)
+		    k = (w.strftime("%Y-%m-%d %H:%M:%S"), o["shopid"], o["region"])
+		    a = g.setdefault(k, {"n": 0, "items": set(), "counts": [], "f": None, "l": None})
+		    a["n"] += 1; a["items"].add(o["itemid"]); a["counts"].append(o["count"])
+		    if a["f"] is None or t < a["f"][0]: a["f"] = (t, o["orderid"])
+		    if a["l"] is None or t >= a["l"][0]: a["l"] = (t, o["orderid"])
+		for k in sorted(g):
+		    a = g[k]; c = sorted(a["counts"])
+		    print("%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s" % (k[0], k[1], k[2], a["n"], len(a["items"]),
+		          c[math.ceil(len(c) / 2) - 1], a["f"][1], a["l"][1]))
+	PY
+	db_sql "SELECT DATE_FORMAT(window_start, '%Y-%m-%d %H:%i:%s'), shopid, region, orders, d, p, f, l FROM ordpipe.$T ORDER BY 1, 2, 3" |
+		LC_ALL=C sort >"$BATS_TEST_TMPDIR/got"
+	LC_ALL=C sort -o "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/want"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -gt 300 ]
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
 @test "a quiet topic: 3 s after the producer stops, MySQL holds every order (the trailing checkpoint)" {
 	broker_cmd topic "$T" 4
 	conf COUNT=20000 RATE=10000 CHECKPOINT_INTERVAL=1s
