@@ -33,6 +33,7 @@
 #include "mem.h"
 #include "nd.h"
 #include "out.h"
+#include "pn.h"
 #include "pt.h"
 #include "rej.h"
 #include "rk.h"
@@ -67,6 +68,7 @@ struct opts {
 	int gwant[WR_MAX_GROUP];     /* index of each group field in the wanted list */
 	char *group_buf;
 	size_t wpr; /* windows per row at most: ceil(window / slide) */
+	int panes;  /* sliding windows in append mode kept as panes (common/pn) */
 	int has_wm;
 	int64_t delay; /* ms */
 	enum mode mode;
@@ -94,6 +96,8 @@ static struct opts opt;
 static struct run {
 	ws_state ws;            /* windows, and the clock in both modes */
 	ss_state ss;            /* --session: the sessions */
+	pn_state pn;            /* opt.panes: the panes of open windows */
+	uint64_t seq;           /* the next row's number (pn: a window's groups in order) */
 	pt_set pt;
 	dd_set dd;              /* --dedup keys */
 	struct buf dkey;        /* the row's dedup key */
@@ -369,6 +373,11 @@ parse_opts(int argc, char **argv)
 		add_agg("orders=count");
 		add_agg("items=sum(count)");
 	}
+	/* append mode writes a window once, when it closes: its panes can be
+	 * combined then, if the aggregates combine */
+	opt.panes = opt.mode == MODE_APPEND && !opt.session && opt.slide < opt.size;
+	for (int i = 0; i < opt.l.naggs; i++)
+		opt.panes &= ag_combines(opt.l.aggs[i].fn);
 	/* Output names must be distinct: they become JSON members and columns. */
 	{
 		const char *names[3 + MAX_GROUP_FIELDS + WR_MAX_AGGS];
@@ -388,13 +397,13 @@ parse_opts(int argc, char **argv)
 	}
 }
 
-
 /* ---- output ---- */
 
 static void
 emit(const ws_ent *e)
 {
-	wr_row(&opt.l, e->wstart, e->wend, 0, ws_key(&run.ws, e), e->klen, e->a, ws_ext(&run.ws, e));
+	wr_row(&opt.l, e->wstart, e->wstart + opt.size, 0, ws_key(&run.ws, e), e->klen, e->a,
+	       ws_ext(&run.ws, e));
 	run.n_written++;
 }
 
@@ -458,10 +467,41 @@ emit_sessions(void)
 static void
 evict(int64_t limit, int all)
 {
-	if (opt.session)
-		ss_evict(&run.ss, limit, all, opt.mode == MODE_APPEND ? emit_closed_session : NULL, NULL);
-	else
-		ws_evict(&run.ws, limit, all, opt.mode == MODE_APPEND ? emit_evicted : NULL, NULL);
+	if (opt.session) {
+		ss_evict(&run.ss, limit, all, opt.mode == MODE_APPEND ? emit_closed_session : NULL,
+		         NULL);
+		return;
+	}
+	if (opt.panes && all) {
+		/* every window closes: a slice of them at a time (an eighth of
+		 * a window's span), so that memory holds a slice of the output */
+		int set = run.ws.wm_set;
+		int64_t old = run.ws.wm, step = opt.size / 8 / opt.slide * opt.slide + opt.slide;
+		while (run.pn.p.nwins) {
+			int64_t lim = pn_first_end(&run.pn);
+			if (set && old + step > lim)
+				lim = old + step;
+			pn_freeze(&run.pn, &run.ws, set, old, lim, 0);
+			ws_evict(&run.ws, lim, 0, opt.mode == MODE_APPEND ? emit_evicted : NULL,
+			         NULL);
+			set = 1;
+			old = lim;
+		}
+	}
+	ws_evict(&run.ws, limit, all, opt.mode == MODE_APPEND ? emit_evicted : NULL, NULL);
+}
+
+/* The watermark moves to w (never back); with panes, the windows it passes
+ * take no more rows: they are combined now, written when evicted. */
+static void
+advance(int64_t w)
+{
+	int old_set = run.ws.wm_set;
+	int64_t old = run.ws.wm;
+
+	ws_advance(&run.ws, w);
+	if (opt.panes && (!old_set || run.ws.wm != old))
+		pn_freeze(&run.pn, &run.ws, old_set, old, run.ws.wm, 0);
 }
 
 /* ---- checkpoints (ordpipe(7), CRASH-SAFE RESTART; the format: common/sn) ---- */
@@ -577,7 +617,8 @@ checkpoint(void)
 {
 	enum st_phase was = st_enter(ST_SNAPSHOT);
 
-	if (sn_write(&run.sn, &run.ws, opt.session ? &run.ss : NULL, &run.pt, &run.dd) < 0)
+	if (sn_write(&run.sn, &run.ws, opt.panes ? &run.pn.p : NULL, opt.session ? &run.ss : NULL,
+	             &run.pt, &run.dd) < 0)
 		diag_die(DIAG_EX_FAIL, "%s", run.sn.err);
 	ckpt_record();
 	st_enter(was);
@@ -622,8 +663,11 @@ ckpt_start(void)
 		want = strtoll(opt.restore, NULL, 10);
 	}
 	if (opt.restore) {
-		if ((rc = sn_restore(&run.sn, want, &run.ws, opt.session ? &run.ss : NULL, &run.pt, &run.dd, &id)) < 0)
+		if ((rc = sn_restore(&run.sn, want, &run.ws, opt.panes ? &run.pn.p : NULL,
+		                     opt.session ? &run.ss : NULL, &run.pt, &run.dd, &id)) < 0)
 			diag_die(rc == -2 ? DIAG_EX_USAGE : DIAG_EX_FAIL, "%s", run.sn.err);
+		if (opt.panes)
+			run.seq = pn_restored(&run.pn, &run.ws) + 1;
 		diag_info("restored checkpoint %lld: %zu live groups", (long long)id, run.ws.count);
 		if (opt.restore_info) {
 			put_record_body(id, 0);
@@ -643,7 +687,7 @@ close_partitioned(void)
 	int64_t w;
 
 	if (pt_watermark(&run.pt, pt_caught_up(&run.pt, tm_mono_s()), &w))
-		ws_advance(&run.ws, w);
+		advance(w);
 	if (run.ws.wm_set && opt.mode != MODE_COMPLETE)
 		evict(run.ws.wm, 0);
 }
@@ -672,7 +716,7 @@ end_batch(void)
 		if (s->wm_set && opt.mode != MODE_COMPLETE)
 			evict(s->wm, 0);
 		if (s->have_max)
-			ws_advance(s, pt_behind(&run.pt, s->max_seen));
+			advance(pt_behind(&run.pt, s->max_seen));
 	}
 	st_enter(ST_WORK); /* the windows closed above were emitted too */
 	if (opt.ndedup && s->wm_set)
@@ -680,6 +724,8 @@ end_batch(void)
 	if (ckpt_due() == 0)
 		checkpoint();
 	ws_next_batch(s);
+	if (opt.panes)
+		ws_next_batch(&run.pn.p);
 	if (opt.session)
 		ss_next_batch(&run.ss);
 	run.batch_late = run.n_late_rows - run.late_at_batch;
@@ -709,9 +755,12 @@ stats(void)
 		st_u64("retractions", run.n_retracted);
 		st_gauge("state_bytes", ws_memory(s) + ss_memory(&run.ss) + ag_blob_bytes());
 	} else {
-		st_gauge("live_groups", s->count);
+		st_gauge("live_groups", s->count + (opt.panes ? run.pn.p.count : 0));
 		st_gauge("live_windows", s->nwins);
-		st_gauge("state_bytes", ws_memory(s) + ag_blob_bytes());
+		if (opt.panes)
+			st_gauge("live_panes", run.pn.p.nwins);
+		st_gauge("state_bytes",
+		         ws_memory(s) + (opt.panes ? pn_memory(&run.pn) : 0) + ag_blob_bytes());
 	}
 	st_time("watermark", s->wm_set, s->wm);
 	st_time("max_event_time", s->have_max, s->max_seen);
@@ -722,7 +771,8 @@ stats(void)
 	run.et_n = 0;
 	run.et_sum = 0;
 	st_gauge("batch_id", s->batch);
-	st_gauge("batch_updated_groups", opt.session ? run.ss.last_changed : s->last_changed);
+	st_gauge("batch_updated_groups",
+	         opt.session ? run.ss.last_changed : s->last_changed + run.pn.p.last_changed);
 	st_gauge("batch_late_rows", run.batch_late);
 	st_u64("batches", run.n_batches);
 	st_u64("evicted", opt.session ? run.ss.evicted : s->evicted);
@@ -1027,6 +1077,83 @@ session_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, in
 	return 0;
 }
 
+/* How many of the n windows starting at first (by slide) end at or before x. */
+static int64_t
+ends_by(int64_t first, int64_t n, int64_t x)
+{
+	int64_t k;
+
+	if (x < first + opt.size)
+		return 0;
+	k = (x - first - opt.size) / opt.slide + 1;
+	return k < n ? k : n;
+}
+
+/* With panes (opt.panes): the row goes into its pane, which stands for
+ * every open window it falls in; the windows it is late for have been
+ * combined already (their end is at or before the watermark) unless its
+ * partition alone makes it late for some: then it goes into its other
+ * windows directly (ws entries, added to the panes when they close). */
+static int
+pane_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, int judge, int64_t plim)
+{
+	ws_state *s = &run.ws;
+	pn_state *pn = &run.pn;
+	const char *key = run.key.p, *why;
+	uint32_t klen = (uint32_t)run.key.len;
+	int64_t last = t - tm_floormod(t - opt.offset, opt.slide), lend;
+	int64_t n = (last - t + opt.size - 1) / opt.slide + 1, first = last - (n - 1) * opt.slide;
+	int64_t late_pl = 0, late_wm = 0, late, lo;
+	char msg[200];
+	int i;
+
+	if (first < TM_MIN_MS || __builtin_add_overflow(last, opt.size, &lend) || lend > TM_MAX_MS)
+		return bad(r, "a window of this row falls outside the years 0000-9999");
+	if (judge && rp->part >= 0)
+		late_pl = ends_by(first, n, plim);
+	if (judge && s->wm_set)
+		late_wm = ends_by(first, n, s->wm);
+	late = late_pl > late_wm ? late_pl : late_wm;
+	lo = first + late * opt.slide;
+	if (late < n && !pn_fits(pn, run.in.xs) &&
+	    (i = pn_check(pn, s, kh, key, klen, lo, last, run.in.xs, &why)) >= 0) {
+		snprintf(msg, sizeof(msg), "%s '%s' %s", ag_names[opt.l.aggs[i].fn],
+		         opt.l.aggs[i].name, why);
+		return bad(r, msg);
+	}
+	if (row_seen(r, rp, t))
+		return 0;
+	if (late < n && late_pl > late_wm) {
+		for (int64_t w = lo; w <= last; w += opt.slide) {
+			ws_ent *e = ws_find(s, ws_hash(kh, w), w, key, klen);
+			if (!e) {
+				e = ws_add(s, ws_hash(kh, w), w, key, klen);
+				e->seq = run.seq;
+			}
+			pn_mag(pn, e->a, -1);
+			apply_row(e->a, ws_ext(s, e), t);
+			pn_mag(pn, e->a, 1);
+			ws_touch(s, e);
+		}
+	} else if (late < n) {
+		int64_t p = pn_pane(pn, t);
+		ws_ent *e = ws_find(&pn->p, ws_hash(kh, p), p, key, klen);
+		if (!e) {
+			e = ws_add(&pn->p, ws_hash(kh, p), p, key, klen);
+			e->seq = run.seq;
+		}
+		pn_mag(pn, e->a, -1);
+		apply_row(e->a, NULL, t);
+		pn_mag(pn, e->a, 1);
+		ws_touch(&pn->p, e);
+	}
+	run.seq++;
+	if (late)
+		note_late(r, (int)late,
+		          rp->part >= 0 && late_wm > late_pl ? (int)(late_wm - late_pl) : 0);
+	return 0;
+}
+
 /* 0: row done (aggregated, late or rejected); -1: stop (bad row, no
  * rejects). *rp: the row's position, also for a row rejected. */
 static int
@@ -1067,6 +1194,8 @@ process_row(const nd_rec *r, struct rowpos *rp)
 	kh = hs_hash(run.key.p, run.key.len, 0);
 	if (opt.session)
 		return session_row(r, rp, t, kh, judge, plim);
+	if (opt.panes)
+		return pane_row(r, rp, t, kh, judge, plim);
 
 	/* Spark's assignment: the latest window start at or before t, then back by slides. */
 	last_start = t - tm_floormod(t - opt.offset, opt.slide);
@@ -1199,14 +1328,19 @@ report(void)
 	          (unsigned long long)run.n_read, (unsigned long long)run.n_written,
 	          (unsigned long long)run.rejects.count, (unsigned long long)run.n_late_rows,
 	          (unsigned long long)run.n_late_pairs, (unsigned long long)run.n_batches,
-	          (unsigned long long)run.ws.evicted, run.ws.count, (unsigned long long)run.ws.peak);
+	          (unsigned long long)run.ws.evicted, run.ws.count,
+	          (unsigned long long)run.ws.peak);
 	if (run.ws.peak)
 		diag_info("state at its peak: %zu bytes, %.0f bytes per live group",
 		          run.ws.peak_bytes, (double)run.ws.peak_bytes / (double)run.ws.peak);
+	if (opt.panes)
+		diag_info("panes of %lld ms: %llu (pane, group) entries at the peak, %zu held",
+		          (long long)run.pn.g, (unsigned long long)run.pn.p.peak, run.pn.p.count);
 	if (run.n_late_closed)
-		diag_info("%llu late rows were on time in their partition but their window had closed "
-		          "(a partition idle or not yet assigned came in behind the others)",
-		          (unsigned long long)run.n_late_closed);
+		diag_info(
+		    "%llu late rows were on time in their partition but their window had closed "
+		    "(a partition idle or not yet assigned came in behind the others)",
+		    (unsigned long long)run.n_late_closed);
 	if (opt.session)
 		diag_info("%zu sessions open in %zu groups, %llu closed, %llu merged away, %llu "
 		          "retractions written",
@@ -1227,6 +1361,8 @@ free_run(void)
 {
 	pt_free(&run.pt);
 	ws_free(&run.ws);
+	if (opt.panes)
+		pn_free(&run.pn);
 	if (opt.session)
 		ss_free(&run.ss);
 	dd_free(&run.dd);
@@ -1280,6 +1416,12 @@ main(int argc, char **argv)
 		for (int i = 0; i < opt.l.naggs; i++)
 			fn[i] = opt.l.aggs[i].fn;
 		ss_init(&run.ss, opt.l.naggs, fn, (opt.l.ext + 7) & ~(size_t)7);
+	}
+	if (opt.panes) {
+		enum ag_func fn[WR_MAX_AGGS];
+		for (int i = 0; i < opt.l.naggs; i++)
+			fn[i] = opt.l.aggs[i].fn;
+		pn_init(&run.pn, opt.size, opt.slide, opt.offset, opt.l.naggs, fn);
 	}
 	pt_init(&run.pt, opt.delay, opt.idle_ms);
 	dd_init(&run.dd);

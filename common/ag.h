@@ -182,6 +182,56 @@ ag_apply(enum ag_func fn, struct ag_val *s, const struct ag_num *x, int64_t t)
 	}
 }
 
+/* Can two partial values of fn combine into one (common/pn's panes)? The
+ * functions whose value does not depend on the order rows came in: count,
+ * sum, avg, min, max. */
+static inline int
+ag_combines(enum ag_func fn)
+{
+	return fn == AG_COUNT || fn == AG_SUM || fn == AG_AVG || fn == AG_MIN || fn == AG_MAX;
+}
+
+/* dst becomes the value of dst's rows and src's rows together (dst's rows
+ * the earlier ones: on a tie min and max keep dst's). Integer sums add
+ * modulo 2^64: a total that fits is exact whatever the order of the parts
+ * (the caller has refused rows that make a total overflow). */
+static inline void
+ag_combine(enum ag_func fn, struct ag_val *dst, const struct ag_val *src)
+{
+	struct ag_num x;
+
+	switch (fn) {
+	case AG_COUNT: dst->n += src->n; return;
+	case AG_AVG:
+		dst->n += src->n;
+		dst->d += src->d;
+		return;
+	case AG_SUM:
+		if (src->kind == 0)
+			return;
+		if (dst->kind == 0) {
+			*dst = *src;
+		} else if (dst->kind == 1 && src->kind == 1) {
+			dst->i = (int64_t)((uint64_t)dst->i + (uint64_t)src->i);
+		} else {
+			dst->d = (dst->kind == 1 ? (double)dst->i : dst->d) +
+			         (src->kind == 1 ? (double)src->i : src->d);
+			dst->kind = 2;
+		}
+		return;
+	case AG_MIN:
+	case AG_MAX:
+		if (src->kind == 0)
+			return;
+		x = (struct ag_num){src->kind, src->i, src->d};
+		if (dst->kind == 0 ||
+		    (fn == AG_MIN ? ag_num_less_(&x, dst) : ag_num_greater_(&x, dst)))
+			*dst = *src;
+		return;
+	default: return;
+	}
+}
+
 /*
  * approx_count_distinct: HyperLogLog with Spark's precision for a relative
  * standard deviation rsd, p = ceil(2 log2(1.106 / rsd)) (rsd 0.05: p 9),

@@ -250,7 +250,8 @@ put_val(ck_writer *w, const struct ag_val *a)
 }
 
 int
-sn_write(sn_dir *d, const ws_state *ws, const ss_state *ss, const pt_set *pt, const dd_set *dd)
+sn_write(sn_dir *d, const ws_state *ws, const ws_state *pn, const ss_state *ss, const pt_set *pt,
+         const dd_set *dd)
 {
 	char name[48];
 	ck_writer w;
@@ -283,6 +284,7 @@ sn_write(sn_dir *d, const ws_state *ws, const ss_state *ss, const pt_set *pt, co
 	for (size_t k = 0; k < ws->nwins; k++)
 		for (const ws_ent *e = ws->wins[k].head; e; e = e->next) {
 			put_i64(&w, e->wstart);
+			put_i64(&w, (int64_t)e->seq);
 			put_u32(&w, e->klen);
 			ck_put(&w, ws_key(ws, e), e->klen);
 			for (int i = 0; i < ws->naggs; i++)
@@ -312,6 +314,16 @@ sn_write(sn_dir *d, const ws_state *ws, const ss_state *ss, const pt_set *pt, co
 			ck_put(&w, ss_ext(ss, e), ss->ext);
 		}
 	}
+	put_le(&w, pn ? pn->count : 0, 8);
+	for (size_t k = 0; pn && k < pn->nwins; k++)
+		for (const ws_ent *e = pn->wins[k].head; e; e = e->next) {
+			put_i64(&w, e->wstart);
+			put_i64(&w, (int64_t)e->seq);
+			put_u32(&w, e->klen);
+			ck_put(&w, ws_key(pn, e), e->klen);
+			for (int i = 0; i < pn->naggs; i++)
+				put_val(&w, &e->a[i]);
+		}
 	if (ck_commit(&w) < 0) {
 		snprintf(d->err, sizeof(d->err), "cannot write checkpoint '%s/%s': %s", d->dir, name,
 		         strerror(errno));
@@ -432,7 +444,8 @@ take_val(struct rd *r, uint32_t version, struct ag_val *a)
 /* Loads snapshot id into the empty state: 0; -1 unusable (why); -2 made
  * with another configuration (d->err). */
 static int
-load(sn_dir *d, int64_t id, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd, const char **why)
+load(sn_dir *d, int64_t id, ws_state *ws, ws_state *pn, ss_state *ss, pt_set *pt, dd_set *dd,
+     const char **why)
 {
 	char path[SN_PATH_MAX];
 	size_t len;
@@ -490,12 +503,14 @@ load(sn_dir *d, int64_t id, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd, 
 	}
 	nents = take_le(&r, 8);
 	for (uint64_t i = 0; i < nents && !r.bad; i++) {
-		int64_t ws_start = take_i64(&r);
+		int64_t ws_start = take_i64(&r), seq = version >= 8 ? take_i64(&r) : -1;
 		uint32_t kl = take_u32(&r);
 		const char *key = take_bytes(&r, kl);
 		if (!key)
 			break;
 		ws_ent *e = ws_add(ws, ws_hash(hs_hash(key, kl, 0), ws_start), ws_start, key, kl);
+		if (seq >= 0)
+			e->seq = (uint64_t)seq;
 		for (int k = 0; k < ws->naggs; k++)
 			if (take_val(&r, version, &e->a[k]) < 0)
 				r.bad = 1;
@@ -541,6 +556,27 @@ load(sn_dir *d, int64_t id, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd, 
 				memcpy(ss_ext(ss, e), x, ss->ext);
 		}
 	}
+	nents = version >= 8 ? take_le(&r, 8) : 0;
+	if (nents && !pn)
+		r.bad = 1; /* the configuration said panes: cannot happen */
+	for (uint64_t i = 0; i < nents && !r.bad; i++) {
+		int64_t start = take_i64(&r), seq = take_i64(&r);
+		uint32_t kl = take_u32(&r);
+		const char *key = take_bytes(&r, kl);
+		uint64_t h;
+		if (!key)
+			break;
+		h = ws_hash(hs_hash(key, kl, 0), start);
+		if (ws_find(pn, h, start, key, kl)) {
+			r.bad = 1; /* a pane twice */
+			break;
+		}
+		ws_ent *e = ws_add(pn, h, start, key, kl);
+		e->seq = (uint64_t)seq;
+		for (int k = 0; k < pn->naggs; k++)
+			if (take_val(&r, version, &e->a[k]) < 0)
+				r.bad = 1;
+	}
 	free(buf);
 	if (r.bad || r.off != r.len) {
 		*why = "malformed";
@@ -550,8 +586,8 @@ load(sn_dir *d, int64_t id, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd, 
 }
 
 int
-sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd,
-           int64_t *id)
+sn_restore(sn_dir *d, int64_t want, ws_state *ws, ws_state *pn, ss_state *ss, pt_set *pt,
+           dd_set *dd, int64_t *id)
 {
 	size_t n;
 	int64_t *ids = list(d, &n);
@@ -563,7 +599,7 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_s
 	for (size_t i = 0; i < n && rc == -1; i++) {
 		if (ids[i] > want)
 			continue;
-		if ((rc = load(d, ids[i], ws, ss, pt, dd, &why)) == 0) {
+		if ((rc = load(d, ids[i], ws, pn, ss, pt, dd, &why)) == 0) {
 			*id = d->last_id = ids[i];
 			if (ids[i] != want && want != INT64_MAX)
 				diag_warn("restored checkpoint %lld instead of %lld", (long long)ids[i],
@@ -578,6 +614,10 @@ sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_s
 			ws_free(ws);
 			ws_init(ws, ws->size, ws->naggs, ws->ext, ws->track_dirty);
 			ws->blobs = blobs;
+		}
+		if (pn) {
+			ws_free(pn);
+			ws_init(pn, pn->size, pn->naggs, pn->ext, pn->track_dirty);
 		}
 		if (ss)
 			ss_reset(ss);

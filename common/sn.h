@@ -20,10 +20,13 @@
  * a group's sessions in order of start); from version 7 an aggregate that
  * keeps values whole (first/last of a non-number, count_distinct) is
  * followed by them (u32 count; each u32 length, bytes: canonical JSON
- * texts); then ck's checksum. Versions 1
+ * texts); from version 8 each entry's seq after its window start, and
+ * after the sessions the panes of common/pn (u64 count; each: pane start,
+ * seq, u32 key length, key, aggregates); then ck's checksum. Versions 1
  * and 2 (struct ag_val as it lay in memory, configuration with enum
- * numbers) 3 (no dedup keys), 4 (no sketches), 5 (no sessions) and 6 are
- * still read.
+ * numbers) 3 (no dedup keys), 4 (no sketches), 5 (no sessions), 6 and 7
+ * (no panes: restored with panes, its entries are the open windows' parts)
+ * are still read.
  *
  * Files in DIR: ckpt-NNNNNNNNNNNNNNNNNNNN (id, 20 digits), lock (one winagg
  * per directory), committed (the sink's last committed checkpoint record,
@@ -39,7 +42,7 @@
 #include "ss.h"
 #include "ws.h"
 
-#define SN_VERSION 7
+#define SN_VERSION 8
 #define SN_COMMITTED "committed"
 #define SN_PATH_MAX 4096 /* bytes of a path in DIR */
 #define SN_LOCK_WAIT_MS 3000 /* ms a start waits for DIR's lock (a killed winagg exiting) */
@@ -64,13 +67,15 @@ int sn_open(sn_dir *d, const char *dir, int64_t keep, const char *cfg, const cha
 void sn_close(sn_dir *d);
 /* Writes snapshot d->next_id of the state, makes it durable, prunes; 0, or
  * -1 with d->err (a full disk: older snapshots are intact). */
-int sn_write(sn_dir *d, const ws_state *ws, const ss_state *ss, const pt_set *pt, const dd_set *dd);
+int sn_write(sn_dir *d, const ws_state *ws, const ws_state *pn, const ss_state *ss,
+             const pt_set *pt, const dd_set *dd);
 /* Restores the newest usable snapshot at or before want (INT64_MAX: the
- * newest) into the empty ws, ss (NULL: windows) and pt, warning for each
+ * newest) into the empty ws, pn (the panes of common/pn, or NULL), ss
+ * (NULL: windows) and pt, warning for each
  * unusable one; 0 with
  * *id, -1 none usable, -2 one of another configuration (d->err says both). */
-int sn_restore(sn_dir *d, int64_t want, ws_state *ws, ss_state *ss, pt_set *pt, dd_set *dd,
-               int64_t *id);
+int sn_restore(sn_dir *d, int64_t want, ws_state *ws, ws_state *pn, ss_state *ss, pt_set *pt,
+               dd_set *dd, int64_t *id);
 /* The id in DIR/committed: 1 and *id, 0 no such file, -1 unreadable (d->err). */
 int sn_committed(sn_dir *d, int64_t *id);
 

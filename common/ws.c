@@ -123,7 +123,7 @@ ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 
 	e->hash = h;
 	e->wstart = wstart;
-	e->wend = wstart + s->size;
+	e->seq = s->count + s->evicted; /* creation order unless the owner says otherwise */
 	e->klen = klen;
 	if (klen)
 		memcpy(ws_key(s, e), key, klen);
@@ -180,6 +180,38 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 	}
 	if (s->ix.cap > WS_MIN_SLOTS && s->count * 8 < s->ix.cap)
 		ix_resize(&s->ix, s->ix.cap / 2);
+}
+
+static int
+by_seq(const void *a, const void *b)
+{
+	const ws_ent *x = *(ws_ent *const *)a, *y = *(ws_ent *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void
+ws_sort(ws_state *s, int64_t lo, int64_t hi)
+{
+	ws_ent **v = NULL;
+	size_t cap = 0;
+
+	for (size_t k = 0; k < s->nwins; k++) {
+		ws_window *w = &s->wins[k];
+		size_t n = 0;
+		if (w->start < lo || w->start > hi || w->nents < 2)
+			continue;
+		v = egrow(v, &cap, w->nents, sizeof(*v), 64);
+		for (ws_ent *e = w->head; e; e = e->next)
+			v[n++] = e;
+		qsort(v, n, sizeof(*v), by_seq);
+		for (size_t i = 0; i + 1 < n; i++)
+			v[i]->next = v[i + 1];
+		v[n - 1]->next = NULL;
+		w->head = v[0];
+		w->tail = v[n - 1];
+	}
+	free(v);
 }
 
 size_t

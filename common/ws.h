@@ -3,11 +3,12 @@
  * hash, kept per window and evicted window by window.
  *
  * The table (common/ix) is keyed by (window start, group key) and shrunk
- * when eviction leaves it an eighth full, so memory follows the live state. Entries are also chained per window in creation order, and
- * windows are kept sorted by start, so eviction takes whole windows from the
- * front and output comes in a stable order. Window bounds live in each
- * entry, so windows that are not aligned can join without changing the
- * table. An entry holds its aggregates, then the key bytes; it lives in its
+ * when eviction leaves it an eighth full, so memory follows the live
+ * state. Entries are also chained per window in creation order, and windows
+ * are kept sorted by start, so eviction takes whole windows from the front
+ * and output comes in a stable order (creation order, or the owner's seq
+ * after ws_sort). Entries hold their window's start; all windows of a state
+ * have its size. An entry holds its aggregates, then the key bytes; it lives in its
  * window's chunks (an arena), so eviction frees memory a chunk at a time.
  *
  * The stream's clock (watermark and latest event time) lives here too: it
@@ -26,10 +27,11 @@
 typedef struct ws_ent {
 	struct ws_ent *next; /* in its window, creation order */
 	uint64_t hash;
-	int64_t wstart, wend; /* ms */
-	uint64_t stamp;       /* batch that last changed it */
-	uint32_t klen;        /* bytes of key */
-	struct ag_val a[];    /* naggs of them, ext bytes (sketches), then the key bytes */
+	int64_t wstart;    /* ms; the window ends at wstart + the state's size */
+	uint64_t stamp;    /* batch that last changed it */
+	uint64_t seq;      /* the owner's order of creation (winagg: the first row's number) */
+	uint32_t klen;     /* bytes of key */
+	struct ag_val a[]; /* naggs of them, ext bytes (sketches), then the key bytes */
 } ws_ent;
 
 /* Entries are carved from chunks owned by their window: eviction frees a
@@ -128,6 +130,9 @@ void ws_next_batch(ws_state *s);
 /* Removes every window ending at or before limit (all: every window), each
  * entry passed to fn first when fn is not NULL. */
 void ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *), void *arg);
+/* Orders the entries of every window starting in [lo, hi] by seq: output
+ * and snapshots follow that order (common/pn builds windows out of order). */
+void ws_sort(ws_state *s, int64_t lo, int64_t hi);
 /* Bytes the state holds: entries' chunks, the index, windows, dirty list. */
 size_t ws_memory(const ws_state *s);
 /* Raises the watermark to w (it never moves back). */
