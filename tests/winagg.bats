@@ -797,3 +797,72 @@ for i in range(1000000):
 		grep -v _checkpoint | tail -1 >"$BATS_TEST_TMPDIR/two"
 	assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
 }
+
+# panes: sliding windows in append mode, combined when the watermark closes
+# them, against the per-window path of update mode (its last row of each
+# window is the window's final value) on the same random streams
+@test "panes: append mode's sliding windows equal update mode's final rows, late rows too, with 1 and 3 partitions" {
+	A=(-g g -a n=count -a s='sum(v)' -a lo='min(v)' -a hi='max(v)' -a m='avg(v)')
+	for seed in 11 12 13 14 15 16; do
+		parts=$(( seed % 2 * 2 + 1 ))
+		python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" --pos --parts "$parts" "$seed" 500 >"$BATS_TEST_TMPDIR/in"
+		size=$(( (seed % 3 + 2) * 6000 )); slide=$(( size / (seed % 3 + 2) )); [ "$seed" -eq 13 ] && slide=5000
+		W=(-w "${size}ms" -s "${slide}ms" -W "$(( seed % 4 * 2000 ))ms" --trigger-rows $(( seed % 3 + 1 )))
+		winagg "${A[@]}" "${W[@]}" -m append --late "$BATS_TEST_TMPDIR/late.a" -v "$BATS_TEST_TMPDIR/in" \
+			2>"$BATS_TEST_TMPDIR/err" | jq -c '[.rowkey, .n, .s, .lo, .hi, .m]' | sort >"$BATS_TEST_TMPDIR/append"
+		grep -q 'panes of' "$BATS_TEST_TMPDIR/err" # the pane path ran
+		winagg "${A[@]}" "${W[@]}" -m update --late "$BATS_TEST_TMPDIR/late.u" "$BATS_TEST_TMPDIR/in" |
+			jq -sc 'group_by(.rowkey) | map(last | [.rowkey, .n, .s, .lo, .hi, .m]) | .[]' | sort >"$BATS_TEST_TMPDIR/update"
+		echo "seed $seed parts $parts ${W[*]}" >&2
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/append")" -gt 50 ]
+		assert_same "$BATS_TEST_TMPDIR/update" "$BATS_TEST_TMPDIR/append"
+		assert_same "$BATS_TEST_TMPDIR/late.u" "$BATS_TEST_TMPDIR/late.a"
+		rm -f "$BATS_TEST_TMPDIR/late.u" "$BATS_TEST_TMPDIR/late.a"
+	done
+}
+
+@test "panes: a restart from the snapshot at any of three cuts gives the one run's final rows (format 8 holds the panes)" {
+	python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" --pos --parts 3 21 600 >"$BATS_TEST_TMPDIR/in"
+	A=(-g g -a n=count -a s='sum(v)' -a hi='max(v)' -w 20s -s 5s -W 4s -m append --trigger-rows 7)
+	final() { jq -sc 'map(select(has("rowkey"))) | group_by(.rowkey) | map(last | [.rowkey, .n, .s, .hi]) | .[]'; }
+	winagg "${A[@]}" "$BATS_TEST_TMPDIR/in" | final >"$BATS_TEST_TMPDIR/one"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/one")" -gt 100 ]
+	for cut in 97 300 451; do
+		rm -rf "$BATS_TEST_TMPDIR/ck"
+		{
+			head -n "$cut" "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck"
+			tail -n +$((cut + 1)) "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest
+		} | final >"$BATS_TEST_TMPDIR/two"
+		assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+	done
+}
+
+@test "panes: a row whose window sum would overflow is refused though no pane would" {
+	# [0,20s) holds both big rows, each in its own 10 s pane: 2^62 + 2^62 is past 2^63 - 1
+	printf '%s\n' '{"ts":5000,"v":4611686018427387904}' '{"ts":15000,"v":4611686018427387904}' \
+		'{"ts":16000,"v":1}' >"$BATS_TEST_TMPDIR/in"
+	run_split winagg -g '' -a s='sum(v)' -w 20s -s 10s -W 1h -m append "$BATS_TEST_TMPDIR/in"
+	assert_status 3
+	[[ "$stderr" == *"in:2: sum 's' overflows a 64-bit integer"* ]]
+	# with --rejects the row is set aside: [-10s,10s) has the first, [0,20s)
+	# the first and the third, [10s,30s) the third
+	winagg -g '' -a s='sum(v)' -w 20s -s 10s -W 1h -m append --rejects "$BATS_TEST_TMPDIR/rej" \
+		"$BATS_TEST_TMPDIR/in" | sed 's/.*"window_start":"[^"]*\(..\)\.000Z".*"s":\([-0-9]*\)}$/\1 \2/' \
+		>"$BATS_TEST_TMPDIR/out" # not jq: it reads these integers as doubles
+	printf '%s\n' '50 4611686018427387904' '00 4611686018427387905' '10 1' >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/rej")" -eq 1 ]
+}
+
+@test "golden snapshot: version 7 of sliding windows in append mode (a window per entry) restores into panes" {
+	# made by winagg before panes from {"ts":12000,"v":2} and {"ts":14000,"v":3}:
+	# [0,20s) and [10s,30s) open with n=2 s=5 each, watermark 9 s
+	d=$BATS_TEST_TMPDIR/v7
+	mkdir -p "$d"
+	cp "$FIX/winagg/golden/v7-sliding-append-ckpt-00000000000000000001" "$d/ckpt-00000000000000000001"
+	echo '{"ts":25000,"v":10}' | winagg -g '' -a n=count -a s='sum(v)' -w 20s -s 10s -W 5s -m append \
+		--checkpoint "$d" --restore latest | grep -v _checkpoint | jq -c '[.window_start[17:19], .n, .s]' >"$BATS_TEST_TMPDIR/out"
+	# the new row (25 s) joins [10s,30s) and opens [20s,40s)
+	printf '%s\n' '["00",2,5]' '["10",3,15]' '["20",1,10]' >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}

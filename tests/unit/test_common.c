@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "hs.h"
 #include "js.h"
+#include "pn.h"
 #include "pt.h"
 #include "rk.h"
 #include "st.h"
@@ -407,6 +408,88 @@ ws_put(ws_state *s, int64_t start, const char *key)
 	e->a[0].n++;
 	ws_touch(s, e);
 	return e;
+}
+
+/* A pane of group key with count n and sum v, first row number seq. */
+static void
+pn_put(pn_state *pn, int64_t start, const char *key, int64_t n, int64_t v, uint64_t seq)
+{
+	uint32_t kl = (uint32_t)strlen(key);
+	ws_ent *e = ws_add(&pn->p, ws_hash(hs_hash(key, kl, 0), start), start, key, kl);
+
+	e->a[0].n = n;
+	e->a[1] = (struct ag_val){.kind = 1, .i = v};
+	e->seq = seq;
+	pn_mag(pn, e->a, 1);
+}
+
+/* "start:key:n:s ..." of every entry of ws, in its order. */
+static const char *
+ws_text(const ws_state *ws)
+{
+	static char t[1024];
+	size_t o = 0;
+
+	t[0] = '\0';
+	for (size_t k = 0; k < ws->nwins; k++)
+		for (const ws_ent *e = ws->wins[k].head; e; e = e->next)
+			o += (size_t)snprintf(t + o, sizeof(t) - o, "%s%lld:%.*s:%lld:%lld", o ? " " : "",
+			                      (long long)e->wstart, (int)e->klen, ws_key(ws, e),
+			                      (long long)e->a[0].n, (long long)e->a[1].i);
+	return t;
+}
+
+static void
+test_pn(void)
+{
+	enum ag_func fn[2] = {AG_COUNT, AG_SUM};
+	pn_state pn;
+	ws_state ws;
+	struct ag_num big = {1, INT64_C(1) << 62, 0};
+	const char *why = NULL;
+
+	/* windows of 30 by 10: panes of 10; a: panes 0, 10 and 40; b: 10 */
+	pn_init(&pn, 30, 10, 0, 2, fn);
+	ws_init(&ws, 30, 2, 0, 0);
+	ok(pn.g == 10 && pn_pane(&pn, 19) == 10 && pn_pane(&pn, -1) == -10, "pn: panes of gcd(30, 10)");
+	pn_put(&pn, 0, "a", 1, 1, 1);
+	pn_put(&pn, 10, "b", 1, 7, 2);
+	pn_put(&pn, 10, "a", 1, 2, 3);
+	pn_put(&pn, 40, "a", 1, 4, 4);
+	/* the watermark reaches 30: the windows ending by then, by first row */
+	pn_freeze(&pn, &ws, 0, 0, 30, 0);
+	ok(strcmp(ws_text(&ws), "-20:a:1:1 -10:a:2:3 -10:b:1:7 0:a:2:3 0:b:1:7") == 0,
+	   "pn: windows ending at or before the watermark, combined from their panes (%s)",
+	   ws_text(&ws));
+	ok(pn.p.nwins == 2 && pn.p.wins[0].start == 10, "pn: the pane no open window holds is dropped");
+	/* an open window's own part (a row late by its partition) joins its panes */
+	{
+		ws_ent *e = ws_add(&ws, ws_hash(hs_hash("b", 1, 0), 20), 20, "b", 1);
+		e->a[0].n = 1;
+		e->a[1] = (struct ag_val){.kind = 1, .i = 100};
+		e->seq = 0;
+		pn_mag(&pn, e->a, 1);
+	}
+	ws_evict(&ws, 30, 0, NULL, NULL);
+	pn_freeze(&pn, &ws, 1, 30, 0, 1);
+	ok(strcmp(ws_text(&ws), "10:b:1:7 10:a:1:2 20:b:1:100 20:a:1:4 30:a:1:4 40:a:1:4") == 0,
+	   "pn: the rest at end of input, a window's own part added, groups by first row (%s)",
+	   ws_text(&ws));
+	ok(pn.p.count == 0 && pn.mag_i[1] == 0,
+	   "pn: every pane dropped; nothing open counts in the bound any more");
+	/* overflow: 2^62 in two panes of one window; the bound sends it to the exact test */
+	ws_evict(&ws, 0, 1, NULL, NULL);
+	pn_put(&pn, 100, "c", 1, INT64_C(1) << 62, 5);
+	ok(!pn_fits(&pn, (struct ag_num[]){{0}, big}), "pn: the bound sees a possible overflow");
+	ok(pn_check(&pn, &ws, hs_hash("c", 1, 0), "c", 1, 90, 110, (struct ag_num[]){{0}, big}, &why) ==
+	           1 &&
+	       strcmp(why, "overflows a 64-bit integer") == 0,
+	   "pn: the exact test finds the window that would overflow");
+	ok(pn_check(&pn, &ws, hs_hash("c", 1, 0), "c", 1, 130, 150, (struct ag_num[]){{0}, big}, &why) ==
+	       -1,
+	   "pn: windows without the pane do not overflow");
+	pn_free(&pn);
+	ws_free(&ws);
 }
 
 static void
@@ -808,6 +891,7 @@ main(void)
 {
 	test_stats_line();
 	test_ws();
+	test_pn();
 	test_pt();
 	test_ag();
 	test_rk();
