@@ -571,7 +571,23 @@ js_escape(const char *s, size_t n, int bytes, void (*put)(void *, const char *, 
 	char tmp[8];
 
 	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+		/* eight bytes at a time while none needs escaping (a control
+		 * character, '"', '\\', or with bytes a byte above 0x7f) */
+		while (n - i >= 8) {
+			const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+			uint64_t v, q, b;
+			memcpy(&v, s + i, 8);
+			q = v ^ (ones * '"');
+			b = v ^ (ones * '\\');
+			if ((((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+			     (bytes ? v : 0)) & high)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = (unsigned char)s[i];
 		if (c >= 0x80 && bytes) {
 			size_t ulen = js_utf8_len(s + i, n - i);
 			if (ulen > 0) {

@@ -7,10 +7,14 @@
 #include "mem.h"
 #include "ws.h"
 
-#define WS_MIN_SLOTS 1024
+#define WS_MIN_SLOTS 4
 #define WS_CHUNK_MIN 4096      /* bytes: a window's first chunk */
 #define WS_CHUNK_MAX (1 << 20) /* bytes: chunks double up to this */
+#define WS_SPARE_MIN (4 << 20) /* bytes of spare chunks kept even for a small state */
 
+/* An evicted window's chunks are kept for the windows to come (fresh memory
+ * costs a page fault per page), up to as many bytes as the live entries
+ * take, so memory still follows the live state. */
 static void
 free_chunks(ws_state *s, ws_window *w)
 {
@@ -19,9 +23,34 @@ free_chunks(ws_state *s, ws_window *w)
 	for (; c; c = next) {
 		next = c->next;
 		s->bytes -= c->used;
-		free(c);
+		if (c->cap <= WS_CHUNK_MAX && s->spare_bytes + c->cap <= s->bytes + WS_SPARE_MIN) {
+			c->next = s->spare;
+			s->spare = c;
+			s->spare_bytes += c->cap;
+		} else {
+			free(c);
+		}
 	}
 	w->chunks = NULL;
+}
+
+/* A chunk of cap bytes: a spare one of that size (chunk sizes are few:
+ * powers of two), or a new one. */
+static ws_chunk *
+chunk_new(ws_state *s, size_t cap)
+{
+	for (ws_chunk **p = &s->spare; *p; p = &(*p)->next)
+		if ((*p)->cap == cap) {
+			ws_chunk *c = *p;
+			*p = c->next;
+			s->spare_bytes -= c->cap;
+			return c;
+		}
+	{
+		ws_chunk *c = emalloc(sizeof(*c) + cap);
+		c->cap = cap;
+		return c;
+	}
 }
 
 /* n bytes (zeroed) for an entry of window w. */
@@ -38,10 +67,9 @@ chunk_alloc(ws_state *s, ws_window *w, size_t n)
 			cap = WS_CHUNK_MAX;
 		if (cap < n)
 			cap = n;
-		c = emalloc(sizeof(*c) + cap);
+		c = chunk_new(s, cap);
 		c->next = w->chunks;
 		c->used = 0;
-		c->cap = cap;
 		w->chunks = c;
 	}
 	p = c->mem + c->used;
@@ -56,7 +84,6 @@ ws_init(ws_state *s, int64_t size, int naggs, size_t ext, int track_dirty)
 {
 	*s = (ws_state){.size = size, .naggs = naggs, .ext = ext, .track_dirty = track_dirty,
 	                .batch = 1};
-	ix_init(&s->ix, WS_MIN_SLOTS);
 }
 
 /* What e's aggregates keep outside it (texts, sets). */
@@ -75,27 +102,25 @@ ws_free(ws_state *s)
 		for (ws_ent *e = s->wins[k].head; e; e = e->next)
 			release(s, e);
 		free_chunks(s, &s->wins[k]);
+		ix_free(&s->wins[k].ix);
 	}
+	while (s->spare) {
+		ws_chunk *c = s->spare;
+		s->spare = c->next;
+		free(c);
+	}
+	s->spare_bytes = 0;
 	free(s->wins);
-	ix_free(&s->ix);
 	free(s->dirty);
 	s->wins = NULL;
 	s->dirty = NULL;
 	s->nwins = s->wcap = s->count = s->ndirty = s->dcap = 0;
 }
 
-/* Deletes e from the table. */
-static void
-delete(ws_state *s, ws_ent *e)
-{
-	ix_delete_at(&s->ix, ix_slot_of(&s->ix, e->hash, e));
-	s->count--;
-}
-
 static ws_window *
 window_get(ws_state *s, int64_t start)
 {
-	size_t lo = 0, hi = s->nwins;
+	size_t lo = 0, hi = s->nwins, cap = WS_MIN_SLOTS;
 
 	if (s->nwins && s->wins[s->nwins - 1].start == start)
 		return &s->wins[s->nwins - 1];
@@ -112,6 +137,11 @@ window_get(ws_state *s, int64_t start)
 	memmove(&s->wins[lo + 1], &s->wins[lo], (s->nwins - lo) * sizeof(*s->wins));
 	s->nwins++;
 	s->wins[lo] = (ws_window){.start = start, .end = start + s->size};
+	/* sized for as many entries as the window made before it: most
+	 * windows then never grow their table */
+	while (cap < 2 * s->last_nents)
+		cap *= 2;
+	ix_init(&s->wins[lo].ix, cap);
 	return &s->wins[lo];
 }
 
@@ -127,7 +157,9 @@ ws_add(ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 	e->klen = klen;
 	if (klen)
 		memcpy(ws_key(s, e), key, klen);
-	ix_add(&s->ix, h, e);
+	ix_add(&w->ix, h, e);
+	if (w->nents + 1 > s->last_nents)
+		s->last_nents = w->nents + 1;
 	if (++s->count > s->peak) {
 		s->peak = s->count;
 		if ((s->peak & 1023) == 0 || s->peak < 1024)
@@ -168,18 +200,18 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 			if (fn)
 				fn(arg, e);
 			release(s, e);
-			delete(s, e);
-			s->evicted++;
 		}
+		s->count -= s->wins[k].nents;
+		s->evicted += s->wins[k].nents;
+		s->last_nents = s->wins[k].nents;
 		free_chunks(s, &s->wins[k]);
+		ix_free(&s->wins[k].ix);
 		k++;
 	}
 	if (k) {
 		memmove(s->wins, s->wins + k, (s->nwins - k) * sizeof(*s->wins));
 		s->nwins -= k;
 	}
-	if (s->ix.cap > WS_MIN_SLOTS && s->count * 8 < s->ix.cap)
-		ix_resize(&s->ix, s->ix.cap / 2);
 }
 
 static int
@@ -217,7 +249,11 @@ ws_sort(ws_state *s, int64_t lo, int64_t hi)
 size_t
 ws_memory(const ws_state *s)
 {
-	return s->bytes + s->ix.cap * sizeof(ix_slot) + s->wcap * sizeof(ws_window) +
+	size_t slots = 0;
+
+	for (size_t k = 0; k < s->nwins; k++)
+		slots += s->wins[k].ix.cap;
+	return s->bytes + s->spare_bytes + slots * sizeof(ix_slot) + s->wcap * sizeof(ws_window) +
 	       s->dcap * sizeof(ws_ent *);
 }
 

@@ -2,9 +2,11 @@
  * ws: winagg's window state: one entry per live (window, group), found by
  * hash, kept per window and evicted window by window.
  *
- * The table (common/ix) is keyed by (window start, group key) and shrunk
- * when eviction leaves it an eighth full, so memory follows the live
- * state. Entries are also chained per window in creation order, and windows
+ * Each window has its own table (common/ix) of its entries by group key,
+ * sized from the window before it: a window's table stays small enough for
+ * the caches, and eviction frees it whole instead of deleting entry by
+ * entry, so memory follows the live state. Entries are also chained per
+ * window in creation order, and windows
  * are kept sorted by start, so eviction takes whole windows from the front
  * and output comes in a stable order (creation order, or the owner's seq
  * after ws_sort). Entries hold their window's start; all windows of a state
@@ -47,6 +49,7 @@ typedef struct {
 	ws_ent *head, *tail;
 	size_t nents;
 	ws_chunk *chunks; /* the newest first */
+	ix_table ix;      /* its entries by hash */
 } ws_window;
 
 typedef struct {
@@ -56,7 +59,6 @@ typedef struct {
 	int track_dirty; /* keep the list of entries changed in this batch */
 	int blobs;       /* some aggregate keeps values outside the entry (ag_release at eviction) */
 
-	ix_table ix;        /* (window start, key) -> entry */
 	size_t count;       /* live entries */
 	ws_window *wins;    /* sorted by start */
 	size_t nwins, wcap;
@@ -66,6 +68,9 @@ typedef struct {
 	size_t changed, last_changed; /* entries changed in this batch, in the last one */
 	uint64_t peak, evicted;
 	size_t bytes;      /* of entries in chunks */
+	ws_chunk *spare;   /* chunks of evicted windows, for the next ones (no page faults) */
+	size_t spare_bytes;
+	size_t last_nents; /* entries of the window created last: the next table's size */
 	size_t peak_bytes; /* ws_memory when count was at its peak */
 
 	/* the clock: watermark (wm, when wm_set) and latest event time (max_seen) */
@@ -97,15 +102,36 @@ ws_hash(uint64_t khash, int64_t wstart)
 	return khash ^ ((uint64_t)wstart * 0x9e3779b97f4a7c15ULL);
 }
 
+/* The window starting at start, or NULL. */
+static inline ws_window *
+ws_window_at(const ws_state *s, int64_t start)
+{
+	size_t lo = 0, hi = s->nwins;
+
+	if (hi && s->wins[hi - 1].start == start) /* most rows go to the newest */
+		return &s->wins[hi - 1];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->wins[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nwins && s->wins[lo].start == start ? &s->wins[lo] : NULL;
+}
+
 static inline ws_ent *
 ws_find(const ws_state *s, uint64_t h, int64_t wstart, const char *key, uint32_t klen)
 {
-	size_t mask = s->ix.cap - 1;
+	const ws_window *w = ws_window_at(s, wstart);
+	size_t mask;
 
-	for (size_t j = h & mask; s->ix.s[j].e; j = (j + 1) & mask) {
-		ws_ent *e = s->ix.s[j].e;
-		if (s->ix.s[j].hash == h && e->wstart == wstart && e->klen == klen &&
-		    memcmp(ws_key(s, e), key, klen) == 0)
+	if (!w)
+		return NULL;
+	mask = w->ix.cap - 1;
+	for (size_t j = h & mask; w->ix.s[j].e; j = (j + 1) & mask) {
+		ws_ent *e = w->ix.s[j].e;
+		if (w->ix.s[j].hash == h && e->klen == klen && memcmp(ws_key(s, e), key, klen) == 0)
 			return e;
 	}
 	return NULL;
@@ -133,7 +159,8 @@ void ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_e
 /* Orders the entries of every window starting in [lo, hi] by seq: output
  * and snapshots follow that order (common/pn builds windows out of order). */
 void ws_sort(ws_state *s, int64_t lo, int64_t hi);
-/* Bytes the state holds: entries' chunks, the index, windows, dirty list. */
+/* Bytes the state holds: entries' chunks (spare ones too), the windows'
+ * tables, windows, dirty list. */
 size_t ws_memory(const ws_state *s);
 /* Raises the watermark to w (it never moves back). */
 void ws_advance(ws_state *s, int64_t w);

@@ -439,6 +439,67 @@ ws_text(const ws_state *ws)
 	return t;
 }
 
+/* js_escape's word-at-a-time scan against the rule byte by byte: control
+ * characters, '"' and '\\' escaped, and with bytes a byte above 0x7f that
+ * starts no valid UTF-8 sequence written as \u00XX. */
+static void
+cat_put(void *arg, const char *p, size_t n)
+{
+	struct buf *b = arg;
+
+	buf_put(b, p, n);
+}
+
+static void
+ref_escape(struct buf *b, const char *s, size_t n, int bytes)
+{
+	char tmp[8];
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t u;
+		if (c >= 0x80 && bytes && (u = js_utf8_len(s + i, n - i)) > 0) {
+			buf_put(b, s + i, u);
+			i += u;
+		} else if (c >= 0x80 && bytes) {
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			buf_put(b, tmp, 6);
+			i++;
+		} else {
+			buf_put(b, tmp, js_escape_ascii(c, tmp));
+			i++;
+		}
+	}
+}
+
+static void
+test_js_escape(void)
+{
+	static const char pool[] = "ab\"\\\n\x01\x1f \x7f\x80\xc3\xa9\xe2\x82\xac\xff/";
+	struct buf got = {0}, want = {0};
+	uint64_t r = 42;
+	int bad = 0;
+
+	for (int k = 0; k < 200000 && !bad; k++) {
+		char s[64];
+		size_t n = (r = r * 6364136223846793005ULL + 1442695040888963407ULL) >> 58;
+		for (size_t i = 0; i < n; i++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* mostly plain letters, so that whole words take the fast path */
+			s[i] = (r >> 40) % 4 ? (char)('a' + (r >> 33) % 26) : pool[(r >> 33) % (sizeof(pool) - 1)];
+		}
+		for (int bytes = 0; bytes < 2; bytes++) {
+			got.len = want.len = 0;
+			js_escape(s, n, bytes, cat_put, &got);
+			ref_escape(&want, s, n, bytes);
+			bad |= got.len != want.len || memcmp(got.p, want.p, got.len) != 0;
+		}
+	}
+	ok(!bad, "js_escape: 200000 random strings escaped as the byte-by-byte rule escapes them");
+	buf_free(&got);
+	buf_free(&want);
+}
+
 static void
 test_pn(void)
 {
@@ -535,14 +596,15 @@ test_ws(void)
 		ws_ent *e = ws_find(&s, ws_hash(hs_hash(k, n, 0), 180000), 180000, k, n);
 		all = e && e->a[0].n == 1;
 	}
-	ok(all && s.count == 5003 && s.ix.cap >= 2 * s.count, "ws: 5000 more keys all found, the "
-	                                                   "table at most half full");
-	{
-		size_t cap = s.ix.cap;
-		ws_evict(&s, 0, 1, NULL, NULL);
-		ok(s.count == 0 && s.nwins == 0 && s.ix.cap == cap / 2,
-		   "ws: evicting everything halves the table (memory follows live state)");
-	}
+	ok(all && s.count == 5003 && ws_window_at(&s, 180000)->ix.cap >= 2 * 5000,
+	   "ws: 5000 more keys all found, the window's table at most half full");
+	ws_evict(&s, 0, 1, NULL, NULL);
+	ok(s.count == 0 && s.nwins == 0 && s.bytes == 0 && s.spare_bytes > 0 &&
+	       s.spare_bytes <= (4 << 20),
+	   "ws: evicting everything frees the tables; chunks kept for reuse stay within the limit");
+	ws_put(&s, 240000, "x");
+	ok(ws_window_at(&s, 240000)->ix.cap >= 2 * 5000,
+	   "ws: a new window's table is sized from the windows before it");
 	ws_advance(&s, 5000);
 	ws_advance(&s, 4000);
 	ok(s.wm_set && s.wm == 5000, "ws: the watermark never moves back");
@@ -891,6 +953,7 @@ main(void)
 {
 	test_stats_line();
 	test_ws();
+	test_js_escape();
 	test_pn();
 	test_pt();
 	test_ag();
