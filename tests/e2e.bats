@@ -477,6 +477,60 @@ produce_orders() {
 	[ "$n" -gt 0 ]
 }
 
+@test "sliding windows in append mode (panes) through the checkpointed ETL on 8 partitions: a backlog, kill -9, live input, a stop, the rest to the end: each window's counts from the orders" {
+	broker_cmd topic "$T" 8
+	# disorder 1 s within a shop, a 5 s watermark: no row is late, so each
+	# window holds exactly the orders of its minute
+	ORDERS="--seed 8 --start 2026-01-01T00:00:00Z --step 5ms --shops 10 --disorder 1s"
+	conf WINDOW=60s MODE=append WATERMARK=5s 'WINAGG_OPTS="-s 10s -v"'
+	produce_orders 20000
+	# a backlog read after the fact, the run killed -9 part way
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
+	etl=$!
+	wait_until 30 sql_some "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'g$T'" || { cat "$BATS_TEST_TMPDIR/err1" >&2; false; }
+	pkill -KILL -P "$etl"; kill -KILL "$etl"; wait "$etl" || true
+	# restarted live, more orders while it runs, then stopped
+	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err2" 3>&- &
+	etl=$!
+	sleep 1
+	produce_orders 10000 20000
+	sleep 2
+	kill -TERM "$etl"
+	wait "$etl"
+	grep -q 'panes of 10000 ms' "$BATS_TEST_TMPDIR/err2" # the restored run kept panes
+	# the rest, read to the end of the topic: every window closes
+	produce_orders 10000 30000
+	conf END_AT_EOF=1
+	run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
+	assert_status 0
+	[[ "$stderr" == *", 0 late rows (0 late windows),"* ]]
+	ordgen -n 40000 $ORDERS >"$BATS_TEST_TMPDIR/orders"
+	# the model: every [start, start + 60 s) with start a multiple of 10 s
+	# that holds t, per shop and region: orders and the sum of count
+	python3 - "$BATS_TEST_TMPDIR/orders" >"$BATS_TEST_TMPDIR/want" <<-'PY'
+		import collections, datetime, json, sys
+		agg = collections.defaultdict(lambda: [0, 0])
+		for l in open(sys.argv[1]):
+		    o = json.loads(l)
+		    t = datetime.datetime.strptime(o["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+		    ms = round(t.timestamp() * 1000)
+		    s = ms - ms % 10000
+		    while s > ms - 60000:
+		        a = agg[(s, o["shopid"], o["region"])]
+		        a[0] += 1
+		        a[1] += o["count"]
+		        s -= 10000
+		for (s, shop, region), (n, items) in agg.items():
+		    iso = datetime.datetime.fromtimestamp(s / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+		    print("%s\t%s\t%s\t%d\t%d" % (iso, shop, region, n, items))
+	PY
+	LC_ALL=C sort -o "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/want"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -gt 1000 ]
+	db_sql "SELECT DATE_FORMAT(window_start, '%Y-%m-%dT%H:%i:%s'), shopid, region, orders, items FROM ordpipe.$T" |
+		LC_ALL=C sort >"$BATS_TEST_TMPDIR/got"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
 @test "count_distinct, percentile_approx, first and last of strings through the checkpointed ETL on 8 partitions, a kill -9 and a restart: the values computed from the orders" {
 	broker_cmd topic "$T" 8
 	ORDERS="$ORDERS --disorder 5s"
