@@ -374,8 +374,11 @@ parse_opts(int argc, char **argv)
 		add_agg("items=sum(count)");
 	}
 	/* append mode writes a window once, when it closes: its panes can be
-	 * combined then, if the aggregates combine */
-	opt.panes = opt.mode == MODE_APPEND && !opt.session && opt.slide < opt.size;
+	 * combined then, if the aggregates combine; update mode combines those
+	 * of the windows a batch changed, when a pane is the slide (so that a
+	 * window's panes are window/slide lookups) */
+	opt.panes = !opt.session && opt.slide < opt.size &&
+	            (opt.mode == MODE_APPEND || (opt.mode == MODE_UPDATE && opt.size % opt.slide == 0));
 	for (int i = 0; i < opt.l.naggs; i++)
 		opt.panes &= ag_combines(opt.l.aggs[i].fn);
 	/* Output names must be distinct: they become JSON members and columns. */
@@ -472,7 +475,7 @@ evict(int64_t limit, int all)
 		         NULL);
 		return;
 	}
-	if (opt.panes && all) {
+	if (opt.panes && all && opt.mode == MODE_APPEND) {
 		/* every window closes: a slice of them at a time (an eighth of
 		 * a window's span), so that memory holds a slice of the output */
 		int set = run.ws.wm_set;
@@ -491,6 +494,17 @@ evict(int64_t limit, int all)
 	ws_evict(&run.ws, limit, all, opt.mode == MODE_APPEND ? emit_evicted : NULL, NULL);
 }
 
+/* Update mode with panes: a window the batch changed, its whole value. */
+static void
+emit_changed(void *arg, int64_t wstart, const char *key, uint32_t klen, const struct ag_val *a)
+{
+	static const uint8_t no_ext[8];
+
+	(void)arg;
+	wr_row(&opt.l, wstart, wstart + opt.size, 0, key, klen, a, no_ext);
+	run.n_written++;
+}
+
 /* The watermark moves to w (never back); with panes, the windows it passes
  * take no more rows: they are combined now, written when evicted. */
 static void
@@ -500,8 +514,12 @@ advance(int64_t w)
 	int64_t old = run.ws.wm;
 
 	ws_advance(&run.ws, w);
-	if (opt.panes && (!old_set || run.ws.wm != old))
+	if (!opt.panes || (old_set && run.ws.wm == old))
+		return;
+	if (opt.mode == MODE_APPEND)
 		pn_freeze(&run.pn, &run.ws, old_set, old, run.ws.wm, 0);
+	else
+		pn_close(&run.pn, &run.ws, old_set, old, run.ws.wm);
 }
 
 /* ---- checkpoints (ordpipe(7), CRASH-SAFE RESTART; the format: common/sn) ---- */
@@ -702,6 +720,8 @@ end_batch(void)
 	st_enter(ST_EMIT);
 	if (opt.session) {
 		emit_sessions();
+	} else if (opt.mode == MODE_UPDATE && opt.panes) {
+		pn_changed(&run.pn, s, s->wm_set, s->wm, emit_changed, NULL);
 	} else if (opt.mode == MODE_UPDATE) {
 		for (size_t i = 0; i < s->ndirty; i++)
 			emit(s->dirty[i]);
@@ -1130,6 +1150,8 @@ pane_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, int j
 				e = ws_add(s, ws_hash(kh, w), w, key, klen);
 				e->seq = run.seq;
 			}
+			if (e->stamp != s->batch && opt.mode == MODE_UPDATE)
+				e->seq = run.seq; /* update mode: the batch's first row */
 			pn_mag(pn, e->a, -1);
 			apply_row(e->a, ws_ext(s, e), t);
 			pn_mag(pn, e->a, 1);
@@ -1142,6 +1164,8 @@ pane_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, int j
 			e = ws_add(&pn->p, ws_hash(kh, p), p, key, klen);
 			e->seq = run.seq;
 		}
+		if (e->stamp != pn->p.batch && opt.mode == MODE_UPDATE)
+			e->seq = run.seq;
 		pn_mag(pn, e->a, -1);
 		apply_row(e->a, NULL, t);
 		pn_mag(pn, e->a, 1);
@@ -1421,7 +1445,8 @@ main(int argc, char **argv)
 		enum ag_func fn[WR_MAX_AGGS];
 		for (int i = 0; i < opt.l.naggs; i++)
 			fn[i] = opt.l.aggs[i].fn;
-		pn_init(&run.pn, opt.size, opt.slide, opt.offset, opt.l.naggs, fn);
+		pn_init(&run.pn, opt.size, opt.slide, opt.offset, opt.l.naggs, fn,
+		        opt.mode == MODE_UPDATE);
 	}
 	pt_init(&run.pt, opt.delay, opt.idle_ms);
 	dd_init(&run.dd);

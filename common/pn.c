@@ -29,9 +29,11 @@ first_window(const pn_state *pn, int64_t t)
 #define GOLDEN 0x9e3779b97f4a7c15ULL /* ws_hash's multiplier */
 
 struct pn_group {
-	uint64_t kh;            /* the group key's hash */
-	const ws_ent *any;      /* one of its panes: the key */
-	uint32_t head, tail, n; /* its items, a list through item[].next */
+	uint64_t kh;     /* the group key's hash */
+	const char *key; /* the key, in one of its entries */
+	uint32_t klen;
+	uint32_t head, tail, n;    /* its items, a list through item[].next */
+	uint32_t chead, ctail, cn; /* pn_changed: its ws parts, the same way */
 };
 
 struct pn_item {
@@ -61,7 +63,7 @@ pn_supports(const enum ag_func *fn, int naggs)
 
 void
 pn_init(pn_state *pn, int64_t size, int64_t slide, int64_t offset, int naggs,
-        const enum ag_func *fn)
+        const enum ag_func *fn, int track_dirty)
 {
 	*pn = (pn_state){.size = size, .slide = slide, .offset = offset, .naggs = naggs};
 	pn->g = gcd64(size, slide);
@@ -69,7 +71,7 @@ pn_init(pn_state *pn, int64_t size, int64_t slide, int64_t offset, int naggs,
 	memcpy(pn->fn, fn, (size_t)naggs * sizeof(*fn));
 	pn->mag_i = ecalloc((size_t)(naggs ? naggs : 1), sizeof(double));
 	pn->mag_d = ecalloc((size_t)(naggs ? naggs : 1), sizeof(double));
-	ws_init(&pn->p, pn->g, naggs, 0, 0);
+	ws_init(&pn->p, pn->g, naggs, 0, track_dirty);
 }
 
 void
@@ -85,6 +87,9 @@ pn_free(pn_state *pn)
 	free(pn->list);
 	free(pn->suf);
 	free(pn->sufseq);
+	free(pn->chg);
+	free(pn->chv);
+	free(pn->want);
 }
 
 int64_t
@@ -214,9 +219,10 @@ grow_scratch(pn_state *pn, size_t n)
 	pn->suf = emalloc(pn->sufcap * (size_t)(pn->naggs ? pn->naggs : 1) * sizeof(*pn->suf));
 }
 
-/* The group of pane entry e (key hash kh), found or added. */
+/* The group of key (hash kh), found or added; key must outlive the call's
+ * caller (it is an entry's). */
 static uint32_t
-group_of(pn_state *pn, uint64_t kh, const ws_ent *e)
+group_of(pn_state *pn, uint64_t kh, const char *key, uint32_t klen)
 {
 	size_t mask, j;
 
@@ -234,29 +240,35 @@ group_of(pn_state *pn, uint64_t kh, const ws_ent *e)
 	mask = pn->gixcap - 1;
 	for (j = kh & mask; pn->gix[j]; j = (j + 1) & mask) {
 		const struct pn_group *g = &pn->grp[pn->gix[j] - 1];
-		if (g->kh == kh && g->any->klen == e->klen &&
-		    memcmp(ws_key(&pn->p, g->any), ws_key(&pn->p, e), e->klen) == 0)
+		if (g->kh == kh && g->klen == klen && memcmp(g->key, key, klen) == 0)
 			return pn->gix[j] - 1;
 	}
 	pn->grp = egrow(pn->grp, &pn->grpcap, pn->ngrp + 1, sizeof(*pn->grp), 256);
-	pn->grp[pn->ngrp] = (struct pn_group){.kh = kh, .any = e, .head = UINT32_MAX};
+	pn->grp[pn->ngrp] = (struct pn_group){
+	    .kh = kh, .key = key, .klen = klen, .head = UINT32_MAX, .chead = UINT32_MAX};
 	pn->gix[j] = (uint32_t)pn->ngrp + 1;
 	return (uint32_t)pn->ngrp++;
 }
 
-/* The value of the panes in window [w, w + size) for one group: combined
- * and written into ws (added to an entry ws holds there). */
+/* Where slide_group sends a window's value: its panes as the front's
+ * suffix (NULL: none) and the back, each with its least seq. */
+typedef void pn_out(pn_state *pn, void *arg, const struct pn_group *g, int64_t w,
+                    const struct ag_val *front, uint64_t fseq, const struct ag_val *back,
+                    uint64_t bseq);
+
+/* The value of window w's panes, ws's part added (append mode: the window
+ * closes, its entry in ws holds the final value). */
 static void
-put_window(pn_state *pn, ws_state *ws, const struct pn_group *g, int64_t w,
-           const struct ag_val *front, uint64_t fseq, const struct ag_val *back, uint64_t bseq)
+put_window(pn_state *pn, void *arg, const struct pn_group *g, int64_t w, const struct ag_val *front,
+           uint64_t fseq, const struct ag_val *back, uint64_t bseq)
 {
-	const char *key = ws_key(&pn->p, g->any);
+	ws_state *ws = arg;
 	uint64_t h = ws_hash(g->kh, w), seq = fseq < bseq ? fseq : bseq;
-	ws_ent *e = ws_find(ws, h, w, key, g->any->klen);
+	ws_ent *e = ws_find(ws, h, w, g->key, g->klen);
 	struct ag_val v;
 
 	if (!e) {
-		e = ws_add(ws, h, w, key, g->any->klen);
+		e = ws_add(ws, h, w, g->key, g->klen);
 		e->seq = seq;
 	} else if (seq < e->seq) {
 		e->seq = seq;
@@ -269,22 +281,34 @@ put_window(pn_state *pn, ws_state *ws, const struct pn_group *g, int64_t w,
 	}
 }
 
-/* Two stacks over one group's panes list[0..m): the windows starting in
- * [wa, wb] that hold one of them. */
+/* Two stacks over one group's panes list[0..m), in time order: with want
+ * (nwant window starts, ascending) each of those windows, with or without
+ * panes; without, every window starting in [wa, wb] that holds a pane. */
 static void
-slide_group(pn_state *pn, ws_state *ws, const struct pn_group *g, size_t m, int64_t wa, int64_t wb)
+slide_group(pn_state *pn, const struct pn_group *g, size_t m, int64_t wa, int64_t wb,
+            const int64_t *want, size_t nwant, pn_out *out, void *arg)
 {
 	const ws_ent **L = pn->list;
 	int na = pn->naggs;
 	struct ag_val *back = pn->suf + pn->sufcap * (size_t)na - (size_t)na; /* the last slot */
 	uint64_t bseq = UINT64_MAX;
 	size_t f = 0, b = 0, mid = 0; /* front [f, mid) as suffixes, back [mid, b) as one value */
-	int64_t w = first_window(pn, L[0]->wstart);
+	size_t wi = 0;
+	int64_t w;
 
-	if (w < wa)
-		w = wa;
+	if (want) {
+		if (nwant == 0)
+			return;
+		w = want[0];
+	} else {
+		w = first_window(pn, L[0]->wstart);
+		if (w < wa)
+			w = wa;
+	}
 	memset(back, 0, (size_t)na * sizeof(*back));
-	while (w <= wb) {
+	while (want ? wi < nwant : w <= wb) {
+		if (want)
+			w = want[wi];
 		for (; b < m && L[b]->wstart < w + pn->size; b++) {
 			for (int i = 0; i < na; i++)
 				ag_combine(pn->fn[i], &back[i], &L[b]->a[i]);
@@ -310,7 +334,7 @@ slide_group(pn_state *pn, ws_state *ws, const struct pn_group *g, size_t m, int6
 				bseq = UINT64_MAX;
 			}
 		}
-		if (f == b) {
+		if (f == b && !want) {
 			/* no pane in this window: on to the first that holds the next */
 			if (b == m)
 				break;
@@ -319,11 +343,13 @@ slide_group(pn_state *pn, ws_state *ws, const struct pn_group *g, size_t m, int6
 			continue;
 		}
 		if (f < mid)
-			put_window(pn, ws, g, w, pn->suf + f * (size_t)na, pn->sufseq[f], back,
-			           bseq);
+			out(pn, arg, g, w, pn->suf + f * (size_t)na, pn->sufseq[f], back, bseq);
 		else
-			put_window(pn, ws, g, w, NULL, UINT64_MAX, back, bseq);
-		w += pn->slide;
+			out(pn, arg, g, w, NULL, UINT64_MAX, back, bseq);
+		if (want)
+			wi++;
+		else
+			w += pn->slide;
 	}
 }
 
@@ -361,7 +387,8 @@ pn_freeze(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit, i
 	for (size_t k = 0; k < pn->p.nwins && pn->p.wins[k].start < until; k++) {
 		int64_t ps = pn->p.wins[k].start;
 		for (const ws_ent *e = pn->p.wins[k].head; e; e = e->next) {
-			uint32_t gi = group_of(pn, e->hash ^ ((uint64_t)ps * GOLDEN), e);
+			uint32_t gi = group_of(pn, e->hash ^ ((uint64_t)ps * GOLDEN),
+			                       ws_key(&pn->p, e), e->klen);
 			struct pn_group *g = &pn->grp[gi];
 			pn->item =
 			    egrow(pn->item, &pn->itemcap, pn->nitem + 1, sizeof(*pn->item), 1024);
@@ -380,10 +407,230 @@ pn_freeze(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit, i
 		grow_scratch(pn, (size_t)g->n + 1); /* + 1: the back's slot */
 		for (uint32_t it = g->head; it != UINT32_MAX; it = pn->item[it].next)
 			pn->list[m++] = pn->item[it].e;
-		slide_group(pn, ws, g, m, wa, wb);
+		slide_group(pn, g, m, wa, wb, NULL, 0, put_window, ws);
 	}
 	ws_sort(ws, wa, wb);
 	ws_evict(&pn->p, all ? 0 : wb + pn->slide, all, drop_pane, pn);
+}
+
+void
+pn_close(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit)
+{
+	int64_t wa = INT64_MIN, wb;
+
+	if (limit < TM_MIN_MS)
+		return;
+	wb = start_at(pn, limit - pn->size);
+	if (old_set && old >= TM_MIN_MS)
+		wa = start_at(pn, old - pn->size) + pn->slide;
+	if (wb < wa)
+		return;
+	for (size_t k = 0; k < ws->nwins && ws->wins[k].start <= wb; k++)
+		if (ws->wins[k].start >= wa)
+			for (const ws_ent *e = ws->wins[k].head; e; e = e->next)
+				pn_mag(pn, e->a, -1);
+	ws_evict(&pn->p, wb + pn->slide, 0, drop_pane, pn);
+}
+
+/* A window update mode writes: its group, start, the first row of the
+ * batch that changed it, and where its value goes in chv. */
+struct pn_chg {
+	uint32_t g;
+	int64_t w;
+	uint64_t seq;
+	size_t vi;
+};
+
+/* The per-window path's order: by the first row that changed a window,
+ * then a row's windows from the latest start back. */
+static int
+by_row_order(const void *a, const void *b)
+{
+	const struct pn_chg *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->w > y->w ? -1 : x->w < y->w;
+}
+
+static int
+by_start(const void *a, const void *b)
+{
+	const ws_ent *x = *(const ws_ent *const *)a, *y = *(const ws_ent *const *)b;
+
+	return x->wstart < y->wstart ? -1 : x->wstart > y->wstart;
+}
+
+/* Appends e to one of g's lists (panes, or ws parts with part). */
+static void
+item_add(pn_state *pn, struct pn_group *g, const ws_ent *e, int part)
+{
+	uint32_t *head = part ? &g->chead : &g->head, *tail = part ? &g->ctail : &g->tail;
+
+	pn->item = egrow(pn->item, &pn->itemcap, pn->nitem + 1, sizeof(*pn->item), 1024);
+	pn->item[pn->nitem] = (struct pn_item){e, UINT32_MAX};
+	if (*head == UINT32_MAX)
+		*head = (uint32_t)pn->nitem;
+	else
+		pn->item[*tail].next = (uint32_t)pn->nitem;
+	*tail = (uint32_t)pn->nitem++;
+	if (part)
+		g->cn++;
+	else
+		g->n++;
+}
+
+/* slide_group's sink in update mode: the value, ws's part added, into the
+ * next change of the group (they come in the order of want). */
+static void
+put_changed(pn_state *pn, void *arg, const struct pn_group *g, int64_t w,
+            const struct ag_val *front, uint64_t fseq, const struct ag_val *back, uint64_t bseq)
+{
+	struct pn_chg **next = arg;
+	struct ag_val *v = pn->chv + (*next)->vi * (size_t)pn->naggs;
+	const ws_ent *c = ws_find(pn->ws_of_changes, ws_hash(g->kh, w), w, g->key, g->klen);
+
+	(void)fseq;
+	(void)bseq;
+	for (int i = 0; i < pn->naggs; i++) {
+		v[i] = front ? front[i] : (struct ag_val){0};
+		ag_combine(pn->fn[i], &v[i], &back[i]);
+		if (c)
+			ag_combine(pn->fn[i], &v[i], &c->a[i]);
+	}
+	(*next)++;
+}
+
+/* The windows of group gi the batch changed, each with the first row that
+ * changed it: a dirty pane changes its window/slide windows (from open on),
+ * all as long, so in pane order they enter and leave in the same order and
+ * the least seq of those covering a window is a sliding minimum; a dirty
+ * ws part changes its own window. */
+static void
+group_changes(pn_state *pn, uint32_t gi, int64_t open)
+{
+	const struct pn_group *g = &pn->grp[gi];
+	const ws_ent **P, **C;
+	size_t np = 0, nc = 0, in = 0, out = 0, ci = 0, dh = 0, dt = 0;
+	size_t *dq; /* indexes into P, their seq increasing */
+	int64_t w;
+
+	grow_scratch(pn, (size_t)g->n + g->cn + 2);
+	P = pn->list;
+	C = pn->list + g->n;
+	for (uint32_t it = g->head; it != UINT32_MAX; it = pn->item[it].next)
+		P[np++] = pn->item[it].e;
+	for (uint32_t it = g->chead; it != UINT32_MAX; it = pn->item[it].next)
+		C[nc++] = pn->item[it].e;
+	qsort(P, np, sizeof(*P), by_start);
+	qsort(C, nc, sizeof(*C), by_start);
+	dq = (size_t *)pn->sufseq; /* free until the values are computed */
+	w = INT64_MAX;
+	if (np)
+		w = first_window(pn, P[0]->wstart) < open ? open : first_window(pn, P[0]->wstart);
+	if (nc && C[0]->wstart < w)
+		w = C[0]->wstart;
+	while (w != INT64_MAX) {
+		uint64_t seq = UINT64_MAX;
+		int64_t next = INT64_MAX;
+		for (; in < np && first_window(pn, P[in]->wstart) <= w; in++) {
+			while (dt > dh && P[dq[dt - 1]]->seq >= P[in]->seq)
+				dt--;
+			dq[dt++] = in;
+		}
+		for (; out < in && start_at(pn, P[out]->wstart) < w; out++)
+			if (dh < dt && dq[dh] == out)
+				dh++;
+		if (dh < dt)
+			seq = P[dq[dh]]->seq;
+		for (; ci < nc && C[ci]->wstart <= w; ci++)
+			if (C[ci]->wstart == w && C[ci]->seq < seq)
+				seq = C[ci]->seq;
+		if (seq != UINT64_MAX) {
+			pn->chg = egrow(pn->chg, &pn->chgcap, pn->nchg + 1, sizeof(*pn->chg), 1024);
+			pn->chg[pn->nchg] = (struct pn_chg){gi, w, seq, pn->nchg};
+			pn->nchg++;
+		}
+		/* the next window some pane or part changed */
+		if (out < in)
+			next = w + pn->slide;
+		else if (in < np)
+			next = first_window(pn, P[in]->wstart);
+		if (ci < nc && C[ci]->wstart < next)
+			next = C[ci]->wstart;
+		w = next;
+	}
+}
+
+void
+pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, void *arg)
+{
+	int64_t open =
+	    wm_set && wm >= TM_MIN_MS ? start_at(pn, wm - pn->size) + pn->slide : INT64_MIN;
+	size_t n;
+
+	pn->ngrp = pn->nchg = pn->nitem = 0;
+	if (pn->gixcap)
+		memset(pn->gix, 0, pn->gixcap * sizeof(*pn->gix));
+	for (size_t k = 0; k < pn->p.ndirty; k++) {
+		const ws_ent *e = pn->p.dirty[k];
+		uint32_t g = group_of(pn, e->hash ^ ((uint64_t)e->wstart * GOLDEN),
+		                      ws_key(&pn->p, e), e->klen);
+		item_add(pn, &pn->grp[g], e, 0);
+	}
+	for (size_t k = 0; k < ws->ndirty; k++) {
+		const ws_ent *e = ws->dirty[k];
+		if (e->wstart >= open) {
+			uint32_t g = group_of(pn, e->hash ^ ((uint64_t)e->wstart * GOLDEN),
+			                      ws_key(ws, e), e->klen);
+			item_add(pn, &pn->grp[g], e, 1);
+		}
+	}
+	for (uint32_t g = 0; g < pn->ngrp; g++)
+		group_changes(pn, g, open);
+	n = pn->nchg;
+	if (pn->chvcap < n) {
+		free(pn->chv);
+		pn->chvcap = n;
+		pn->chv = emalloc(n * (size_t)(pn->naggs ? pn->naggs : 1) * sizeof(*pn->chv));
+	}
+	/* the values, a group at a time, from its panes in its windows' span */
+	pn->ws_of_changes = ws;
+	for (size_t k0 = 0, k1; k0 < n; k0 = k1) {
+		const struct pn_group *g = &pn->grp[pn->chg[k0].g];
+		int64_t lo = pn->chg[k0].w, hi;
+		size_t m = 0, p = 0;
+		struct pn_chg *next = &pn->chg[k0];
+		for (k1 = k0; k1 < n && pn->chg[k1].g == pn->chg[k0].g; k1++)
+			;
+		hi = pn->chg[k1 - 1].w + pn->size;
+		pn->want = egrow(pn->want, &pn->wantcap, k1 - k0, sizeof(*pn->want), 64);
+		for (size_t k = k0; k < k1; k++)
+			pn->want[k - k0] = pn->chg[k].w;
+		/* the pane windows in [lo, hi): the first by binary search */
+		for (size_t b = pn->p.nwins; p < b;) {
+			size_t mid = (p + b) / 2;
+			if (pn->p.wins[mid].start < lo)
+				p = mid + 1;
+			else
+				b = mid;
+		}
+		for (; p < pn->p.nwins && pn->p.wins[p].start < hi; p++) {
+			int64_t ps = pn->p.wins[p].start;
+			const ws_ent *e = ws_find(&pn->p, ws_hash(g->kh, ps), ps, g->key, g->klen);
+			if (e) {
+				grow_scratch(pn, m + 2);
+				pn->list[m++] = e;
+			}
+		}
+		grow_scratch(pn, m + 1);
+		slide_group(pn, g, m, 0, 0, pn->want, k1 - k0, put_changed, &next);
+	}
+	qsort(pn->chg, n, sizeof(*pn->chg), by_row_order);
+	for (size_t k = 0; k < n; k++) {
+		const struct pn_group *g = &pn->grp[pn->chg[k].g];
+		fn(arg, pn->chg[k].w, g->key, g->klen, pn->chv + pn->chg[k].vi * (size_t)pn->naggs);
+	}
 }
 
 int64_t

@@ -6,13 +6,16 @@
  * falls in: a row costs the same at any ratio of window to slide.
  *
  * The panes stand for the windows that can still take rows, those ending
- * after the watermark. When the watermark passes a window's end (no row can
- * change it any more), pn_freeze combines the window's panes into one entry
- * of the window state (ws), which eviction writes as before (append mode);
+ * after the watermark. In append mode, when the watermark passes a window's
+ * end (no row can change it any more), pn_freeze combines the window's panes
+ * into one entry of the window state (ws), which eviction writes as before;
  * panes that no open window needs are dropped. An entry that ws already
  * holds for an open window is a part of it that did not come through the
  * panes (a row late for some of its windows only, by its partition; a
- * snapshot of a winagg without panes): freezing adds the panes to it.
+ * snapshot of a winagg without panes): freezing adds the panes to it. In
+ * update mode pn_changed combines, at a batch's end, the windows that the
+ * batch's panes and parts changed, and writes them in the order the
+ * per-window path would (by the batch's first row to change each).
  *
  * Only aggregates whose value does not depend on the order of rows combine
  * (ag_combines). A group's windows are combined in one pass over its panes
@@ -53,6 +56,13 @@ typedef struct {
 	struct pn_item *item;
 	size_t nitem, itemcap;
 	const ws_ent **list; /* one group's panes */
+	struct pn_chg *chg;  /* pn_changed: the windows to write */
+	size_t nchg, chgcap;
+	struct ag_val *chv; /* ... their values, naggs each */
+	size_t chvcap;
+	int64_t *want; /* ... one group's window starts */
+	size_t wantcap;
+	const ws_state *ws_of_changes;
 	size_t listcap;
 	struct ag_val *suf; /* two stacks: the front's suffix values, naggs each */
 	uint64_t *sufseq;
@@ -61,8 +71,9 @@ typedef struct {
 
 /* Can winagg keep panes for these aggregates? */
 int pn_supports(const enum ag_func *fn, int naggs);
+/* track_dirty: update mode (pn_changed). */
 void pn_init(pn_state *pn, int64_t size, int64_t slide, int64_t offset, int naggs,
-             const enum ag_func *fn);
+             const enum ag_func *fn, int track_dirty);
 void pn_free(pn_state *pn);
 
 /* The start of the pane that holds event time t (ms). */
@@ -80,6 +91,16 @@ int pn_check(const pn_state *pn, const ws_state *ws, uint64_t kh, const char *ke
  * window ending in (old, limit] is combined into ws, then the panes that
  * only those windows needed are dropped. all: every window there is. */
 void pn_freeze(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit, int all);
+/* Update mode: the watermark moved from old to limit; the windows it
+ * passed are closed (nothing is written): the panes only they needed go. */
+void pn_close(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit);
+/* Update mode at the end of a batch: every open window the batch changed
+ * (through a pane or ws's part of it, both on their dirty lists, seq the
+ * first row of the batch that changed each), with its whole value, to fn
+ * in the order the per-window path writes them. */
+typedef void pn_row_fn(void *arg, int64_t wstart, const char *key, uint32_t klen,
+                       const struct ag_val *a);
+void pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, void *arg);
 /* The end of the earliest window that a pane is held for (ms); the panes
  * must not be empty. */
 int64_t pn_first_end(const pn_state *pn);

@@ -510,7 +510,7 @@ test_pn(void)
 	const char *why = NULL;
 
 	/* windows of 30 by 10: panes of 10; a: panes 0, 10 and 40; b: 10 */
-	pn_init(&pn, 30, 10, 0, 2, fn);
+	pn_init(&pn, 30, 10, 0, 2, fn, 0);
 	ws_init(&ws, 30, 2, 0, 0);
 	ok(pn.g == 10 && pn_pane(&pn, 19) == 10 && pn_pane(&pn, -1) == -10, "pn: panes of gcd(30, 10)");
 	pn_put(&pn, 0, "a", 1, 1, 1);
