@@ -477,12 +477,15 @@ produce_orders() {
 	[ "$n" -gt 0 ]
 }
 
-@test "sliding windows in append mode (panes) through the checkpointed ETL on 8 partitions: a backlog, kill -9, live input, a stop, the rest to the end: each window's counts from the orders" {
+# sliding_flow MODE: sliding windows (panes) through the checkpointed ETL
+# on 8 partitions: a backlog, kill -9, a restart with live input, a stop,
+# the rest read to the end; the table against each window's orders.
+sliding_flow() {
 	broker_cmd topic "$T" 8
 	# disorder 1 s within a shop, a 5 s watermark: no row is late, so each
 	# window holds exactly the orders of its minute
 	ORDERS="--seed 8 --start 2026-01-01T00:00:00Z --step 5ms --shops 10 --disorder 1s"
-	conf WINDOW=60s MODE=append WATERMARK=5s 'WINAGG_OPTS="-s 10s -v"'
+	conf WINDOW=60s MODE="$1" WATERMARK=5s 'WINAGG_OPTS="-s 10s -v"'
 	produce_orders 20000
 	# a backlog read after the fact, the run killed -9 part way
 	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
@@ -529,6 +532,14 @@ produce_orders() {
 	db_sql "SELECT DATE_FORMAT(window_start, '%Y-%m-%dT%H:%i:%s'), shopid, region, orders, items FROM ordpipe.$T" |
 		LC_ALL=C sort >"$BATS_TEST_TMPDIR/got"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "sliding windows in append mode (panes) through the checkpointed ETL on 8 partitions: a backlog, kill -9, live input, a stop, the rest to the end: each window's counts from the orders" {
+	sliding_flow append
+}
+
+@test "sliding windows in update mode (panes) through the same flow: each window's counts from the orders" {
+	sliding_flow update
 }
 
 @test "count_distinct, percentile_approx, first and last of strings through the checkpointed ETL on 8 partitions, a kill -9 and a restart: the values computed from the orders" {

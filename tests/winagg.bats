@@ -821,19 +821,22 @@ for i in range(1000000):
 	done
 }
 
-@test "panes: a restart from the snapshot at any of three cuts gives the one run's final rows (format 8 holds the panes)" {
+@test "panes: a restart from the snapshot at any of three cuts gives the one run's final rows, append and update mode (format 8 holds the panes)" {
 	python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" --pos --parts 3 21 600 >"$BATS_TEST_TMPDIR/in"
-	A=(-g g -a n=count -a s='sum(v)' -a hi='max(v)' -w 20s -s 5s -W 4s -m append --trigger-rows 7)
 	final() { jq -sc 'map(select(has("rowkey"))) | group_by(.rowkey) | map(last | [.rowkey, .n, .s, .hi]) | .[]'; }
-	winagg "${A[@]}" "$BATS_TEST_TMPDIR/in" | final >"$BATS_TEST_TMPDIR/one"
-	[ "$(wc -l <"$BATS_TEST_TMPDIR/one")" -gt 100 ]
-	for cut in 97 300 451; do
-		rm -rf "$BATS_TEST_TMPDIR/ck"
-		{
-			head -n "$cut" "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck"
-			tail -n +$((cut + 1)) "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest
-		} | final >"$BATS_TEST_TMPDIR/two"
-		assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+	for mode in append update; do
+		A=(-g g -a n=count -a s='sum(v)' -a hi='max(v)' -w 20s -s 5s -W 4s -m "$mode" --trigger-rows 7)
+		winagg "${A[@]}" "$BATS_TEST_TMPDIR/in" | final >"$BATS_TEST_TMPDIR/one"
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/one")" -gt 100 ]
+		for cut in 97 300 451; do
+			rm -rf "$BATS_TEST_TMPDIR/ck"
+			{
+				head -n "$cut" "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck"
+				tail -n +$((cut + 1)) "$BATS_TEST_TMPDIR/in" | winagg "${A[@]}" --checkpoint "$BATS_TEST_TMPDIR/ck" --restore latest
+			} | final >"$BATS_TEST_TMPDIR/two"
+			echo "mode $mode cut $cut" >&2
+			assert_same "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+		done
 	done
 }
 
@@ -865,4 +868,17 @@ for i in range(1000000):
 	# the new row (25 s) joins [10s,30s) and opens [20s,40s)
 	printf '%s\n' '["00",2,5]' '["10",3,15]' '["20",1,10]' >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "panes in update mode: a batch of three rows writes each window it changed once, whole, in the order of the rows" {
+	# one batch (the file): a@5s is in [0,20s) and [-10s,10s), b@15s in
+	# [10s,30s) and [0,20s), a@12s in [10s,30s) and [0,20s) again; each
+	# window once, in the order a row first changed it, a row's windows
+	# from the latest start back
+	printf '%s\n' '{"ts":5000,"g":"a"}' '{"ts":15000,"g":"b"}' '{"ts":12000,"g":"a"}' >"$BATS_TEST_TMPDIR/in"
+	winagg -g g -a n=count -w 20s -s 10s -v "$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" |
+		jq -c '[.window_start[17:19], .g, .n]' >"$BATS_TEST_TMPDIR/out"
+	printf '%s\n' '["00","a",2]' '["50","a",1]' '["10","b",1]' '["00","b",1]' '["10","a",1]' >"$BATS_TEST_TMPDIR/want"
+	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+	grep -q 'panes of 10000 ms' "$BATS_TEST_TMPDIR/err"
 }
