@@ -173,11 +173,7 @@ pn_check(const pn_state *pn, const ws_state *ws, uint64_t kh, const char *key, u
          int64_t lo, int64_t hi, const struct ag_num *xs, const char **why)
 {
 	const ws_state *p = &pn->p;
-	size_t k0 = 0;
-
-	/* the group's panes in [lo, hi + size), in time order */
-	while (k0 < p->nwins && p->wins[k0].start < lo)
-		k0++;
+	size_t k0 = ws_lower(p, lo); /* the group's panes in [lo, hi + size), in time order */
 	for (int i = 0; i < pn->naggs; i++) {
 		enum ag_func fn = pn->fn[i];
 		struct exact s = {0};
@@ -359,46 +355,75 @@ drop_pane(void *arg, const ws_ent *e)
 	pn_mag(arg, e->a, -1);
 }
 
-void
-pn_freeze(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit, int all)
+/* The windows the watermark closes moving from old to limit (all: every
+ * one) start in [*wa, *wb]; ws's entries of them were open parts and leave
+ * the bound. 0 when none closes. */
+static int
+closing(pn_state *pn, const ws_state *ws, int old_set, int64_t old, int64_t limit, int all,
+        int64_t *wa, int64_t *wb)
 {
-	int64_t wa = INT64_MIN, wb = INT64_MAX, until = INT64_MAX;
-
+	*wa = INT64_MIN;
+	*wb = INT64_MAX;
 	if (!all) {
 		if (limit < TM_MIN_MS)
-			return;
-		wb = start_at(pn, limit - pn->size); /* the last window ending at or before limit */
-		until = wb + pn->size;
+			return 0;
+		*wb = start_at(pn, limit - pn->size); /* the last window ending by limit */
 	}
 	if (old_set && old >= TM_MIN_MS)
-		wa = start_at(pn, old - pn->size) + pn->slide;
-	if (wb < wa)
-		return;
-	/* ws's entries of those windows were open parts: now they are final */
-	for (size_t k = 0; k < ws->nwins && ws->wins[k].start <= wb; k++)
-		if (ws->wins[k].start >= wa)
-			for (const ws_ent *e = ws->wins[k].head; e; e = e->next)
-				pn_mag(pn, e->a, -1);
+		*wa = start_at(pn, old - pn->size) + pn->slide;
+	if (*wb < *wa)
+		return 0;
+	for (size_t k = ws_lower(ws, *wa); k < ws->nwins && ws->wins[k].start <= *wb; k++)
+		for (const ws_ent *e = ws->wins[k].head; e; e = e->next)
+			pn_mag(pn, e->a, -1);
+	return 1;
+}
 
-	/* the panes of those windows, by group, each group's in time order */
+/* Appends e to one of g's lists (panes, or ws parts with part). */
+static void
+item_add(pn_state *pn, struct pn_group *g, const ws_ent *e, int part)
+{
+	uint32_t *head = part ? &g->chead : &g->head, *tail = part ? &g->ctail : &g->tail;
+
+	pn->item = egrow(pn->item, &pn->itemcap, pn->nitem + 1, sizeof(*pn->item), 1024);
+	pn->item[pn->nitem] = (struct pn_item){e, UINT32_MAX};
+	if (*head == UINT32_MAX)
+		*head = (uint32_t)pn->nitem;
+	else
+		pn->item[*tail].next = (uint32_t)pn->nitem;
+	*tail = (uint32_t)pn->nitem++;
+	if (part)
+		g->cn++;
+	else
+		g->n++;
+}
+
+/* pn_freeze and pn_changed group entries anew each time. */
+static void
+groups_reset(pn_state *pn)
+{
 	pn->ngrp = pn->nitem = 0;
 	if (pn->gixcap)
 		memset(pn->gix, 0, pn->gixcap * sizeof(*pn->gix));
+}
+
+void
+pn_freeze(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit, int all)
+{
+	int64_t wa, wb, until;
+
+	if (!closing(pn, ws, old_set, old, limit, all, &wa, &wb))
+		return;
+	until = all ? INT64_MAX : wb + pn->size;
+
+	/* the panes of those windows, by group, each group's in time order */
+	groups_reset(pn);
 	for (size_t k = 0; k < pn->p.nwins && pn->p.wins[k].start < until; k++) {
 		int64_t ps = pn->p.wins[k].start;
 		for (const ws_ent *e = pn->p.wins[k].head; e; e = e->next) {
 			uint32_t gi = group_of(pn, e->hash ^ ((uint64_t)ps * GOLDEN),
 			                       ws_key(&pn->p, e), e->klen);
-			struct pn_group *g = &pn->grp[gi];
-			pn->item =
-			    egrow(pn->item, &pn->itemcap, pn->nitem + 1, sizeof(*pn->item), 1024);
-			pn->item[pn->nitem] = (struct pn_item){e, UINT32_MAX};
-			if (g->head == UINT32_MAX)
-				g->head = (uint32_t)pn->nitem;
-			else
-				pn->item[g->tail].next = (uint32_t)pn->nitem;
-			g->tail = (uint32_t)pn->nitem++;
-			g->n++;
+			item_add(pn, &pn->grp[gi], e, 0);
 		}
 	}
 	for (size_t gi = 0; gi < pn->ngrp; gi++) {
@@ -416,20 +441,10 @@ pn_freeze(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit, i
 void
 pn_close(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limit)
 {
-	int64_t wa = INT64_MIN, wb;
+	int64_t wa, wb;
 
-	if (limit < TM_MIN_MS)
-		return;
-	wb = start_at(pn, limit - pn->size);
-	if (old_set && old >= TM_MIN_MS)
-		wa = start_at(pn, old - pn->size) + pn->slide;
-	if (wb < wa)
-		return;
-	for (size_t k = 0; k < ws->nwins && ws->wins[k].start <= wb; k++)
-		if (ws->wins[k].start >= wa)
-			for (const ws_ent *e = ws->wins[k].head; e; e = e->next)
-				pn_mag(pn, e->a, -1);
-	ws_evict(&pn->p, wb + pn->slide, 0, drop_pane, pn);
+	if (closing(pn, ws, old_set, old, limit, 0, &wa, &wb))
+		ws_evict(&pn->p, wb + pn->slide, 0, drop_pane, pn);
 }
 
 /* A window update mode writes: its group, start, the first row of the
@@ -459,25 +474,6 @@ by_start(const void *a, const void *b)
 	const ws_ent *x = *(const ws_ent *const *)a, *y = *(const ws_ent *const *)b;
 
 	return x->wstart < y->wstart ? -1 : x->wstart > y->wstart;
-}
-
-/* Appends e to one of g's lists (panes, or ws parts with part). */
-static void
-item_add(pn_state *pn, struct pn_group *g, const ws_ent *e, int part)
-{
-	uint32_t *head = part ? &g->chead : &g->head, *tail = part ? &g->ctail : &g->tail;
-
-	pn->item = egrow(pn->item, &pn->itemcap, pn->nitem + 1, sizeof(*pn->item), 1024);
-	pn->item[pn->nitem] = (struct pn_item){e, UINT32_MAX};
-	if (*head == UINT32_MAX)
-		*head = (uint32_t)pn->nitem;
-	else
-		pn->item[*tail].next = (uint32_t)pn->nitem;
-	*tail = (uint32_t)pn->nitem++;
-	if (part)
-		g->cn++;
-	else
-		g->n++;
 }
 
 /* slide_group's sink in update mode: the value, ws's part added, into the
@@ -569,9 +565,8 @@ pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, vo
 	    wm_set && wm >= TM_MIN_MS ? start_at(pn, wm - pn->size) + pn->slide : INT64_MIN;
 	size_t n;
 
-	pn->ngrp = pn->nchg = pn->nitem = 0;
-	if (pn->gixcap)
-		memset(pn->gix, 0, pn->gixcap * sizeof(*pn->gix));
+	groups_reset(pn);
+	pn->nchg = 0;
 	for (size_t k = 0; k < pn->p.ndirty; k++) {
 		const ws_ent *e = pn->p.dirty[k];
 		uint32_t g = group_of(pn, e->hash ^ ((uint64_t)e->wstart * GOLDEN),
@@ -599,7 +594,7 @@ pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, vo
 	for (size_t k0 = 0, k1; k0 < n; k0 = k1) {
 		const struct pn_group *g = &pn->grp[pn->chg[k0].g];
 		int64_t lo = pn->chg[k0].w, hi;
-		size_t m = 0, p = 0;
+		size_t m = 0, p;
 		struct pn_chg *next = &pn->chg[k0];
 		for (k1 = k0; k1 < n && pn->chg[k1].g == pn->chg[k0].g; k1++)
 			;
@@ -607,15 +602,7 @@ pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, vo
 		pn->want = egrow(pn->want, &pn->wantcap, k1 - k0, sizeof(*pn->want), 64);
 		for (size_t k = k0; k < k1; k++)
 			pn->want[k - k0] = pn->chg[k].w;
-		/* the pane windows in [lo, hi): the first by binary search */
-		for (size_t b = pn->p.nwins; p < b;) {
-			size_t mid = (p + b) / 2;
-			if (pn->p.wins[mid].start < lo)
-				p = mid + 1;
-			else
-				b = mid;
-		}
-		for (; p < pn->p.nwins && pn->p.wins[p].start < hi; p++) {
+		for (p = ws_lower(&pn->p, lo); p < pn->p.nwins && pn->p.wins[p].start < hi; p++) {
 			int64_t ps = pn->p.wins[p].start;
 			const ws_ent *e = ws_find(&pn->p, ws_hash(g->kh, ps), ps, g->key, g->klen);
 			if (e) {

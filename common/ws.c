@@ -120,17 +120,8 @@ ws_free(ws_state *s)
 static ws_window *
 window_get(ws_state *s, int64_t start)
 {
-	size_t lo = 0, hi = s->nwins, cap = WS_MIN_SLOTS;
+	size_t lo = ws_lower(s, start), cap = WS_MIN_SLOTS;
 
-	if (s->nwins && s->wins[s->nwins - 1].start == start)
-		return &s->wins[s->nwins - 1];
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (s->wins[mid].start < start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < s->nwins && s->wins[lo].start == start)
 		return &s->wins[lo];
 	s->wins = egrow(s->wins, &s->wcap, s->nwins + 1, sizeof(*s->wins), 16);

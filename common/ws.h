@@ -102,14 +102,14 @@ ws_hash(uint64_t khash, int64_t wstart)
 	return khash ^ ((uint64_t)wstart * 0x9e3779b97f4a7c15ULL);
 }
 
-/* The window starting at start, or NULL. */
-static inline ws_window *
-ws_window_at(const ws_state *s, int64_t start)
+/* The index of the first window starting at or after start (nwins: none). */
+static inline size_t
+ws_lower(const ws_state *s, int64_t start)
 {
 	size_t lo = 0, hi = s->nwins;
 
 	if (hi && s->wins[hi - 1].start == start) /* most rows go to the newest */
-		return &s->wins[hi - 1];
+		return hi - 1;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (s->wins[mid].start < start)
@@ -117,7 +117,16 @@ ws_window_at(const ws_state *s, int64_t start)
 		else
 			hi = mid;
 	}
-	return lo < s->nwins && s->wins[lo].start == start ? &s->wins[lo] : NULL;
+	return lo;
+}
+
+/* The window starting at start, or NULL. */
+static inline ws_window *
+ws_window_at(const ws_state *s, int64_t start)
+{
+	size_t k = ws_lower(s, start);
+
+	return k < s->nwins && s->wins[k].start == start ? &s->wins[k] : NULL;
 }
 
 static inline ws_ent *
