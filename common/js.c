@@ -43,6 +43,22 @@ static const unsigned char plain[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/* Are the eight bytes at p free of what a JSON string cannot hold as it is
+ * (a control character, '"', '\\') and, with high, of bytes above 0x7f?
+ * A word at a time: the scanner's and the encoder's runs of plain text. */
+static inline int
+word_plain(const char *p, int high)
+{
+	const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
+	uint64_t v, q, b;
+
+	memcpy(&v, p, 8);
+	q = v ^ (ones * '"');
+	b = v ^ (ones * '\\');
+	return !((((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) | (high ? v : 0)) &
+	         top);
+}
+
 void
 js_want_init(js_want *w, const char **names, int n)
 {
@@ -129,6 +145,8 @@ scan_string(scan *sc, js_val *v)
 
 	for (;;) {
 		unsigned char c;
+		while (n - i >= 8 && word_plain(s + i, 1))
+			i += 8;
 		while (i < n && plain[(unsigned char)s[i]])
 			i++;
 		if (i >= n) {
@@ -574,17 +592,8 @@ js_escape(const char *s, size_t n, int bytes, void (*put)(void *, const char *, 
 		unsigned char c;
 		/* eight bytes at a time while none needs escaping (a control
 		 * character, '"', '\\', or with bytes a byte above 0x7f) */
-		while (n - i >= 8) {
-			const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-			uint64_t v, q, b;
-			memcpy(&v, s + i, 8);
-			q = v ^ (ones * '"');
-			b = v ^ (ones * '\\');
-			if ((((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) |
-			     (bytes ? v : 0)) & high)
-				break;
+		while (n - i >= 8 && word_plain(s + i, bytes))
 			i += 8;
-		}
 		if (i >= n)
 			break;
 		c = (unsigned char)s[i];
