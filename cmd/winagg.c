@@ -98,6 +98,7 @@ static struct run {
 	ss_state ss;            /* --session: the sessions */
 	pn_state pn;            /* opt.panes: the panes of open windows */
 	uint64_t seq;           /* the next row's number (pn: a window's groups in order) */
+	size_t pane_rows;       /* update mode with panes: windows the last batch changed */
 	pt_set pt;
 	dd_set dd;              /* --dedup keys */
 	struct buf dkey;        /* the row's dedup key */
@@ -721,7 +722,7 @@ end_batch(void)
 	if (opt.session) {
 		emit_sessions();
 	} else if (opt.mode == MODE_UPDATE && opt.panes) {
-		pn_changed(&run.pn, s, s->wm_set, s->wm, emit_changed, NULL);
+		run.pane_rows = pn_changed(&run.pn, s, s->wm_set, s->wm, emit_changed, NULL);
 	} else if (opt.mode == MODE_UPDATE) {
 		for (size_t i = 0; i < s->ndirty; i++)
 			emit(s->dirty[i]);
@@ -791,8 +792,9 @@ stats(void)
 	run.et_n = 0;
 	run.et_sum = 0;
 	st_gauge("batch_id", s->batch);
-	st_gauge("batch_updated_groups",
-	         opt.session ? run.ss.last_changed : s->last_changed + run.pn.p.last_changed);
+	st_gauge("batch_updated_groups", opt.session                            ? run.ss.last_changed
+	                                 : opt.panes && opt.mode == MODE_UPDATE ? run.pane_rows
+	                                 : s->last_changed + run.pn.p.last_changed);
 	st_gauge("batch_late_rows", run.batch_late);
 	st_u64("batches", run.n_batches);
 	st_u64("evicted", opt.session ? run.ss.evicted : s->evicted);

@@ -558,7 +558,7 @@ group_changes(pn_state *pn, uint32_t gi, int64_t open)
 	}
 }
 
-void
+size_t
 pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, void *arg)
 {
 	int64_t open =
@@ -618,6 +618,7 @@ pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, vo
 		const struct pn_group *g = &pn->grp[pn->chg[k].g];
 		fn(arg, pn->chg[k].w, g->key, g->klen, pn->chv + pn->chg[k].vi * (size_t)pn->naggs);
 	}
+	return n;
 }
 
 int64_t

@@ -97,10 +97,10 @@ void pn_close(pn_state *pn, ws_state *ws, int old_set, int64_t old, int64_t limi
 /* Update mode at the end of a batch: every open window the batch changed
  * (through a pane or ws's part of it, both on their dirty lists, seq the
  * first row of the batch that changed each), with its whole value, to fn
- * in the order the per-window path writes them. */
+ * in the order the per-window path writes them; how many. */
 typedef void pn_row_fn(void *arg, int64_t wstart, const char *key, uint32_t klen,
                        const struct ag_val *a);
-void pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, void *arg);
+size_t pn_changed(pn_state *pn, ws_state *ws, int wm_set, int64_t wm, pn_row_fn *fn, void *arg);
 /* The end of the earliest window that a pane is held for (ms); the panes
  * must not be empty. */
 int64_t pn_first_end(const pn_state *pn);

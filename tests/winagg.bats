@@ -876,9 +876,11 @@ for i in range(1000000):
 	# window once, in the order a row first changed it, a row's windows
 	# from the latest start back
 	printf '%s\n' '{"ts":5000,"g":"a"}' '{"ts":15000,"g":"b"}' '{"ts":12000,"g":"a"}' >"$BATS_TEST_TMPDIR/in"
-	winagg -g g -a n=count -w 20s -s 10s -v "$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/err" |
-		jq -c '[.window_start[17:19], .g, .n]' >"$BATS_TEST_TMPDIR/out"
+	winagg -g g -a n=count -w 20s -s 10s -v --stats-file "$BATS_TEST_TMPDIR/st" "$BATS_TEST_TMPDIR/in" \
+		2>"$BATS_TEST_TMPDIR/err" | jq -c '[.window_start[17:19], .g, .n]' >"$BATS_TEST_TMPDIR/out"
 	printf '%s\n' '["00","a",2]' '["50","a",1]' '["10","b",1]' '["00","b",1]' '["10","a",1]' >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
 	grep -q 'panes of 10000 ms' "$BATS_TEST_TMPDIR/err"
+	# the five windows are the batch's updated groups, as without panes
+	[ "$(jq '.batch_updated_groups' "$BATS_TEST_TMPDIR/st")" -eq 5 ]
 }
