@@ -53,6 +53,7 @@
 #define BATCH_MAX_ROWS 100000
 #define IDLE_TIMEOUT_MS 10000 /* --idle-timeout default */
 #define CKPT_KEEP 10 /* snapshots kept: the sink may commit a few behind the newest */
+#define CKPT_GAP_MIN 50 /* ms: --checkpoint-budget never snapshots more often */
 
 enum mode { MODE_UPDATE, MODE_APPEND, MODE_COMPLETE };
 
@@ -82,6 +83,7 @@ struct opts {
 	const char *dup_path;          /* --dup FILE */
 	const char *ckpt_dir;   /* --checkpoint DIR */
 	int64_t ckpt_interval;  /* ms */
+	double ckpt_budget;     /* --checkpoint-budget: percent of the time snapshots may take, 0 off */
 	long long ckpt_keep;
 	const char *restore;    /* --restore ID, "latest" or "committed" */
 	int restore_info;
@@ -174,7 +176,9 @@ help(void)
 	       "                            holding windows open (default 10s; 0: never)\n"
 	       "      --checkpoint DIR      snapshot the state and input positions into DIR at batch\n"
 	       "                            ends, then write {\"_checkpoint\":{\"id\":N,...}} on stdout\n"
-	       "      --checkpoint-interval DUR  at most one snapshot per DUR (default 1s)\n"
+	       "      --checkpoint-interval DUR  a snapshot every DUR while rows come (default 1s)\n"
+	       "      --checkpoint-budget PCT  snapshots sooner when they are cheap: as often as\n"
+	       "                            takes PCT%% of the time (at most every 50ms)\n"
 	       "      --checkpoint-keep N   snapshots kept in DIR (default 10), and all from the\n"
 	       "                            one in DIR/committed on (mysql-replace --progress-file)\n"
 	       "      --restore ID|latest|committed  start from snapshot ID of DIR (or an older\n"
@@ -196,7 +200,8 @@ help(void)
 
 enum { OPT_OFFSET = CLI_OPT_FIRST_PRIVATE, OPT_TIME_UNIT, OPT_TRIGGER_ROWS, OPT_TRIGGER_INTERVAL,
        OPT_LATE, OPT_CHECKPOINT, OPT_CHECKPOINT_INTERVAL, OPT_CHECKPOINT_KEEP, OPT_RESTORE,
-       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT, OPT_DEDUP, OPT_DUP, OPT_SESSION, OPT_GAP_FIELD };
+       OPT_RESTORE_INFO, OPT_IDLE_TIMEOUT, OPT_DEDUP, OPT_DUP, OPT_SESSION, OPT_GAP_FIELD,
+       OPT_CHECKPOINT_BUDGET };
 
 static void
 add_agg(const char *spec)
@@ -233,6 +238,7 @@ parse_opts(int argc, char **argv)
 	    {"late", required_argument, NULL, OPT_LATE},
 	    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
 	    {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
+	    {"checkpoint-budget", required_argument, NULL, OPT_CHECKPOINT_BUDGET},
 	    {"checkpoint-keep", required_argument, NULL, OPT_CHECKPOINT_KEEP},
 	    {"restore", required_argument, NULL, OPT_RESTORE},
 	    {"restore-info", no_argument, NULL, OPT_RESTORE_INFO},
@@ -303,6 +309,9 @@ parse_opts(int argc, char **argv)
 		case OPT_CHECKPOINT_INTERVAL:
 			opt.ckpt_interval = cli_dur(USAGE, "--checkpoint-interval", optarg, 0);
 			break;
+		case OPT_CHECKPOINT_BUDGET:
+			opt.ckpt_budget = (double)cli_num(USAGE, "--checkpoint-budget", optarg, 1, 100);
+			break;
 		case OPT_CHECKPOINT_KEEP:
 			opt.ckpt_keep = cli_num(USAGE, "--checkpoint-keep", optarg, 1, 1000000);
 			break;
@@ -349,6 +358,8 @@ parse_opts(int argc, char **argv)
 		cli_usage_error(USAGE, "--mode: '%s' is not update, append or complete", mode);
 	if (opt.mode == MODE_APPEND && !opt.has_wm)
 		cli_usage_error(USAGE, "--mode append needs --watermark (windows must be able to close)");
+	if (opt.ckpt_budget > 0 && !opt.ckpt_dir)
+		cli_usage_error(USAGE, "--checkpoint-budget needs --checkpoint DIR");
 	if ((opt.restore || opt.restore_info) && !opt.ckpt_dir)
 		cli_usage_error(USAGE, "--restore and --restore-info need --checkpoint DIR");
 	if (opt.restore_info && !opt.restore)
@@ -646,15 +657,22 @@ checkpoint(void)
 }
 
 /* ms until a snapshot is due (0: now), -1 when none is: there must be
- * rows or output it would cover. */
+ * rows or output it would cover. With --checkpoint-budget a snapshot is
+ * due once the time since the last is what that one took, scaled to the
+ * budget: the sink commits sooner (end-to-end delay) at a bounded cost. */
 static int
 ckpt_due(void)
 {
-	double left;
+	double left, gap = (double)opt.ckpt_interval;
 
 	if (!opt.ckpt_dir || (!run.rows_since_ckpt && run.n_written == run.written_at_ckpt))
 		return -1;
-	left = (double)opt.ckpt_interval - (tm_mono_s() - run.ckpt_t0) * 1000.0;
+	if (opt.ckpt_budget > 0) {
+		double cheap = run.sn.ms_last * 100.0 / opt.ckpt_budget;
+		cheap = cheap < CKPT_GAP_MIN ? CKPT_GAP_MIN : cheap;
+		gap = cheap < gap ? cheap : gap;
+	}
+	left = gap - (tm_mono_s() - run.ckpt_t0) * 1000.0;
 	return left <= 0 ? 0 : left > 1e9 ? 1000000000 : (int)left + 1;
 }
 

@@ -56,6 +56,7 @@ fi
 # crash-safe restart (ordpipe(7), CRASH-SAFE RESTART); systemd's StateDirectory= sets STATE_DIRECTORY
 CHECKPOINT_DIR=${CHECKPOINT_DIR:-${STATE_DIRECTORY:-$state}/ckpt-$PIPELINE}
 CHECKPOINT_INTERVAL=${CHECKPOINT_INTERVAL:-1s}
+CHECKPOINT_BUDGET=${CHECKPOINT_BUDGET:-5}      # percent of winagg's time for snapshots taken sooner
 KCAT_OUT_OPTS=${KCAT_OUT_OPTS:-}
 KAFKA_CONFIG=${KAFKA_CONFIG:-}
 WINAGG_OPTS=${WINAGG_OPTS:-}
@@ -114,6 +115,7 @@ else
 		last=$("${sink[@]}" --pipeline "$PIPELINE" --last-checkpoint) ||
 			{ echo "etl: cannot read the last checkpoint of pipeline '$PIPELINE'" >&2; exit 1; }
 		winagg_args+=(--checkpoint "$CHECKPOINT_DIR" --checkpoint-interval "$CHECKPOINT_INTERVAL")
+		[ "$CHECKPOINT_BUDGET" = 0 ] || winagg_args+=(--checkpoint-budget "$CHECKPOINT_BUDGET")
 		# the sink tells winagg which snapshot a restart needs: it is kept
 		# however far behind a stalled sink is (winagg(1), --checkpoint-keep)
 		mkdir -p "$CHECKPOINT_DIR" && printf '%s\n' "${last:-{\"id\":0,\"positions\":{\}\}}" >"$CHECKPOINT_DIR/committed" ||

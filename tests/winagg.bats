@@ -419,6 +419,34 @@ CK="--time-unit s -g shop --checkpoint"
 		"$BATS_TEST_TMPDIR/last"
 }
 
+@test "--checkpoint-budget: a cheap snapshot comes long before --checkpoint-interval; without it, not" {
+	d=$BATS_TEST_TMPDIR/ck
+	# an hour's interval, but a budget of 100 %: the next snapshot is due
+	# 50 ms (at least) after the last, as soon as the input pauses
+	fifo_run winagg $CK "$d" --checkpoint-interval 1h --checkpoint-budget 100
+	echo '{"ts":65,"count":1,"shop":1,"_pos":"o/0/0"}' >&5
+	wait_lines "$BATS_TEST_TMPDIR/out" 2
+	[ "$(sed -n 2p "$BATS_TEST_TMPDIR/out")" = '{"_checkpoint":{"id":1,"event_time":"1970-01-01T00:01:05.000Z","positions":{"o/0":1}}}' ]
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+	# the same without the budget: only the row until the input ends
+	rm -rf "$d" "$BATS_TEST_TMPDIR/in"
+	fifo_run winagg $CK "$d" --checkpoint-interval 1h
+	echo '{"ts":65,"count":1,"shop":1,"_pos":"o/0/0"}' >&5
+	wait_lines "$BATS_TEST_TMPDIR/out" 1
+	sleep 1
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+	run_split winagg --checkpoint-budget 5
+	assert_status 2
+	[[ "$stderr" == "winagg: --checkpoint-budget needs --checkpoint DIR"* ]]
+	run_split winagg $CK "$d" --checkpoint-budget 0
+	assert_status 2
+}
+
 @test "--checkpoint at end of input in append mode: the rows that close the windows come before the snapshot's record again" {
 	d=$BATS_TEST_TMPDIR/ck
 	run --separate-stderr bash -c "$(declare -f ckpt_rows_a); ckpt_rows_a | winagg $CK $d -W 10s -m append"
