@@ -447,7 +447,7 @@ produce_orders() {
 	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
 	etl=$!
 	wait_until 30 sql_some "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'g$T'"
-	pkill -KILL -P "$etl"; kill -KILL "$etl"; wait "$etl" || true
+	pkill -KILL -P "$etl"; kill -KILL "$etl" 2>/dev/null || true; wait "$etl" || true
 	# restarted, and the input pauses and comes again while it runs
 	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err2" 3>&- &
 	etl=$!
@@ -491,7 +491,7 @@ sliding_flow() {
 	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
 	etl=$!
 	wait_until 30 sql_some "SELECT checkpoint_id FROM ordpipe.ordpipe_progress WHERE pipeline = 'g$T'" || { cat "$BATS_TEST_TMPDIR/err1" >&2; false; }
-	pkill -KILL -P "$etl"; kill -KILL "$etl"; wait "$etl" || true
+	pkill -KILL -P "$etl"; kill -KILL "$etl" 2>/dev/null || true; wait "$etl" || true
 	# restarted live, more orders while it runs, then stopped
 	"$EX/etl.sh" -c "$CONF" prod 2>"$BATS_TEST_TMPDIR/err2" 3>&- &
 	etl=$!
