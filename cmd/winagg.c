@@ -69,7 +69,7 @@ struct opts {
 	int gwant[WR_MAX_GROUP];     /* index of each group field in the wanted list */
 	char *group_buf;
 	size_t wpr; /* windows per row at most: ceil(window / slide) */
-	int panes;  /* sliding windows in append mode kept as panes (common/pn) */
+	int panes;  /* sliding windows kept as panes (common/pn) */
 	int has_wm;
 	int64_t delay; /* ms */
 	enum mode mode;
@@ -497,8 +497,7 @@ evict(int64_t limit, int all)
 			if (set && old + step > lim)
 				lim = old + step;
 			pn_freeze(&run.pn, &run.ws, set, old, lim, 0);
-			ws_evict(&run.ws, lim, 0, opt.mode == MODE_APPEND ? emit_evicted : NULL,
-			         NULL);
+			ws_evict(&run.ws, lim, 0, emit_evicted, NULL);
 			set = 1;
 			old = lim;
 		}
@@ -1129,6 +1128,28 @@ ends_by(int64_t first, int64_t n, int64_t x)
 	return k < n ? k : n;
 }
 
+/* The row into the entry of (start, key) in t (a pane, or a window's own
+ * part): its seq is the row's number when it is new, and in update mode
+ * when the batch first changes it (pn_changed's order). */
+static void
+pane_apply(ws_state *t, uint64_t kh, int64_t start, int64_t tm)
+{
+	const char *key = run.key.p;
+	uint32_t klen = (uint32_t)run.key.len;
+	ws_ent *e = ws_find(t, ws_hash(kh, start), start, key, klen);
+
+	if (!e) {
+		e = ws_add(t, ws_hash(kh, start), start, key, klen);
+		e->seq = run.seq;
+	} else if (opt.mode == MODE_UPDATE && e->stamp != t->batch) {
+		e->seq = run.seq;
+	}
+	pn_mag(&run.pn, e->a, -1);
+	apply_row(e->a, ws_ext(t, e), tm);
+	pn_mag(&run.pn, e->a, 1);
+	ws_touch(t, e);
+}
+
 /* With panes (opt.panes): the row goes into its pane, which stands for
  * every open window it falls in; the windows it is late for have been
  * combined already (their end is at or before the watermark) unless its
@@ -1164,32 +1185,10 @@ pane_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, int j
 	if (row_seen(r, rp, t))
 		return 0;
 	if (late < n && late_pl > late_wm) {
-		for (int64_t w = lo; w <= last; w += opt.slide) {
-			ws_ent *e = ws_find(s, ws_hash(kh, w), w, key, klen);
-			if (!e) {
-				e = ws_add(s, ws_hash(kh, w), w, key, klen);
-				e->seq = run.seq;
-			}
-			if (e->stamp != s->batch && opt.mode == MODE_UPDATE)
-				e->seq = run.seq; /* update mode: the batch's first row */
-			pn_mag(pn, e->a, -1);
-			apply_row(e->a, ws_ext(s, e), t);
-			pn_mag(pn, e->a, 1);
-			ws_touch(s, e);
-		}
+		for (int64_t w = lo; w <= last; w += opt.slide)
+			pane_apply(s, kh, w, t);
 	} else if (late < n) {
-		int64_t p = pn_pane(pn, t);
-		ws_ent *e = ws_find(&pn->p, ws_hash(kh, p), p, key, klen);
-		if (!e) {
-			e = ws_add(&pn->p, ws_hash(kh, p), p, key, klen);
-			e->seq = run.seq;
-		}
-		if (e->stamp != pn->p.batch && opt.mode == MODE_UPDATE)
-			e->seq = run.seq;
-		pn_mag(pn, e->a, -1);
-		apply_row(e->a, NULL, t);
-		pn_mag(pn, e->a, 1);
-		ws_touch(&pn->p, e);
+		pane_apply(&pn->p, kh, pn_pane(pn, t), t);
 	}
 	run.seq++;
 	if (late)

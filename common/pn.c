@@ -508,7 +508,7 @@ group_changes(pn_state *pn, uint32_t gi, int64_t open)
 	const struct pn_group *g = &pn->grp[gi];
 	const ws_ent **P, **C;
 	size_t np = 0, nc = 0, in = 0, out = 0, ci = 0, dh = 0, dt = 0;
-	size_t *dq; /* indexes into P, their seq increasing */
+	uint64_t *dq; /* indexes into P, their seq increasing */
 	int64_t w;
 
 	grow_scratch(pn, (size_t)g->n + g->cn + 2);
@@ -520,7 +520,7 @@ group_changes(pn_state *pn, uint32_t gi, int64_t open)
 		C[nc++] = pn->item[it].e;
 	qsort(P, np, sizeof(*P), by_start);
 	qsort(C, nc, sizeof(*C), by_start);
-	dq = (size_t *)pn->sufseq; /* free until the values are computed */
+	dq = pn->sufseq; /* free until the values are computed */
 	w = INT64_MAX;
 	if (np)
 		w = first_window(pn, P[0]->wstart) < open ? open : first_window(pn, P[0]->wstart);
