@@ -350,7 +350,9 @@ wait_orders() {
 	# the server hangs (no error, no reconnect): the sink waits in a commit
 	# while winagg goes on taking snapshots
 	kill -STOP "$(cat "$DB_DIR/pid")"
-	sleep 2
+	# more snapshots than --checkpoint-keep, waited for rather than slept
+	# on (a sanitized winagg takes fewer in a fixed time)
+	wait_until 20 snaps_over 3 "$ck" || true
 	snaps=$(find "$ck" -name 'ckpt-*' ! -name '*.tmp' | wc -l)
 	stages=$(pgrep -P "$etl")
 	kill -KILL "$etl" $stages
@@ -367,6 +369,11 @@ wait_orders() {
 	table "$T" >"$BATS_TEST_TMPDIR/got"
 	test_flow_table 20000 >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+# snaps_over N DIR: DIR holds more than N finished snapshots.
+snaps_over() {
+	[ "$(find "$2" -name 'ckpt-*' ! -name '*.tmp' | wc -l)" -gt "$1" ]
 }
 
 # produce_orders N [SKIP]: orders SKIP+1 .. SKIP+N of this test's stream
