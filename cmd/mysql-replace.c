@@ -11,9 +11,12 @@
  *
  * This file is the program: options, the main loop, and the end of a batch:
  * table ready, rows checked against it (the bad-input policy), written,
- * counted, passed on under -T.
+ * counted, passed on under -T. A full batch is written on a thread of its
+ * own while the next one is read and parsed (see "the writer" below).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,16 +107,18 @@ static struct opts {
 } opt;
 
 
-/* The run: table, batch, progress, transactions, counters. */
+/* The run: table, batches, progress, transactions, counters. */
 static struct run {
 	tb_table t;
-	bt_batch b;
+	bt_batch bb[2];
+	bt_batch *b; /* the batch being read; the other one may be being written */
 	pg_state pg;
 	tx_ctx x;
 	rej rejects;
 	int stop_bad; /* a bad row under the stop policy */
 	int failed;   /* a failure that ends the run with status 1 */
 	uint64_t n_read, n_committed, n_batches;
+	uint64_t n_retries; /* run.x's, as of the last batch written */
 	/* commit latency of batches since the last --stats line: from the
 	 * first attempt to the COMMIT's answer, ms */
 	double commit_ms_sum, commit_ms_max;
@@ -408,9 +413,9 @@ create_table(void)
 
 	for (;;) {
 		enum tx_verdict v = TX_OK;
-		for (size_t r = 0; r < run.b.n; r++)
-			if (!run.b.rows[r].dead && !run.b.rows[r].del) /* a delete has only the key */
-				tb_see(&run.t, run.b.arena.p + run.b.rows[r].off, run.b.rows[r].len);
+		for (size_t r = 0; r < run.b->n; r++)
+			if (!run.b->rows[r].dead && !run.b->rows[r].del) /* a delete has only the key */
+				tb_see(&run.t, run.b->arena.p + run.b->rows[r].off, run.b->rows[r].len);
 		if (tb_create_sql(&run.t, run.x.db ? my_binary_collation(run.x.db) : "utf8mb4_nopad_bin",
 		                  &q) < 0) {
 			diag_error("cannot create table '%s': %s", opt.table, run.t.err);
@@ -449,6 +454,15 @@ create_table(void)
 	return rc;
 }
 
+/* Both batches scan their rows against the table's columns: the one being
+ * flushed, and the other, empty (no write is in flight at a flush's start). */
+static void
+bind_both(void)
+{
+	bt_bind(&run.bb[0], &run.t);
+	bt_bind(&run.bb[1], &run.t);
+}
+
 /* The table, at the first batch: the one that exists (someone may have
  * created it since the start), or one made for the batch's rows. Then the
  * batch scans its rows against the columns. 0, or -1 (said). */
@@ -468,16 +482,16 @@ ensure_table(void)
 		diag_error("table '%s' does not exist (--no-create)", opt.table);
 		return -1;
 	}
-	if (k == 0 && bt_deletes(&run.b) == bt_live(&run.b)) {
+	if (k == 0 && bt_deletes(run.b) == bt_live(run.b)) {
 		/* deletes only, and no table: nothing to delete (the table is
 		 * made by the first batch with rows) */
-		run.n_committed += bt_deletes(&run.b);
-		bt_drop_deletes(&run.b);
+		run.n_committed += bt_deletes(run.b);
+		bt_drop_deletes(run.b);
 		return 0;
 	}
 	if (k == 0 && create_table() < 0)
 		return -1;
-	bt_bind(&run.b, &run.t);
+	bind_both();
 	return 0;
 }
 
@@ -487,7 +501,7 @@ ensure_table(void)
 static int
 add_columns(void)
 {
-	bt_batch *b = &run.b;
+	bt_batch *b = run.b;
 	struct buf q = {0};
 	int before = run.t.ncols, n;
 	enum tx_verdict v = TX_OK;
@@ -519,7 +533,7 @@ add_columns(void)
 		diag_warn("altered table: %s", q.p + sizeof("ALTER TABLE ") - 1);
 	}
 	buf_free(&q);
-	bt_bind(b, &run.t);
+	bind_both();
 	return 0;
 }
 
@@ -529,7 +543,7 @@ add_columns(void)
 static void
 check_rows(void)
 {
-	bt_batch *b = &run.b;
+	bt_batch *b = run.b;
 	char why[400];
 
 	for (int c = 0; c < run.t.ncols; c++)
@@ -553,45 +567,60 @@ check_rows(void)
 	}
 }
 
-/* Writes the batch; on return it is committed (or the run has failed). */
-static void
-flush_batch(void)
-{
-	bt_batch *b = &run.b;
-	enum st_phase was;
-	double t0, ms;
-	int k;
+/* ---- the writer ----
+ *
+ * A batch is written (tx_write: the LOAD DATA or statements, the COMMIT, the
+ * retries) on a thread while the main thread reads and parses the next one,
+ * so that the client's work overlaps the server's. One write at a time and
+ * in order: a flush first waits for the write before it. While a write is
+ * in flight the writer owns run.x (the connection) and the batch it writes;
+ * the main thread owns everything else: the table, the rejects file, the
+ * output, the counters, which it updates when it takes the outcome. Rows the
+ * server refuses are found row by row back on the main thread. The writer
+ * takes no signals (they interrupt the main thread's read); its waits end
+ * early on sig_stop.
+ */
+static struct flight {
+	pthread_t th;
+	int on;        /* a write is in flight */
+	bt_batch *b;   /* the batch written */
+	int rc;        /* tx_write's answer */
+	double t0, t1; /* when the batch's write began (its checks included), ended */
+} fl;
 
-	if ((b->n == 0 && !run.pg.pending) || run.failed)
-		return;
-	if (b->n > 0 && ensure_table() < 0) {
-		run.failed = 1;
-		return;
+static void *
+writer(void *arg)
+{
+	mysql_thread_init();
+	fl.rc = tx_write(&run.x, TX_WHOLE);
+	fl.t1 = tm_mono_s();
+	mysql_thread_end();
+	return NULL;
+}
+
+/* The outcome of the write of b (rc as tx_write's, begun at t0, ended at
+ * t1): counted, passed on under -T, b emptied; a batch with a refused row
+ * is written again row by row. */
+static void
+written(bt_batch *b, int rc, double t0, double t1)
+{
+	double ms;
+
+	if (rc == 1) {
+		rc = tx_write(&run.x, TX_BY_ROWS);
+		t1 = tm_mono_s();
 	}
-	t0 = tm_mono_s();
-	if (opt.add_columns && b->n > 0 && add_columns() < 0) {
+	run.n_retries = run.x.n_retries;
+	if (rc < 0) {
 		run.failed = 1;
-		return;
-	}
-	check_rows();
-	if (opt.explain) {
-		tx_explain(&run.x);
-		run.explained = 1;
+		diag_error("%zu rows not committed", bt_live(b) + (run.b != b ? bt_live(run.b) : 0));
 		bt_clear(b);
-		return;
-	}
-	was = st_enter(ST_COMMIT); /* statements and the server's answers */
-	k = tx_write(&run.x);
-	st_enter(was);
-	if (k < 0) {
-		run.failed = 1;
-		diag_error("%zu rows not committed", bt_live(b));
 		return;
 	}
 	run.stop_bad |= run.x.stop_bad;
 	run.n_batches++;
 	run.n_committed += bt_live(b);
-	ms = (tm_mono_s() - t0) * 1000.0;
+	ms = (t1 - t0) * 1000.0;
 	run.commit_ms_sum += ms;
 	run.commit_n++;
 	if (ms > run.commit_ms_max)
@@ -610,6 +639,93 @@ flush_batch(void)
 	pg_committed(&run.pg);
 }
 
+/* Waits for the write in flight, if any, and takes its outcome. The time
+ * waited is the "commit" phase of --stats: the server's, not hidden. */
+static void
+write_wait(void)
+{
+	enum st_phase was;
+
+	if (!fl.on)
+		return;
+	was = st_enter(ST_COMMIT);
+	pthread_join(fl.th, NULL);
+	st_enter(was);
+	fl.on = 0;
+	written(fl.b, fl.rc, fl.t0, fl.t1);
+}
+
+/* Starts the write of the checked batch run.b, and reads into the other
+ * one; or writes it here (--dry-run prints from tx; a thread it cannot
+ * start). */
+static void
+write_start(double t0)
+{
+	sigset_t block, was;
+	bt_batch *b = run.b;
+	int k;
+
+	run.x.b = b;
+	if (!opt.dry_run) {
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &block, &was);
+		fl = (struct flight){.b = b, .t0 = t0};
+		k = pthread_create(&fl.th, NULL, writer, NULL);
+		pthread_sigmask(SIG_SETMASK, &was, NULL);
+		if (k == 0) {
+			fl.on = 1;
+			run.b = b == &run.bb[0] ? &run.bb[1] : &run.bb[0];
+			return;
+		}
+	}
+	k = tx_write(&run.x, TX_ANY);
+	written(b, k, t0, tm_mono_s());
+}
+
+enum { FLUSH_START, FLUSH_WAIT };
+
+/* Writes the batch being read: FLUSH_WAIT returns with it committed (or the
+ * run failed); FLUSH_START may return with the write in flight. */
+static void
+flush_batch(int how)
+{
+	bt_batch *b;
+	double t0;
+
+	write_wait();
+	b = run.b;
+	if (run.x.stop_bad) {
+		/* the write before ended at a refused row (stop policy): these
+		 * rows come after it, and are not written, as if not read */
+		bt_clear(b);
+		return;
+	}
+	if ((b->n == 0 && !run.pg.pending) || run.failed)
+		return;
+	if (b->n > 0 && ensure_table() < 0) {
+		run.failed = 1;
+		return;
+	}
+	t0 = tm_mono_s();
+	if (opt.add_columns && b->n > 0 && add_columns() < 0) {
+		run.failed = 1;
+		return;
+	}
+	check_rows();
+	if (opt.explain) {
+		run.x.b = b;
+		tx_explain(&run.x);
+		run.explained = 1;
+		bt_clear(b);
+		return;
+	}
+	write_start(t0);
+	if (how == FLUSH_WAIT)
+		write_wait();
+}
+
 /* --stats: rows in, committed, the batch held and commit latency. */
 static void
 stats(void)
@@ -618,10 +734,15 @@ stats(void)
 		return;
 	st_begin(run.n_read, run.n_committed, run.rejects.count);
 	st_u64("batches", run.n_batches);
-	st_u64("retries", run.x.n_retries);
+	st_u64("retries", run.n_retries);
 	st_u64("checkpoints", run.pg.committed);
-	st_gauge("pending", run.b.n);
-	st_double("oldest_pending_ms", run.b.n ? (tm_mono_s() - run.b.first_at) * 1000.0 : 0.0);
+	{
+		/* held: the batch being read, and the one being written */
+		const bt_batch *old = fl.on ? fl.b : run.b;
+		size_t n = run.b->n + (fl.on ? fl.b->n : 0);
+		st_gauge("pending", n);
+		st_double("oldest_pending_ms", n ? (tm_mono_s() - old->first_at) * 1000.0 : 0.0);
+	}
 	st_double("commit_ms_avg", run.commit_n ? run.commit_ms_sum / (double)run.commit_n : 0.0);
 	st_double("commit_ms_max", run.commit_ms_max);
 	if (opt.pipeline) {
@@ -635,7 +756,8 @@ stats(void)
 	}
 	if (!opt.dry_run) {
 		char tls[200];
-		st_str("tls", run.x.db ? my_tls_info(run.x.db, tls, sizeof(tls)) : run.tls_last);
+		/* the writer's connection is its own while a write is in flight */
+		st_str("tls", !fl.on && run.x.db ? my_tls_info(run.x.db, tls, sizeof(tls)) : run.tls_last);
 	}
 	st_end();
 	run.commit_ms_sum = run.commit_ms_max = 0;
@@ -647,16 +769,17 @@ stats(void)
 static void
 on_idle(const nd_reader *rd)
 {
+	write_wait(); /* nothing to read meanwhile: the outcome now */
 	out_flush();
 	for (;;) {
 		int wait_ms = st_wait_ms();
 		stats();
 		if (run.failed || sig_stop)
 			return;
-		if (run.b.n > 0 && !opt.pipeline) {
-			double waited_ms = (tm_mono_s() - run.b.first_at) * 1000.0;
+		if (run.b->n > 0 && !opt.pipeline) {
+			double waited_ms = (tm_mono_s() - run.b->first_at) * 1000.0;
 			if (waited_ms >= (double)opt.flush_ms) {
-				flush_batch();
+				flush_batch(FLUSH_WAIT);
 				continue;
 			}
 			int left = (int)((double)opt.flush_ms - waited_ms) + 1;
@@ -693,7 +816,7 @@ barrier(const nd_rec *rec, const js_val *ck)
 
 	if (!opt.pipeline) {
 		if (opt.tee) {
-			flush_batch(); /* -T keeps the order: the rows before it first */
+			flush_batch(FLUSH_WAIT); /* -T keeps the order: the rows before it first */
 			pass_on(rec);
 		}
 		return 0;
@@ -703,9 +826,10 @@ barrier(const nd_rec *rec, const js_val *ck)
 		         ck->type != JS_OBJ ? "not {\"id\":N,\"positions\":{...}}" : why);
 		return rej_bad(&run.rejects, rec->file, rec->lineno, rec->text, rec->len, msg);
 	}
+	write_wait(); /* the checkpoint before is committed first */
 	pg_set(&run.pg, &cr);
 	cp_free(&cr);
-	flush_batch();
+	flush_batch(opt.tee ? FLUSH_WAIT : FLUSH_START);
 	if (opt.tee && !run.failed) {
 		pass_on(rec);
 		out_flush();
@@ -720,7 +844,7 @@ take(const nd_rec *rec)
 	js_val ck;
 	char why[300];
 
-	switch (bt_take(&run.b, rec, &ck, why, sizeof(why))) {
+	switch (bt_take(run.b, rec, &ck, why, sizeof(why))) {
 	case BT_ROW: return 0;
 	case BT_CHECKPOINT: return barrier(rec, &ck);
 	default: return rej_bad(&run.rejects, rec->file, rec->lineno, rec->text, rec->len, why);
@@ -734,9 +858,11 @@ take(const nd_rec *rec)
 static int
 drop_tail(void)
 {
-	size_t n = run.failed ? 0 : bt_live(&run.b);
+	size_t n;
 
-	bt_clear(&run.b);
+	write_wait();
+	n = run.failed ? 0 : bt_live(run.b);
+	bt_clear(run.b);
 	if (n == 0)
 		return 0;
 	if (sig_stop || run.stop_bad) {
@@ -777,7 +903,7 @@ start_db(void)
 	if (k == 0 && opt.no_create)
 		diag_die(DIAG_EX_FAIL, "table '%s' does not exist (--no-create)", opt.table);
 	if (k == 1)
-		bt_bind(&run.b, &run.t);
+		bind_both();
 	if (opt.pipeline && pg_create_table(run.x.db, err, sizeof(err)) < 0)
 		diag_die(DIAG_EX_FAIL, "%s", err);
 }
@@ -788,7 +914,8 @@ free_run(void)
 	tx_free(&run.x);
 	mysql_library_end();
 	tb_free(&run.t);
-	bt_free(&run.b);
+	bt_free(&run.bb[0]);
+	bt_free(&run.bb[1]);
 	pg_free(&run.pg);
 	my_free(&opt.my);
 }
@@ -810,9 +937,11 @@ main(int argc, char **argv)
 	run.t.notnull = opt.not_null;
 	if (opt.varchar)
 		run.t.varchar = opt.varchar;
-	bt_init(&run.b, opt.key, (size_t)opt.batch);
+	bt_init(&run.bb[0], opt.key, (size_t)opt.batch);
+	bt_init(&run.bb[1], opt.key, (size_t)opt.batch);
+	run.b = &run.bb[0];
 	pg_init(&run.pg, opt.pipeline, opt.progress_file);
-	run.x = (tx_ctx){.my = &opt.my, .t = &run.t, .b = &run.b, .pg = &run.pg,
+	run.x = (tx_ctx){.my = &opt.my, .t = &run.t, .b = run.b, .pg = &run.pg,
 	                 .rejects = &run.rejects, .upsert = opt.upsert, .dry_run = opt.dry_run,
 	                 .retries = opt.retries, .backoff_ms = opt.backoff_ms, .use_infile = 1};
 	if (rej_open(&run.rejects, opt.cc.rejects) < 0)
@@ -848,16 +977,16 @@ main(int argc, char **argv)
 			run.stop_bad = 1;
 			break;
 		}
-		if ((!opt.pipeline || opt.explain) && ((long long)run.b.n >= opt.batch ||
-		                      (tm_mono_s() - run.b.first_at) * 1000.0 >= (double)opt.flush_ms))
-			flush_batch();
+		if ((!opt.pipeline || opt.explain) && ((long long)run.b->n >= opt.batch ||
+		                      (tm_mono_s() - run.b->first_at) * 1000.0 >= (double)opt.flush_ms))
+			flush_batch(FLUSH_START);
 		if (opt.cc.stats_ms && (run.n_read & 1023) == 0)
 			stats();
 	}
 	/* End of input, a signal, a bad row or a closed stdout: commit what is
 	 * held; with --pipeline only a checkpoint record commits. */
 	if (!opt.pipeline || opt.explain)
-		flush_batch();
+		flush_batch(FLUSH_WAIT);
 	else if (drop_tail() && status == DIAG_EX_OK)
 		status = DIAG_EX_FAIL;
 	if (run.rejects.failed || run.failed)
@@ -876,7 +1005,7 @@ main(int argc, char **argv)
 	          "%llu checkpoints",
 	          (unsigned long long)run.n_read, (unsigned long long)run.n_committed,
 	          (unsigned long long)run.n_batches, (unsigned long long)run.rejects.count,
-	          (unsigned long long)run.x.n_retries, (unsigned long long)run.pg.committed);
+	          (unsigned long long)run.n_retries, (unsigned long long)run.pg.committed);
 	if (!opt.dry_run)
 		diag_info("connection %s", run.tls_last ? run.tls_last : "not encrypted (no TLS)");
 	nd_free(rd);

@@ -30,6 +30,7 @@ tb_reset(tb_table *t)
 	t->keycol = -1;
 	t->stampcol = -1;
 	t->ready = 0;
+	t->keybytes = 0;
 }
 
 void
@@ -102,6 +103,8 @@ tb_load(tb_table *t, MYSQL *db, int accept)
 		int time = strcmp(r[1], "datetime") == 0 || strcmp(r[1], "timestamp") == 0 ||
 		           strcmp(r[1], "date") == 0;
 		add_col(t, r[0], strlen(r[0]), time, tl >= 3 && strcmp(r[1] + tl - 3, "int") == 0);
+		if (strcmp(r[0], t->key) == 0)
+			t->keybytes = r[2] && !my_collation_merges(r[2]);
 		if (strcmp(r[0], t->key) == 0 && !accept && (why = my_collation_merges(r[2])) != NULL) {
 			snprintf(t->err, sizeof(t->err),
 			         "the key column '%s' of table '%s' has collation %s: %s, so distinct "
@@ -360,6 +363,7 @@ tb_create_sql(tb_table *t, const char *coll, struct buf *q)
 	buf_lit(q, " VARCHAR(255) COLLATE ");
 	buf_put(q, coll, strlen(coll));
 	buf_lit(q, " NOT NULL PRIMARY KEY");
+	t->keybytes = !my_collation_merges(coll);
 	add_col(t, t->key, strlen(t->key), 0, 0);
 	for (int i = 0; i < t->nseen; i++) {
 		const tb_seen *s = &t->seen[i];

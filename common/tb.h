@@ -48,6 +48,8 @@ typedef struct {
 	int ncols, keycol; /* keycol: -1 until known */
 	int stampcol;      /* the stamp's column, -1 none */
 	int ready;         /* the columns are final (found or created) */
+	int keybytes;      /* the key column is text ordered byte by byte (a binary
+	                    * NO PAD collation): keys' bytes sort as its index does */
 	tb_seen *seen;
 	int nseen;
 	char err[1024];

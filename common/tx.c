@@ -23,14 +23,21 @@ tx_free(tx_ctx *x)
 	x->db = NULL;
 	buf_free(&x->sql);
 	buf_free(&x->tsv);
+	free(x->order);
+	x->order = NULL;
 }
 
+/* Waits ms, in slices, so that a stop asked by a signal ends the wait soon
+ * also on mysql-replace's writer thread, which does not take signals. */
 static void
 sleep_ms(int64_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
+	while (ms > 0 && !sig_stop) {
+		int64_t s = ms < 50 ? ms : 50;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)s * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= s;
+	}
 }
 
 /* What a server error means for the batch. */
@@ -433,6 +440,40 @@ attempt_statements(tx_ctx *x)
 	return end_tx(x, TX_OK);
 }
 
+struct tx_key {
+	const char *p; /* the key's bytes, in the batch's arena */
+	uint32_t n;
+	uint32_t row;
+};
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct tx_key *k = a, *l = b;
+	int c = memcmp(k->p, l->p, k->n < l->n ? k->n : l->n);
+
+	return c ? c : (k->n > l->n) - (k->n < l->n);
+}
+
+/* The rows LOAD DATA writes (x->order), by key if the index orders keys as
+ * bytes: inserts then go page after page instead of all over the index.
+ * Otherwise (a collation that merges keys, where the last row must win; a
+ * numeric key) in the order read. */
+static void
+order_rows(tx_ctx *x)
+{
+	const bt_batch *b = x->b;
+
+	x->order = egrow(x->order, &x->order_cap, b->n, sizeof(*x->order), 1024);
+	x->norder = 0;
+	for (size_t r = 0; r < b->n; r++)
+		if (bt_is_upsert(b, r))
+			x->order[x->norder++] = (struct tx_key){.p = b->arena.p + b->rows[r].koff,
+			                                        .n = (uint32_t)b->rows[r].klen, .row = (uint32_t)r};
+	if (x->t->keybytes)
+		qsort(x->order, x->norder, sizeof(*x->order), key_cmp);
+}
+
 /* LOAD DATA LOCAL reads the batch through these: rows are turned into
  * fields as the library asks for more, so building the data overlaps with
  * the server loading what was sent. */
@@ -457,11 +498,8 @@ inf_read(void *ptr, char *buf, unsigned int n)
 
 	if (x->inf_pos == x->tsv.len) {
 		x->tsv.len = x->inf_pos = 0;
-		while (x->inf_row < x->b->n && x->tsv.len < n) {
-			if (bt_is_upsert(x->b, x->inf_row))
-				put_row(x, &x->tsv, x->inf_row, 1);
-			x->inf_row++;
-		}
+		while (x->inf_row < x->norder && x->tsv.len < n)
+			put_row(x, &x->tsv, x->order[x->inf_row++].row, 1);
 	}
 	k = x->tsv.len - x->inf_pos;
 	if (k > n)
@@ -518,6 +556,7 @@ attempt_infile(tx_ctx *x)
 		my_put_ident(&x->sql, x->t->stamp, strlen(x->t->stamp));
 		buf_lit(&x->sql, " = NOW(3)");
 	}
+	order_rows(x);
 	x->inf_armed = 1;
 	a = run(x, x->sql.p, x->sql.len);
 	x->inf_armed = 0;
@@ -616,10 +655,10 @@ tx_retry_wait(tx_ctx *x, int64_t *backoff, int *attempts, const char *what)
 /* The strategy is chosen here only: row by row once the server refused
  * a row, else LOAD DATA where it can say everything, else statements. */
 int
-tx_write(tx_ctx *x)
+tx_write(tx_ctx *x, enum tx_how how)
 {
 	int64_t backoff = x->backoff_ms;
-	int attempts = 0, by_rows = 0, uniform = bt_uniform(x->b, x->t);
+	int attempts = 0, by_rows = how == TX_BY_ROWS, uniform = bt_uniform(x->b, x->t);
 
 	x->n_rejected_db = 0;
 	for (;;) {
@@ -638,6 +677,8 @@ tx_write(tx_ctx *x)
 		if (a == TX_UNAVAILABLE)
 			continue; /* use_infile is off now */
 		if (a == TX_ROWERR && !by_rows) {
+			if (how == TX_WHOLE)
+				return 1; /* rolled back: the caller goes row by row */
 			by_rows = 1;
 			continue;
 		}

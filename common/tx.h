@@ -8,7 +8,10 @@
  * REPLACE (or INSERT ... ON DUPLICATE KEY UPDATE) statements of at most
  * TX_STMT_MAX bytes; and, after the server refused a row's data, row by
  * row, so that the refused rows are found and follow the bad-input policy
- * while the rest commits. Every attempt ends in COMMIT, with the pending
+ * while the rest commits. LOAD DATA sends the rows in the order of the key
+ * column's index when the table's collation orders keys by their bytes
+ * (keys are distinct in a batch, so the order changes nothing but the
+ * server's work: pages filled in turn). Every attempt ends in COMMIT, with the pending
  * checkpoint recorded first in the same transaction (common/pg), or in a
  * rollback. Because REPLACE by key is idempotent, a batch whose outcome is
  * unknown (the connection died around COMMIT) is simply written again
@@ -39,6 +42,8 @@ enum tx_verdict {
 	TX_UNAVAILABLE, /* the server does not allow this strategy: choose another */
 };
 
+struct tx_key; /* a row and its key, for sorting (tx.c) */
+
 typedef struct {
 	MYSQL *db; /* NULL while disconnected */
 	const struct my_opts *my;
@@ -56,7 +61,9 @@ typedef struct {
 	struct buf sql, tsv;
 	uint64_t n_retries, n_rejected_db;
 	int inf_armed;            /* our LOAD DATA runs: the only time data is served */
-	size_t inf_row, inf_pos;  /* the next row to encode, bytes of tsv handed out */
+	size_t inf_row, inf_pos;  /* the next of order to encode, bytes of tsv handed out */
+	struct tx_key *order;     /* the rows LOAD DATA writes, in key order if keybytes */
+	size_t norder, order_cap;
 } tx_ctx;
 
 void tx_free(tx_ctx *x);
@@ -67,9 +74,16 @@ int tx_ensure(tx_ctx *x, int64_t *backoff, int *attempts);
 /* After a failure worth retrying (last_error): -1 when the retries are
  * used up (said), else says so, waits the backoff and doubles it. */
 int tx_retry_wait(tx_ctx *x, int64_t *backoff, int *attempts, const char *what);
+/* How tx_write may write: any strategy (row by row once the server refused
+ * a row); the whole batch only, returning 1 when a row was refused (nothing
+ * of it committed), so that the refused rows are found where the rejects
+ * file is written; row by row from the start. */
+enum tx_how { TX_ANY, TX_WHOLE, TX_BY_ROWS };
 /* Writes the checked batch (bt_check done, columns marked used) and
- * commits it, retrying as configured: 0, or -1 the run fails (said). */
-int tx_write(tx_ctx *x);
+ * commits it, retrying as configured: 0, or -1 the run fails (said), or 1
+ * (TX_WHOLE only) as above. Touches nothing but x, its connection and
+ * x->b's rows, except row by row (the rejects file, rows marked rejected). */
+int tx_write(tx_ctx *x, enum tx_how how);
 /* --explain: the statement the batch would be written with, values as ?. */
 void tx_explain(tx_ctx *x);
 /* Runs the table's CREATE (q): TX_OK, TX_AGAIN (connection lost, db

@@ -156,6 +156,39 @@ rows3() {
 	[ "${lines[1]}" = "[3,\"MySQL error 1048: Column 'name' cannot be null\"]" ]
 }
 
+@test "a row refused in one batch while the next is read: stop commits only the rows before it; --rejects commits the rest" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, name VARCHAR(5) NOT NULL)"
+	for i in 01 02 03 04 05 06 07 08 09 10 11 12; do
+		if [ "$i" = 05 ]; then n="far too long"; else n="n$i"; fi
+		printf '{"rowkey":"k%s","name":"%s"}\n' "$i" "$n"
+	done >"$BATS_TEST_TMPDIR/in"
+	# --batch 2: k05 is in the third batch; the fourth and later are read
+	# while it is written, and must not be committed under the stop policy
+	run_split mysql-replace -t "$T" --batch 2 "$BATS_TEST_TMPDIR/in"
+	assert_status 3
+	[[ "$stderr" == *"mysql-replace: $BATS_TEST_TMPDIR/in:5: MySQL error 1406: Data too long for column 'name' at row 1"* ]]
+	[ "$(db_sql "SELECT GROUP_CONCAT(rowkey ORDER BY rowkey) FROM ordpipe.$T")" = "k01,k02,k03,k04" ]
+	run_split mysql-replace -t "$T" --batch 2 --rejects "$BATS_TEST_TMPDIR/rej" --stats-file "$BATS_TEST_TMPDIR/st" "$BATS_TEST_TMPDIR/in"
+	assert_status 0
+	[ "$(db_sql "SELECT GROUP_CONCAT(rowkey ORDER BY rowkey) FROM ordpipe.$T")" = "k01,k02,k03,k04,k06,k07,k08,k09,k10,k11,k12" ]
+	[ "$(jq -c '[.line, .text]' "$BATS_TEST_TMPDIR/rej")" = '[5,"{\"rowkey\":\"k05\",\"name\":\"far too long\"}"]' ]
+	[ "$(tail -1 "$BATS_TEST_TMPDIR/st" | jq -c '[.in, .out, .rejected, .batches, .pending]')" = "[12,11,1,6,0]" ]
+}
+
+@test "LOAD DATA writes a batch in key order only where the collation orders keys by bytes: 'sg' then 'SG' under a _ci key keeps the last" {
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT)"
+	printf '%s\n' '{"rowkey":"sg","n":1}' '{"rowkey":"b","n":2}' '{"rowkey":"SG","n":3}' '{"rowkey":"a","n":4}' |
+		run_split mysql-replace -t "$T" --accept-collation -q
+	assert_status 0
+	# in bytes 'SG' < 'sg': written sorted, the first row would win
+	[ "$(db_sql "SELECT rowkey, n FROM ordpipe.$T ORDER BY n")" = "$(printf 'b\t2\nSG\t3\na\t4')" ]
+	# a binary key: rows in any order all land, each with its own values
+	printf '%s\n' '{"rowkey":"z","n":1}' '{"rowkey":"B","n":2}' '{"rowkey":"b","n":3}' '{"rowkey":"a ","n":4}' '{"rowkey":"a","n":5}' |
+		run_split mysql-replace -t "${T}b" -q
+	assert_status 0
+	[ "$(db_sql "SELECT CONCAT('[', rowkey, ']'), n FROM ordpipe.${T}b ORDER BY n")" = "$(printf '[z]\t1\n[B]\t2\n[b]\t3\n[a ]\t4\n[a]\t5')" ]
+}
+
 @test "bad lines: not JSON, no key, a key that is not a string or number" {
 	run_split mysql-replace -t "$T" -q < <(printf '%s\n' '{"rowkey":"a"}' 'nope' '{"n":1}' '{"rowkey":[1]}')
 	assert_status 3

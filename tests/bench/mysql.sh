@@ -62,6 +62,6 @@ for phase in 0 1; do
 	printf '%-8s %-34s %12.0f %9s  %-24s %12.0f %7s\n' mysql-r "$N rows, $what, unix socket" "$(rate "$r")" "$((${r#* } / 1024))M" "bulk REPLACE (array)" "$(rate "$k")" "$(awk -v a="$(rate "$r")" -v b="$(rate "$k")" 'BEGIN { printf "%.2fx", a / b }')"
 	# where mysql-replace's time went (its --stats phases): commit is the
 	# statements and the server's answers, the rest is the client's
-	jq -r --arg w "$what" '.duration_ms | "mysql-replace time, \($w): read \(.read) ms, parse \(.parse) ms, commit (server) \(.commit) ms, wait \(.wait) ms"' \
+	jq -r --arg w "$what" '.duration_ms | "mysql-replace time, \($w): read \(.read) ms, parse \(.parse) ms, waiting for the server \(.commit) ms, wait \(.wait) ms"' \
 		"$B/mr.stats" 2>/dev/null || true
 done
