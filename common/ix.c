@@ -9,7 +9,7 @@
 void
 ix_init(ix_table *t, size_t cap)
 {
-	t->s = ecalloc(cap, sizeof(*t->s));
+	t->s = mem_big(cap * sizeof(*t->s));
 	t->cap = cap;
 	t->count = 0;
 }
@@ -17,7 +17,7 @@ ix_init(ix_table *t, size_t cap)
 void
 ix_free(ix_table *t)
 {
-	free(t->s);
+	mem_big_free(t->s, t->cap * sizeof(*t->s));
 	t->s = NULL;
 	t->cap = t->count = 0;
 }
@@ -28,7 +28,7 @@ ix_resize(ix_table *t, size_t ncap)
 	ix_slot *old = t->s;
 	size_t ocap = t->cap;
 
-	t->s = ecalloc(ncap, sizeof(*t->s));
+	t->s = mem_big(ncap * sizeof(*t->s));
 	t->cap = ncap;
 	for (size_t i = 0; i < ocap; i++) {
 		size_t j;
@@ -38,7 +38,7 @@ ix_resize(ix_table *t, size_t ncap)
 			;
 		t->s[j] = old[i];
 	}
-	free(old);
+	mem_big_free(old, ocap * sizeof(*old));
 }
 
 void

@@ -2,8 +2,11 @@
  * mem: allocation that stops the program on failure, and the growable
  * buffer (mem.h).
  */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE, MAP_ANONYMOUS */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "diag.h"
 #include "mem.h"
@@ -95,4 +98,45 @@ buf_free(struct buf *b)
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
+}
+
+static size_t
+big_len(size_t n)
+{
+	return (n + MEM_HUGE - 1) & ~(MEM_HUGE - 1);
+}
+
+void *
+mem_big(size_t n)
+{
+	size_t len = big_len(n);
+	char *p, *a;
+
+	if (n < MEM_HUGE)
+		return ecalloc(1, n);
+	/* one piece more, so that an aligned start is inside; the rest is
+	 * given back */
+	p = mmap(NULL, len + MEM_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		oom(n);
+	a = p + ((MEM_HUGE - (uintptr_t)p % MEM_HUGE) % MEM_HUGE);
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (a + len < p + len + MEM_HUGE)
+		munmap(a + len, (size_t)(p + len + MEM_HUGE - (a + len)));
+#ifdef MADV_HUGEPAGE
+	madvise(a, len, MADV_HUGEPAGE); /* a hint: without THP, small pages */
+#endif
+	return a;
+}
+
+void
+mem_big_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (n < MEM_HUGE)
+		free(p);
+	else
+		munmap(p, big_len(n));
 }

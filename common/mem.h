@@ -21,6 +21,15 @@ char *estrndup(const char *s, size_t n);
  * first); p itself when it already does. */
 void *egrow(void *p, size_t *cap, size_t need, size_t size, size_t first);
 
+/* Big state (winagg's hash tables and entry chunks): n bytes, zeroed, in
+ * whole 2 MiB pieces aligned to 2 MiB with transparent huge pages asked for
+ * (madvise), so a table of millions of slots costs a fault and a TLB entry
+ * per 2 MiB instead of per 4 KiB; below MEM_HUGE, calloc. Freed with its
+ * size. */
+#define MEM_HUGE ((size_t)2 << 20)
+void *mem_big(size_t n);
+void mem_big_free(void *p, size_t n);
+
 struct buf {
 	char *p;
 	size_t len, cap; /* bytes */

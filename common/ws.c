@@ -9,8 +9,15 @@
 
 #define WS_MIN_SLOTS 4
 #define WS_CHUNK_MIN 4096      /* bytes: a window's first chunk */
-#define WS_CHUNK_MAX (1 << 20) /* bytes: chunks double up to this */
+/* bytes: chunks double up to this, the largest taking one huge page */
+#define WS_CHUNK_MAX (MEM_HUGE - sizeof(ws_chunk))
 #define WS_SPARE_MIN (4 << 20) /* bytes of spare chunks kept even for a small state */
+
+static void
+chunk_free(ws_chunk *c)
+{
+	mem_big_free(c, sizeof(*c) + c->cap);
+}
 
 /* An evicted window's chunks are kept for the windows to come (fresh memory
  * costs a page fault per page), up to as many bytes as the live entries
@@ -28,7 +35,7 @@ free_chunks(ws_state *s, ws_window *w)
 			s->spare = c;
 			s->spare_bytes += c->cap;
 		} else {
-			free(c);
+			chunk_free(c);
 		}
 	}
 	w->chunks = NULL;
@@ -47,7 +54,8 @@ chunk_new(ws_state *s, size_t cap)
 			return c;
 		}
 	{
-		ws_chunk *c = emalloc(sizeof(*c) + cap);
+		ws_chunk *c = sizeof(*c) + cap >= MEM_HUGE ? mem_big(sizeof(*c) + cap)
+		                                           : emalloc(sizeof(*c) + cap);
 		c->cap = cap;
 		return c;
 	}
@@ -107,7 +115,7 @@ ws_free(ws_state *s)
 	while (s->spare) {
 		ws_chunk *c = s->spare;
 		s->spare = c->next;
-		free(c);
+		chunk_free(c);
 	}
 	s->spare_bytes = 0;
 	free(s->wins);

@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "hs.h"
 #include "js.h"
+#include "mem.h"
 #include "pn.h"
 #include "pt.h"
 #include "rk.h"
@@ -948,9 +949,31 @@ test_tb_create(void)
 	buf_free(&q);
 }
 
+/* mem_big: zeroed, writable, in 2 MiB pieces aligned to 2 MiB from
+ * MEM_HUGE on (else calloc); pieces given back to the system when freed. */
+static void
+test_mem_big(void)
+{
+	size_t sizes[] = {100, MEM_HUGE - 1, MEM_HUGE, 3 * MEM_HUGE + 17};
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k], nonzero = 0;
+		unsigned char *p = mem_big(n);
+		for (size_t i = 0; i < n; i++)
+			nonzero += p[i] != 0;
+		memset(p, 0xa5, n);
+		ok(nonzero == 0 && p[n - 1] == 0xa5 &&
+		       (n < MEM_HUGE || (uintptr_t)p % MEM_HUGE == 0),
+		   "mem_big(%zu): zeroed, writable%s", n, n < MEM_HUGE ? "" : ", aligned to 2 MiB");
+		mem_big_free(p, n);
+	}
+	mem_big_free(NULL, MEM_HUGE);
+}
+
 int
 main(void)
 {
+	test_mem_big();
 	test_stats_line();
 	test_ws();
 	test_js_escape();
