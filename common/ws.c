@@ -20,8 +20,10 @@ chunk_free(ws_chunk *c)
 }
 
 /* An evicted window's chunks are kept for the windows to come (fresh memory
- * costs a page fault per page), up to as many bytes as the live entries
- * take, so memory still follows the live state. */
+ * costs a page fault and the kernel's zeroing per page), as long as live and
+ * spare bytes stay within the recent high-water of the live ones, so memory
+ * still follows the live state: a state that fills and empties each batch
+ * reuses its chunks instead of mapping them again. */
 static void
 free_chunks(ws_state *s, ws_window *w)
 {
@@ -30,7 +32,8 @@ free_chunks(ws_state *s, ws_window *w)
 	for (; c; c = next) {
 		next = c->next;
 		s->bytes -= c->used;
-		if (c->cap <= WS_CHUNK_MAX && s->spare_bytes + c->cap <= s->bytes + WS_SPARE_MIN) {
+		if (c->cap <= WS_CHUNK_MAX &&
+		    s->bytes + s->spare_bytes + c->cap <= s->hw + WS_SPARE_MIN) {
 			c->next = s->spare;
 			s->spare = c;
 			s->spare_bytes += c->cap;
@@ -83,6 +86,8 @@ chunk_alloc(ws_state *s, ws_window *w, size_t n)
 	p = c->mem + c->used;
 	c->used += n;
 	s->bytes += n;
+	if (s->bytes > s->hw)
+		s->hw = s->bytes;
 	memset(p, 0, n);
 	return p;
 }
@@ -210,6 +215,7 @@ ws_evict(ws_state *s, int64_t limit, int all, void (*fn)(void *, const ws_ent *)
 	if (k) {
 		memmove(s->wins, s->wins + k, (s->nwins - k) * sizeof(*s->wins));
 		s->nwins -= k;
+		s->hw -= (s->hw - s->bytes) / 8; /* a peak long past keeps less */
 	}
 }
 

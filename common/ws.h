@@ -70,6 +70,7 @@ typedef struct {
 	size_t bytes;      /* of entries in chunks */
 	ws_chunk *spare;   /* chunks of evicted windows, for the next ones (no page faults) */
 	size_t spare_bytes;
+	size_t hw;         /* recent high-water of bytes (decays at each eviction) */
 	size_t last_nents; /* entries of the window created last: the next table's size */
 	size_t peak_bytes; /* ws_memory when count was at its peak */
 
