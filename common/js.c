@@ -726,9 +726,25 @@ js_compact(const char *s, size_t n, char *out)
 size_t
 js_key_put(char *dst, size_t cap, const char *s, size_t n)
 {
+	const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
 	size_t len = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		/* eight bytes at once while none is '%' or '|' and each would
+		 * have had its 3 bytes of room in the loop below */
+		while (n - i >= 8 && len + 10 <= cap) {
+			uint64_t v, q, b;
+			memcpy(&v, s + i, 8);
+			q = v ^ (ones * '%');
+			b = v ^ (ones * '|');
+			if ((((q - ones) & ~q) | ((b - ones) & ~b)) & top)
+				break;
+			memcpy(dst + len, s + i, 8);
+			len += 8;
+			i += 8;
+		}
+		if (i >= n)
+			break;
 		if (len + 3 > cap)
 			return (size_t)-1;
 		if (s[i] == '%') {

@@ -135,29 +135,70 @@ wr_free(wr_layout *l)
 	l->naggs = l->ngroup = 0;
 }
 
+/* js_escape's sink into memory that has the room. */
+struct cursor {
+	char *p;
+};
+
+static void
+to_mem(void *arg, const char *s, size_t n)
+{
+	struct cursor *c = arg;
+
+	memcpy(c->p, s, n);
+	c->p += n;
+}
+
 void
 wr_row(const wr_layout *l, int64_t start, int64_t end, int session, const char *k, uint32_t klen,
        const struct ag_val *a, const unsigned char *ext)
 {
-	/* rows come window by window: format its bounds once */
-	static char ws[TM_RFC3339_LEN], we[TM_RFC3339_LEN];
-	static int64_t ws_ms = INT64_MIN, we_ms = INT64_MIN;
-	char rk[RK_MAX + 1];
-	size_t rklen;
+	/* Rows come window by window: what a window's rows share is made once,
+	 * the text before the rowkey's key part ({"rowkey":"START/END/, where
+	 * nothing needs escaping) and after it (the bounds). */
+	enum { T = TM_RFC3339_LEN };
+	static char head[11 + 2 * T + 2], tail[18 + T + 16 + T + 1];
+	static size_t headn, tailn;
+	static int64_t s_ms = INT64_MIN, e_ms = INT64_MIN;
+	static int s_sess = -1;
+	char ws[T], we[T], rk[RK_MAX + 1];
+	size_t rklen, hn = T + (session ? 7 : T) + 2; /* the rowkey's START/END/ */
+	struct cursor c;
+	char *d;
 
-	if (start != ws_ms)
-		tm_format_rfc3339(ws_ms = start, ws);
-	if (end != we_ms)
-		tm_format_rfc3339(we_ms = end, we);
-	rklen = session ? rk_session(ws, k, klen, l->ngroup, rk)
-	                : rk_make(ws, we, k, klen, l->ngroup, rk);
-	out_write("{\"rowkey\":", 10);
-	js_out_str(rk, rklen);
-	out_write(",\"window_start\":\"", 17);
-	out_write(ws, TM_RFC3339_LEN);
-	out_write("\",\"window_end\":\"", 16);
-	out_write(we, TM_RFC3339_LEN);
-	out_byte('"');
+	if (start != s_ms || end != e_ms || session != s_sess) {
+		s_ms = start;
+		e_ms = end;
+		s_sess = session;
+		tm_format_rfc3339(start, ws);
+		tm_format_rfc3339(end, we);
+		memcpy(head, "{\"rowkey\":\"", 11);
+		memcpy(head + 11, ws, T);
+		head[11 + T] = '/';
+		if (session) {
+			memcpy(head + 12 + T, "session/", 8);
+			headn = 11 + T + 9;
+		} else {
+			memcpy(head + 12 + T, we, T);
+			head[12 + 2 * T] = '/';
+			headn = 11 + 2 * T + 2;
+		}
+		memcpy(tail, "\",\"window_start\":\"", 18);
+		memcpy(tail + 18, ws, T);
+		memcpy(tail + 18 + T, "\",\"window_end\":\"", 16);
+		memcpy(tail + 34 + T, we, T);
+		tail[34 + 2 * T] = '"';
+		tailn = 35 + 2 * T;
+	}
+	rklen = session ? rk_session(head + 11, k, klen, l->ngroup, rk)
+	                : rk_make(head + 11, head + 12 + T, k, klen, l->ngroup, rk);
+	/* escaped, a byte takes at most 6 */
+	d = out_reserve(headn + 6 * (rklen - hn) + tailn);
+	c.p = d;
+	to_mem(&c, head, headn);
+	js_escape(rk + hn, rklen - hn, 0, to_mem, &c);
+	to_mem(&c, tail, tailn);
+	out_commit((size_t)(c.p - d));
 	for (int g = 0; g < l->ngroup; g++) {
 		size_t n = strlen(k);
 		out_write(l->group_head[g], l->group_headlen[g]);
