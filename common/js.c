@@ -77,12 +77,10 @@ js_want_free(js_want *w)
 }
 
 static void
-skip_ws(scan *sc)
+skip_ws_run(scan *sc)
 {
 	size_t i0 = sc->i;
 
-	if (i0 < sc->n && sc->s[i0] > ' ')
-		return;
 	while (sc->i < sc->n) {
 		char c = sc->s[sc->i];
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -90,6 +88,15 @@ skip_ws(scan *sc)
 		sc->i++;
 	}
 	sc->spaced |= sc->i != i0;
+}
+
+/* Inline for its common case: compact JSON, no space to skip. */
+static inline void
+skip_ws(scan *sc)
+{
+	if (sc->i < sc->n && sc->s[sc->i] > ' ')
+		return;
+	skip_ws_run(sc);
 }
 
 size_t
