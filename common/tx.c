@@ -455,10 +455,8 @@ key_cmp(const void *a, const void *b)
 	return c ? c : (k->n > l->n) - (k->n < l->n);
 }
 
-/* The rows LOAD DATA writes (x->order), by key if the index orders keys as
- * bytes: inserts then go page after page instead of all over the index.
- * Otherwise (a collation that merges keys, where the last row must win; a
- * numeric key) in the order read. */
+/* The rows LOAD DATA writes (x->order), in the order read; inf_read sorts
+ * them a slice at a time (order_slice). */
 static void
 order_rows(tx_ctx *x)
 {
@@ -470,8 +468,26 @@ order_rows(tx_ctx *x)
 		if (bt_is_upsert(b, r))
 			x->order[x->norder++] = (struct tx_key){.p = b->arena.p + b->rows[r].koff,
 			                                        .n = (uint32_t)b->rows[r].klen, .row = (uint32_t)r};
-	if (x->t->keybytes)
-		qsort(x->order, x->norder, sizeof(*x->order), key_cmp);
+}
+
+/* Rows sorted by key a slice at a time, as LOAD DATA asks for them, if the
+ * index orders keys as bytes: inserts then go page after page instead of
+ * all over the index, and the sorting of a slice overlaps the server's work
+ * on the one before (one sort of a big batch would keep the server waiting).
+ * Otherwise (a collation that merges keys, where the last row must win; a
+ * numeric key) in the order read. */
+#define TX_SORT_SLICE 4096 /* rows */
+
+static void
+order_slice(tx_ctx *x)
+{
+	size_t k = x->norder - x->inf_row;
+
+	if (!x->t->keybytes || x->inf_row % TX_SORT_SLICE != 0)
+		return;
+	if (k > TX_SORT_SLICE)
+		k = TX_SORT_SLICE;
+	qsort(x->order + x->inf_row, k, sizeof(*x->order), key_cmp);
 }
 
 /* LOAD DATA LOCAL reads the batch through these: rows are turned into
@@ -498,8 +514,10 @@ inf_read(void *ptr, char *buf, unsigned int n)
 
 	if (x->inf_pos == x->tsv.len) {
 		x->tsv.len = x->inf_pos = 0;
-		while (x->inf_row < x->norder && x->tsv.len < n)
+		while (x->inf_row < x->norder && x->tsv.len < n) {
+			order_slice(x);
 			put_row(x, &x->tsv, x->order[x->inf_row++].row, 1);
+		}
 	}
 	k = x->tsv.len - x->inf_pos;
 	if (k > n)

@@ -8,10 +8,10 @@
  * REPLACE (or INSERT ... ON DUPLICATE KEY UPDATE) statements of at most
  * TX_STMT_MAX bytes; and, after the server refused a row's data, row by
  * row, so that the refused rows are found and follow the bad-input policy
- * while the rest commits. LOAD DATA sends the rows in the order of the key
- * column's index when the table's collation orders keys by their bytes
- * (keys are distinct in a batch, so the order changes nothing but the
- * server's work: pages filled in turn). Every attempt ends in COMMIT, with the pending
+ * while the rest commits. LOAD DATA sends the rows sorted by key, 4096 at a
+ * time, when the key column's collation orders keys by their bytes (keys
+ * are distinct in a batch, so the order changes nothing but the server's
+ * work: index pages filled in turn). Every attempt ends in COMMIT, with the pending
  * checkpoint recorded first in the same transaction (common/pg), or in a
  * rollback. Because REPLACE by key is idempotent, a batch whose outcome is
  * unknown (the connection died around COMMIT) is simply written again

@@ -187,6 +187,11 @@ rows3() {
 		run_split mysql-replace -t "${T}b" -q
 	assert_status 0
 	[ "$(db_sql "SELECT CONCAT('[', rowkey, ']'), n FROM ordpipe.${T}b ORDER BY n")" = "$(printf '[z]\t1\n[B]\t2\n[b]\t3\n[a ]\t4\n[a]\t5')" ]
+	# one batch of 10000 in three sorted slices: every row lands with its own value
+	awk 'BEGIN { for (i = 0; i < 10000; i++) { k = (i * 7919) % 10000; printf "{\"rowkey\":\"k%d\",\"n\":%d}\n", k, k } }' |
+		run_split mysql-replace -t "${T}c" --batch 10000 -q
+	assert_status 0
+	[ "$(db_sql "SELECT COUNT(*), SUM(n), SUM(rowkey <> CONCAT('k', n)) FROM ordpipe.${T}c")" = "$(printf '10000\t49995000\t0')" ]
 }
 
 @test "bad lines: not JSON, no key, a key that is not a string or number" {
