@@ -262,6 +262,33 @@ print("\t".join(v.encode().hex().upper() for v in vals))')
 	assert_status 0
 }
 
+@test "a batch written while input pauses: its -T rows and its checkpoint's progress file come before more input" {
+	# --batch 2: the second row fills the batch, whose write runs while
+	# the next is read; no --flush-interval would flush anything here
+	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
+	fifo_run mysql-replace -t "$T" --batch 2 --flush-interval 1h -T
+	printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}' >&5
+	out_lines() { [ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq "$1" ]; }
+	wait_until 5 out_lines 2
+	kill -0 "$pid"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(printf '%s\n' '{"rowkey":"a","n":1}' '{"rowkey":"b","n":2}')" ]
+	[ "$(db_sql "SELECT GROUP_CONCAT(n ORDER BY n) FROM ordpipe.$T")" = "1,2" ]
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+	# --pipeline: a checkpoint record's transaction, then a pause
+	rm -f "$BATS_TEST_TMPDIR/in"
+	fifo_run mysql-replace -t "$T" --pipeline "pp$T" --progress-file "$BATS_TEST_TMPDIR/pf"
+	printf '%s\n' '{"rowkey":"c","n":3}' '{"_checkpoint":{"id":7,"positions":{"o/0":8}}}' >&5
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/pf"
+	kill -0 "$pid"
+	[ "$(cat "$BATS_TEST_TMPDIR/pf")" = '{"id":7,"positions":{"o/0":8}}' ]
+	[ "$(db_sql "SELECT n FROM ordpipe.$T WHERE rowkey = 'c'")" = 3 ]
+	exec 5>&-
+	wait_fifo_run
+	assert_status 0
+}
+
 @test "SIGTERM commits the rows it holds, then exits 0" {
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) PRIMARY KEY, n INT)"
 	fifo_run mysql-replace -t "$T" --flush-interval 1h
