@@ -43,20 +43,31 @@ static const unsigned char plain[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/* Eight bytes at a time: the high bit of a byte of the result is set where
+ * v's byte is c (and, harmlessly, maybe after such a byte), so that a zero
+ * result says no byte of v is c. */
+#define WORD_ONES 0x0101010101010101ULL
+#define WORD_TOP 0x8080808080808080ULL
+
+static inline uint64_t
+word_has(uint64_t v, unsigned char c)
+{
+	uint64_t x = v ^ (WORD_ONES * c);
+
+	return (x - WORD_ONES) & ~x & WORD_TOP;
+}
+
 /* Are the eight bytes at p free of what a JSON string cannot hold as it is
  * (a control character, '"', '\\') and, with high, of bytes above 0x7f?
- * A word at a time: the scanner's and the encoder's runs of plain text. */
+ * The scanner's and the encoder's runs of plain text. */
 static inline int
 word_plain(const char *p, int high)
 {
-	const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
-	uint64_t v, q, b;
+	uint64_t v;
 
 	memcpy(&v, p, 8);
-	q = v ^ (ones * '"');
-	b = v ^ (ones * '\\');
-	return !((((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) | (high ? v : 0)) &
-	         top);
+	return !((((v - WORD_ONES * 0x20) & ~v & WORD_TOP) | word_has(v, '"') | word_has(v, '\\') |
+	          (high ? v & WORD_TOP : 0)));
 }
 
 void
@@ -733,18 +744,15 @@ js_compact(const char *s, size_t n, char *out)
 size_t
 js_key_put(char *dst, size_t cap, const char *s, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
 	size_t len = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		/* eight bytes at once while none is '%' or '|' and each would
 		 * have had its 3 bytes of room in the loop below */
 		while (n - i >= 8 && len + 10 <= cap) {
-			uint64_t v, q, b;
+			uint64_t v;
 			memcpy(&v, s + i, 8);
-			q = v ^ (ones * '%');
-			b = v ^ (ones * '|');
-			if ((((q - ones) & ~q) | ((b - ones) & ~b)) & top)
+			if (word_has(v, '%') | word_has(v, '|'))
 				break;
 			memcpy(dst + len, s + i, 8);
 			len += 8;

@@ -103,9 +103,11 @@ tb_load(tb_table *t, MYSQL *db, int accept)
 		int time = strcmp(r[1], "datetime") == 0 || strcmp(r[1], "timestamp") == 0 ||
 		           strcmp(r[1], "date") == 0;
 		add_col(t, r[0], strlen(r[0]), time, tl >= 3 && strcmp(r[1] + tl - 3, "int") == 0);
-		if (strcmp(r[0], t->key) == 0)
-			t->keybytes = r[2] && !my_collation_merges(r[2]);
-		if (strcmp(r[0], t->key) == 0 && !accept && (why = my_collation_merges(r[2])) != NULL) {
+		if (strcmp(r[0], t->key) != 0)
+			continue;
+		why = my_collation_merges(r[2]);
+		t->keybytes = r[2] && !why;
+		if (why && !accept) {
 			snprintf(t->err, sizeof(t->err),
 			         "the key column '%s' of table '%s' has collation %s: %s, so distinct "
 			         "keys would become one row (ALTER it to %s, or --accept-collation if "
