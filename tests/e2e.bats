@@ -73,6 +73,28 @@ test_flow_table() {
 		"$BATS_TEST_TMPDIR/rows" | LC_ALL=C sort
 }
 
+# The test broker (librdkafka's mock cluster) does not check the idempotent
+# producer's sequence numbers: a batch in flight when the broker goes down is
+# appended again when kcat-in retries it, where a real broker drops the copy
+# (seen: 7 orders twice, at consecutive offsets of one partition). Tests that
+# take the broker down while the producer runs hold the table against the test
+# flow on what the topic holds, and check apart that it holds every order.
+#
+# topic_flow_table N: checks that topic $T holds each of the N orders at least
+# once, then prints the test flow's table on the topic's messages (every
+# partition to its end; update mode without a watermark: order is free).
+topic_flow_table() {
+	kcat-out -t "$T" -e -q >"$BATS_TEST_TMPDIR/topic"
+	# shellcheck disable=SC2086
+	ordgen -n "$1" $ORDERS | jq -r .orderid | LC_ALL=C sort >"$BATS_TEST_TMPDIR/ids.want"
+	jq -r .orderid "$BATS_TEST_TMPDIR/topic" | LC_ALL=C sort -u >"$BATS_TEST_TMPDIR/ids.got"
+	assert_same "$BATS_TEST_TMPDIR/ids.want" "$BATS_TEST_TMPDIR/ids.got" >&2 || return 1
+	echo "# topic $T: $(wc -l <"$BATS_TEST_TMPDIR/topic") messages for $1 orders" >&3
+	FIXTURE=$BATS_TEST_TMPDIR/topic "$EX/etl.sh" -c "$CONF" test >"$BATS_TEST_TMPDIR/rows"
+	jq -s -r 'reduce .[] as $r ({}; .[$r.rowkey] = $r) | .[] | [.rowkey, .orders, .items] | @tsv' \
+		"$BATS_TEST_TMPDIR/rows" | LC_ALL=C sort
+}
+
 # live: the producer and the prod ETL of this test's config in the
 # background ($prod, $etl); the ETL's stderr in etl.err.
 live() {
@@ -187,11 +209,11 @@ wait_orders() {
 	sleep 4
 	broker_cmd up 1
 	wait "$prod"
-	wait_orders "$T" 25000
+	topic_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
+	wait_orders "$T" "$(awk -F'\t' '{ n += $2 } END { print n }' "$BATS_TEST_TMPDIR/want")"
 	kill -TERM "$etl"
 	wait "$etl"
 	table "$T" >"$BATS_TEST_TMPDIR/got"
-	test_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
 
@@ -336,7 +358,7 @@ wait_orders() {
 	END_AT_EOF=1 run --separate-stderr "$EX/etl.sh" -c "$CONF" prod
 	assert_status 0
 	table "$T" >"$BATS_TEST_TMPDIR/got"
-	test_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
+	topic_flow_table 25000 >"$BATS_TEST_TMPDIR/want"
 	assert_same "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
 

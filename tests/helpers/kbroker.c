@@ -19,8 +19,11 @@
  *
  * It exits 0 at end of its input, on quit, or on SIGINT/SIGTERM. Clients
  * connect to it over TCP like to real Kafka. Mind the mock's traits: about
- * 5 MiB kept per partition, empty fetches that wait fetch.wait.max.ms, and
- * group rejoins that wait for session.timeout.ms.
+ * 5 MiB kept per partition, empty fetches that wait fetch.wait.max.ms,
+ * group rejoins that wait for session.timeout.ms, and no check of the
+ * idempotent producer's sequence numbers: a batch in flight when a broker
+ * goes down is appended twice when the producer retries it (a real broker
+ * drops the copy).
  */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
