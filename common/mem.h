@@ -21,14 +21,33 @@ char *estrndup(const char *s, size_t n);
  * first); p itself when it already does. */
 void *egrow(void *p, size_t *cap, size_t need, size_t size, size_t first);
 
-/* Big state (winagg's hash tables and entry chunks): n bytes, zeroed, in
- * whole 2 MiB pieces aligned to 2 MiB with transparent huge pages asked for
- * (madvise), so a table of millions of slots costs a fault and a TLB entry
- * per 2 MiB instead of per 4 KiB; below MEM_HUGE, calloc. Freed with its
- * size. */
+/* Big state (winagg's hash tables and entry chunks): n bytes, zeroed, on
+ * transparent huge pages asked for (madvise), so a table of millions of
+ * slots costs a fault and a TLB entry per 2 MiB instead of per 4 KiB: up to
+ * MEM_HUGE / 2 a piece of a pool of its own (mem_piece), above that whole
+ * 2 MiB pieces aligned to 2 MiB. Freed with its size. Not thread-safe. */
 #define MEM_HUGE ((size_t)2 << 20)
 void *mem_big(size_t n);
 void mem_big_free(void *p, size_t n);
+
+/* A pool of pieces (n <= MEM_HUGE / 2 bytes; zeroed: never reused) carved
+ * in turn from 2 MiB regions on huge pages, for state made and freed a
+ * piece at a time: a region costs one page fault, not 512. A region is
+ * given back once every piece of it is freed and it is not the one being
+ * carved; pieces of like lifetimes share a pool (one that lives long pins
+ * its region). Zero-initialized; empty again once every piece is freed. */
+struct mem_region {
+	char *base;
+	size_t live; /* pieces */
+};
+typedef struct {
+	struct mem_region *r; /* sorted by base */
+	size_t n, cap;
+	char *carving; /* the region pieces come from, and its bytes used */
+	size_t carved;
+} mem_pool;
+void *mem_piece(mem_pool *p, size_t n);
+void mem_piece_free(mem_pool *p, void *q);
 
 struct buf {
 	char *p;

@@ -8,15 +8,22 @@
 #include "ws.h"
 
 #define WS_MIN_SLOTS 4
-#define WS_CHUNK_MIN 4096      /* bytes: a window's first chunk */
-/* bytes: chunks double up to this, the largest taking one huge page */
-#define WS_CHUNK_MAX (MEM_HUGE - sizeof(ws_chunk))
+/* Chunks (with their header) are powers of two from WS_CHUNK_MIN bytes,
+ * doubling per window up to an eighth of a huge page: pieces of
+ * the state's pool (common/mem: huge pages; apart from the tables, whose
+ * lifetimes differ); the last chunk of a window is resident whole there:
+ * small enough that it costs little. */
+#define WS_CHUNK_MIN 4096
+#define WS_CHUNK_MAX (MEM_HUGE / 8)
 #define WS_SPARE_MIN (4 << 20) /* bytes of spare chunks kept even for a small state */
 
 static void
-chunk_free(ws_chunk *c)
+chunk_free(ws_state *s, ws_chunk *c)
 {
-	mem_big_free(c, sizeof(*c) + c->cap);
+	if (sizeof(*c) + c->cap <= WS_CHUNK_MAX)
+		mem_piece_free(&s->pool, c);
+	else
+		mem_big_free(c, sizeof(*c) + c->cap);
 }
 
 /* An evicted window's chunks are kept for the windows to come (fresh memory
@@ -32,20 +39,20 @@ free_chunks(ws_state *s, ws_window *w)
 	for (; c; c = next) {
 		next = c->next;
 		s->bytes -= c->used;
-		if (c->cap <= WS_CHUNK_MAX &&
+		if (sizeof(*c) + c->cap <= WS_CHUNK_MAX &&
 		    s->bytes + s->spare_bytes + c->cap <= s->hw + WS_SPARE_MIN) {
 			c->next = s->spare;
 			s->spare = c;
 			s->spare_bytes += c->cap;
 		} else {
-			chunk_free(c);
+			chunk_free(s, c);
 		}
 	}
 	w->chunks = NULL;
 }
 
-/* A chunk of cap bytes: a spare one of that size (chunk sizes are few:
- * powers of two), or a new one. */
+/* A chunk of cap bytes: a spare one of that size (chunk sizes are few),
+ * or a new one. */
 static ws_chunk *
 chunk_new(ws_state *s, size_t cap)
 {
@@ -57,8 +64,8 @@ chunk_new(ws_state *s, size_t cap)
 			return c;
 		}
 	{
-		ws_chunk *c = sizeof(*c) + cap >= MEM_HUGE ? mem_big(sizeof(*c) + cap)
-		                                           : emalloc(sizeof(*c) + cap);
+		size_t n = sizeof(ws_chunk) + cap;
+		ws_chunk *c = n <= WS_CHUNK_MAX ? mem_piece(&s->pool, n) : mem_big(n);
 		c->cap = cap;
 		return c;
 	}
@@ -73,12 +80,12 @@ chunk_alloc(ws_state *s, ws_window *w, size_t n)
 
 	n = (n + 15) & ~(size_t)15;
 	if (!c || c->cap - c->used < n) {
-		size_t cap = c ? c->cap * 2 : WS_CHUNK_MIN;
-		if (cap > WS_CHUNK_MAX)
-			cap = WS_CHUNK_MAX;
-		if (cap < n)
-			cap = n;
-		c = chunk_new(s, cap);
+		size_t sz = c ? 2 * (sizeof(*c) + c->cap) : WS_CHUNK_MIN;
+		if (sz > WS_CHUNK_MAX)
+			sz = WS_CHUNK_MAX;
+		while (sz < sizeof(*c) + n)
+			sz *= 2;
+		c = chunk_new(s, sz - sizeof(*c));
 		c->next = w->chunks;
 		c->used = 0;
 		w->chunks = c;
@@ -120,7 +127,7 @@ ws_free(ws_state *s)
 	while (s->spare) {
 		ws_chunk *c = s->spare;
 		s->spare = c->next;
-		chunk_free(c);
+		chunk_free(s, c);
 	}
 	s->spare_bytes = 0;
 	free(s->wins);

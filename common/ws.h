@@ -25,6 +25,7 @@
 
 #include "ag.h"
 #include "ix.h"
+#include "mem.h"
 
 typedef struct ws_ent {
 	struct ws_ent *next; /* in its window, creation order */
@@ -68,6 +69,7 @@ typedef struct {
 	size_t changed, last_changed; /* entries changed in this batch, in the last one */
 	uint64_t peak, evicted;
 	size_t bytes;      /* of entries in chunks */
+	mem_pool pool;     /* the chunks' memory */
 	ws_chunk *spare;   /* chunks of evicted windows, for the next ones (no page faults) */
 	size_t spare_bytes;
 	size_t hw;         /* recent high-water of bytes (decays at each eviction) */

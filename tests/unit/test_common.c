@@ -610,6 +610,7 @@ test_ws(void)
 	ws_advance(&s, 4000);
 	ok(s.wm_set && s.wm == 5000, "ws: the watermark never moves back");
 	ws_free(&s);
+	ok(s.pool.n == 0 && s.pool.r == NULL, "ws: freed, its chunks' regions are given back");
 }
 
 static void
@@ -997,12 +998,12 @@ test_key_put(void)
 	ok(!bad, "js_key_put agrees with the byte-by-byte rule on %s random strings", "200000");
 }
 
-/* mem_big: zeroed, writable, in 2 MiB pieces aligned to 2 MiB from
- * MEM_HUGE on (else calloc); pieces given back to the system when freed. */
+/* mem_big: zeroed, writable, in 2 MiB pieces aligned to 2 MiB above
+ * MEM_HUGE / 2 (else a piece of its pool); given back when freed. */
 static void
 test_mem_big(void)
 {
-	size_t sizes[] = {100, MEM_HUGE - 1, MEM_HUGE, 3 * MEM_HUGE + 17};
+	size_t sizes[] = {100, MEM_HUGE / 2, MEM_HUGE / 2 + 1, MEM_HUGE - 1, MEM_HUGE, 3 * MEM_HUGE + 17};
 
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t n = sizes[k], nonzero = 0;
@@ -1011,17 +1012,60 @@ test_mem_big(void)
 			nonzero += p[i] != 0;
 		memset(p, 0xa5, n);
 		ok(nonzero == 0 && p[n - 1] == 0xa5 &&
-		       (n < MEM_HUGE || (uintptr_t)p % MEM_HUGE == 0),
-		   "mem_big(%zu): zeroed, writable%s", n, n < MEM_HUGE ? "" : ", aligned to 2 MiB");
+		       (n <= MEM_HUGE / 2 || (uintptr_t)p % MEM_HUGE == 0),
+		   "mem_big(%zu): zeroed, writable%s", n, n <= MEM_HUGE / 2 ? "" : ", aligned to 2 MiB");
 		mem_big_free(p, n);
 	}
 	mem_big_free(NULL, MEM_HUGE);
+}
+
+/* mem_piece: pieces carved in turn from 2 MiB regions, zeroed, 16-byte
+ * aligned, never overlapping; a region given back once its pieces are all
+ * freed, except the one being carved; the pool empty after the last. */
+static void
+test_mem_piece(void)
+{
+	mem_pool p = {0};
+	unsigned char *v[40];
+	size_t n = 100000, bad = 0; /* 20 pieces fill a region: 40 span 2 or 3 */
+
+	for (int i = 0; i < 40; i++) {
+		v[i] = mem_piece(&p, n);
+		for (size_t j = 0; j < n; j++)
+			bad += v[i][j] != 0;
+		bad += (uintptr_t)v[i] % 16 != 0;
+		memset(v[i], i + 1, n);
+	}
+	for (int i = 0; i < 40; i++)
+		bad += v[i][0] != i + 1 || v[i][n - 1] != i + 1;
+	ok(!bad && p.n == 2 && p.r[0].live == 20 && p.r[1].live == 20,
+	   "mem_piece: 40 pieces of 100000 bytes zeroed, apart, in two regions of 20");
+	for (int i = 0; i < 19; i++)
+		mem_piece_free(&p, v[i]);
+	ok(p.n == 2, "mem_piece: a region with one piece left stays");
+	mem_piece_free(&p, v[19]);
+	ok(p.n == 1 && p.r[0].base == p.carving, "mem_piece: its last piece freed, the region goes");
+	for (int i = 20; i < 40; i++)
+		mem_piece_free(&p, v[i]);
+	ok(p.n == 0 && p.r == NULL && p.carving == NULL,
+	   "mem_piece: every piece freed, the pool is empty (the carving region too)");
+	v[0] = mem_piece(&p, MEM_HUGE / 2 - 64);
+	v[1] = mem_piece(&p, MEM_HUGE / 2 - 64);
+	v[2] = mem_piece(&p, 256);
+	ok(p.n == 2 && v[1] > v[0] && v[1] < v[0] + MEM_HUGE / 2 && p.carving == (char *)v[2],
+	   "mem_piece: two halves fill a region, the next piece starts another");
+	mem_piece_free(&p, v[0]);
+	mem_piece_free(&p, v[1]);
+	ok(p.n == 1, "mem_piece: the full region goes when both halves are freed");
+	mem_piece_free(&p, v[2]);
+	ok(p.n == 0, "mem_piece: and the pool empties");
 }
 
 int
 main(void)
 {
 	test_mem_big();
+	test_mem_piece();
 	test_key_put();
 	test_stats_line();
 	test_ws();
