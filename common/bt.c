@@ -48,24 +48,30 @@ bt_free(bt_batch *b)
 	buf_free(&b->arena);
 }
 
-/* Marks an earlier row with the same key dead; the new row takes its slot. */
+/* Marks an earlier row with the same key dead; the new row takes its slot.
+ * A slot holds the row's index + 1 and the top half of its key's hash: a
+ * probe reads another row's key only when the halves match (rows and keys
+ * are far apart in a big batch: a cache miss each). */
 static void
 collapse(bt_batch *b, size_t idx)
 {
 	const bt_row *r = &b->rows[idx];
 	const char *k = b->arena.p + r->koff;
-	size_t mask = b->nslots - 1, h = (size_t)hs_hash(k, r->klen, 0) & mask;
+	uint64_t hash = hs_hash(k, r->klen, 0), tag = hash & ~(uint64_t)UINT32_MAX;
+	size_t mask = b->nslots - 1, h = (size_t)hash & mask;
 
 	for (;; h = (h + 1) & mask) {
-		uint32_t s = b->slots[h];
+		uint64_t s = b->slots[h];
 		if (s == 0) {
-			b->slots[h] = (uint32_t)idx + 1;
+			b->slots[h] = tag | (idx + 1);
 			return;
 		}
-		bt_row *o = &b->rows[s - 1];
+		if ((s & ~(uint64_t)UINT32_MAX) != tag)
+			continue;
+		bt_row *o = &b->rows[(uint32_t)s - 1];
 		if (o->klen == r->klen && memcmp(b->arena.p + o->koff, k, r->klen) == 0) {
 			o->dead = 1;
-			b->slots[h] = (uint32_t)idx + 1;
+			b->slots[h] = tag | (idx + 1);
 			return;
 		}
 	}

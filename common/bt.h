@@ -37,7 +37,7 @@ typedef struct {
 	bt_row *rows;
 	size_t n, cap;
 	struct buf arena;
-	uint32_t *slots;  /* key hash -> row index + 1, open addressing */
+	uint64_t *slots;  /* key hash -> top half of the hash, row index + 1; open addressing */
 	size_t nslots;
 	js_want want;     /* before bt_bind: key, "_checkpoint", "_delete"; after: columns (and those) */
 	const char **names;
