@@ -5,6 +5,7 @@
  * allocation fails, as sbase's emalloc does: no caller handles NULL, and no
  * partial result is ever written as if it were whole. struct buf is the one
  * growable byte buffer (SQL statements, --stats lines, JSON heads).
+ * mem_big and pools of pieces put winagg's state on huge pages.
  */
 #ifndef MEM_H
 #define MEM_H
