@@ -960,24 +960,6 @@ done(void)
 	return (opt.count >= 0 && (long long)n_msgs >= opt.count) || (opt.exit_eof && all_at_end());
 }
 
-/* Waits up to POLL_MS for a message, then takes what else is there (a
- * batch consume with a timeout waits for a full batch: after a pause, the
- * first message of a quiet topic would wait the whole POLL_MS). */
-static ssize_t
-wait_batch(rd_kafka_queue_t *queue, rd_kafka_message_t **batch)
-{
-	ssize_t more;
-
-	if (!(batch[0] = rd_kafka_consume_queue(queue, POLL_MS)))
-		return 0;
-	more = rd_kafka_consume_batch_queue(queue, 0, batch + 1, BATCH_MAX - 1);
-	if (more < 0) {
-		rd_kafka_message_destroy(batch[0]); /* not stored: read again next time */
-		return more;
-	}
-	return 1 + more;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1054,7 +1036,7 @@ main(int argc, char **argv)
 			if (flush_and_store() < 0)
 				break;
 			st_enter(ST_WAIT);
-			got = wait_batch(queue, batch);
+			got = rd_kafka_consume_batch_queue(queue, POLL_MS, batch, BATCH_MAX);
 		}
 		st_enter(ST_WORK);
 		if (got < 0) {
