@@ -45,6 +45,7 @@ bt_free(bt_batch *b)
 	free(b->vals);
 	free(b->voffs);
 	free(b->tmp);
+	free(b->bykey);
 	buf_free(&b->arena);
 }
 
@@ -324,10 +325,31 @@ bt_live(const bt_batch *b)
 	return n;
 }
 
+int
+bt_key_cmp(const void *a, const void *b)
+{
+	const bt_key *k = a, *l = b;
+	int c = memcmp(k->p, l->p, k->n < l->n ? k->n : l->n);
+
+	return c ? c : (k->n > l->n) - (k->n < l->n);
+}
+
+void
+bt_sort_keys(bt_batch *b)
+{
+	b->bykey = egrow(b->bykey, &b->bykey_cap, b->n, sizeof(*b->bykey), 1024);
+	for (size_t r = 0; r < b->n; r++)
+		b->bykey[r] = (bt_key){.p = b->arena.p + b->rows[r].koff, .n = (uint32_t)b->rows[r].klen,
+		                       .row = (uint32_t)r};
+	qsort(b->bykey, b->n, sizeof(*b->bykey), bt_key_cmp);
+	b->nbykey = b->n;
+}
+
 void
 bt_clear(bt_batch *b)
 {
 	b->n = 0;
+	b->nbykey = 0;
 	b->arena.len = 0;
 	memset(b->slots, 0, b->nslots * sizeof(*b->slots));
 }
@@ -336,4 +358,5 @@ void
 bt_truncate(bt_batch *b, size_t r)
 {
 	b->n = r;
+	b->nbykey = 0;
 }

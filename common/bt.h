@@ -32,6 +32,13 @@ typedef struct {
 	uint8_t del;      /* {"KEY":...,"_delete":true}: the row is deleted, not written */
 } bt_row;
 
+/* A row and its key (bytes in the arena), for sorting by key. */
+typedef struct {
+	const char *p;
+	uint32_t n;
+	uint32_t row;
+} bt_key;
+
 typedef struct {
 	const char *key;  /* the key field */
 	bt_row *rows;
@@ -48,6 +55,8 @@ typedef struct {
 	size_t vcap;
 	char *tmp;        /* ND_LINE_MAX bytes: a value unescaped */
 	double first_at;  /* monotonic s when the batch's first row came */
+	bt_key *bykey;    /* bt_sort_keys: every row, by key bytes (nbykey == n: current) */
+	size_t nbykey, bykey_cap;
 } bt_batch;
 
 enum bt_take { BT_ROW, BT_CHECKPOINT, BT_BAD };
@@ -95,6 +104,13 @@ bt_is_upsert(const bt_batch *b, size_t r)
 {
 	return bt_is_live(b, r) && !b->rows[r].del;
 }
+/* Every row of the batch, dead and rejected ones too, sorted by its key's
+ * bytes into bykey: the reader does it for a full batch while the one
+ * before is written, so the write sends rows in key order at no cost to
+ * the server. Valid until the batch takes another row. */
+void bt_sort_keys(bt_batch *b);
+/* Orders keys by their bytes (then length). */
+int bt_key_cmp(const void *a, const void *b);
 /* The batch is written: empty it. */
 void bt_clear(bt_batch *b);
 /* Drops the rows from r on (the stop policy ended the batch there). */

@@ -440,23 +440,9 @@ attempt_statements(tx_ctx *x)
 	return end_tx(x, TX_OK);
 }
 
-struct tx_key {
-	const char *p; /* the key's bytes, in the batch's arena */
-	uint32_t n;
-	uint32_t row;
-};
-
-static int
-key_cmp(const void *a, const void *b)
-{
-	const struct tx_key *k = a, *l = b;
-	int c = memcmp(k->p, l->p, k->n < l->n ? k->n : l->n);
-
-	return c ? c : (k->n > l->n) - (k->n < l->n);
-}
-
-/* The rows LOAD DATA writes (x->order), in the order read; inf_read sorts
- * them a slice at a time (order_slice). */
+/* The rows LOAD DATA writes (x->order): in key order when the reader
+ * sorted the batch (bykey) and the index orders keys as bytes; else in the
+ * order read, and inf_read sorts them a slice at a time (order_slice). */
 static void
 order_rows(tx_ctx *x)
 {
@@ -464,13 +450,17 @@ order_rows(tx_ctx *x)
 
 	x->order = egrow(x->order, &x->order_cap, b->n, sizeof(*x->order), 1024);
 	x->norder = 0;
-	for (size_t r = 0; r < b->n; r++)
+	x->order_sorted = x->t->keybytes && b->nbykey == b->n;
+	for (size_t i = 0; i < b->n; i++) {
+		size_t r = x->order_sorted ? b->bykey[i].row : i;
 		if (bt_is_upsert(b, r))
-			x->order[x->norder++] = (struct tx_key){.p = b->arena.p + b->rows[r].koff,
-			                                        .n = (uint32_t)b->rows[r].klen, .row = (uint32_t)r};
+			x->order[x->norder++] = (bt_key){.p = b->arena.p + b->rows[r].koff,
+			                                 .n = (uint32_t)b->rows[r].klen, .row = (uint32_t)r};
+	}
 }
 
-/* Rows sorted by key a slice at a time, as LOAD DATA asks for them, if the
+/* A batch the reader did not sort (the first, read before the table was
+ * known) is sorted by key a slice at a time, as LOAD DATA asks for it, if the
  * index orders keys as bytes: inserts then go page after page instead of
  * all over the index, and the sorting of a slice overlaps the server's work
  * on the one before (one sort of a big batch would keep the server waiting).
@@ -483,11 +473,11 @@ order_slice(tx_ctx *x)
 {
 	size_t k = x->norder - x->inf_row;
 
-	if (!x->t->keybytes || x->inf_row % TX_SORT_SLICE != 0)
+	if (x->order_sorted || !x->t->keybytes || x->inf_row % TX_SORT_SLICE != 0)
 		return;
 	if (k > TX_SORT_SLICE)
 		k = TX_SORT_SLICE;
-	qsort(x->order + x->inf_row, k, sizeof(*x->order), key_cmp);
+	qsort(x->order + x->inf_row, k, sizeof(*x->order), bt_key_cmp);
 }
 
 /* LOAD DATA LOCAL reads the batch through these: rows are turned into

@@ -42,8 +42,6 @@ enum tx_verdict {
 	TX_UNAVAILABLE, /* the server does not allow this strategy: choose another */
 };
 
-struct tx_key; /* a row and its key, for sorting (tx.c) */
-
 typedef struct {
 	MYSQL *db; /* NULL while disconnected */
 	const struct my_opts *my;
@@ -62,8 +60,9 @@ typedef struct {
 	uint64_t n_retries, n_rejected_db;
 	int inf_armed;            /* our LOAD DATA runs: the only time data is served */
 	size_t inf_row, inf_pos;  /* the next of order to encode, bytes of tsv handed out */
-	struct tx_key *order;     /* the rows LOAD DATA writes, in key order if keybytes */
+	bt_key *order;            /* the rows LOAD DATA writes, in key order if keybytes */
 	size_t norder, order_cap;
+	int order_sorted;         /* all of order is (from the batch's bykey) */
 } tx_ctx;
 
 void tx_free(tx_ctx *x);

@@ -175,7 +175,7 @@ rows3() {
 	[ "$(tail -1 "$BATS_TEST_TMPDIR/st" | jq -c '[.in, .out, .rejected, .batches, .pending]')" = "[12,11,1,6,0]" ]
 }
 
-@test "LOAD DATA writes a batch in key order only where the collation orders keys by bytes: 'sg' then 'SG' under a _ci key keeps the last" {
+@test "LOAD DATA writes a batch in key order only where the collation orders keys by bytes: 'sg' then 'SG' under a _ci key keeps the last; sorted batches land whole" {
 	db_sql "CREATE TABLE ordpipe.$T (rowkey VARCHAR(255) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT)"
 	printf '%s\n' '{"rowkey":"sg","n":1}' '{"rowkey":"b","n":2}' '{"rowkey":"SG","n":3}' '{"rowkey":"a","n":4}' |
 		run_split mysql-replace -t "$T" --accept-collation -q
@@ -192,6 +192,15 @@ rows3() {
 		run_split mysql-replace -t "${T}c" --batch 10000 -q
 	assert_status 0
 	[ "$(db_sql "SELECT COUNT(*), SUM(n), SUM(rowkey <> CONCAT('k', n)) FROM ordpipe.${T}c")" = "$(printf '10000\t49995000\t0')" ]
+	# four batches of 2500, each of 1250 keys in scrambled order written
+	# twice (n = -1, then n = its number): from the second batch on, the
+	# reader sorts a full batch before it is handed over; the later row wins
+	awk 'BEGIN { for (j = 0; j < 4; j++) for (p = 0; p < 2; p++) for (i = 0; i < 1250; i++) {
+		k = j * 1250 + (i * (p ? 7 : 11) + p * 3) % 1250
+		printf "{\"rowkey\":\"m%d\",\"n\":%d}\n", k, p ? k : -1 } }' |
+		run_split mysql-replace -t "${T}d" --batch 2500 -q
+	assert_status 0
+	[ "$(db_sql "SELECT COUNT(*), SUM(n), SUM(rowkey <> CONCAT('m', n)) FROM ordpipe.${T}d")" = "$(printf '5000\t12497500\t0')" ]
 }
 
 @test "bad lines: not JSON, no key, a key that is not a string or number" {

@@ -854,6 +854,28 @@ test_bt(void)
 	bt_clear(&b);
 	ok(b.n == 0 && take_line(&b, lines[0], 8, &ck, why) == BT_ROW && !b.rows[0].dead,
 	   "bt: a cleared batch forgets its keys");
+	bt_clear(&b);
+	{
+		/* keys by their bytes: "K" < "k" < "k " < "k1" < "k10" < "k2" < "\u00e9" (UTF-8 c3 a9) */
+		const char *in[] = {"k2", "k10", "\u00e9", "k ", "k1", "K", "k", "k1"};
+		const char *want[] = {"K", "k", "k ", "k1", "k1", "k10", "k2", "\xc3\xa9"};
+		int good = 1;
+		for (int i = 0; i < 8; i++) {
+			char line[64];
+			snprintf(line, sizeof(line), "{\"rowkey\":\"%s\",\"n\":%d}", in[i], i);
+			good &= take_line(&b, line, (uint64_t)i + 1, &ck, why) == BT_ROW;
+		}
+		bt_sort_keys(&b);
+		good &= b.nbykey == 8;
+		for (int i = 0; i < 8 && good; i++)
+			good = b.bykey[i].n == strlen(want[i]) && memcmp(b.bykey[i].p, want[i], b.bykey[i].n) == 0;
+		/* the two rows of "k1": the dead one (row 4) and the live one (row 7) */
+		good &= (b.bykey[3].row == 4 || b.bykey[3].row == 7) &&
+		        b.bykey[3].row + b.bykey[4].row == 11 && b.rows[4].dead && !b.rows[7].dead;
+		ok(good, "bt: the batch's rows sorted by the bytes of their keys, dead ones too");
+		take_line(&b, lines[1], 9, &ck, why);
+		ok(b.nbykey != b.n, "bt: a row taken after the sort makes it stale");
+	}
 	buf_free(&q);
 	bt_free(&b);
 	tb_free(&t);
