@@ -453,9 +453,12 @@ order_rows(tx_ctx *x)
 	x->order_sorted = x->t->keybytes && b->nbykey == b->n;
 	for (size_t i = 0; i < b->n; i++) {
 		size_t r = x->order_sorted ? b->bykey[i].row : i;
-		if (bt_is_upsert(b, r))
-			x->order[x->norder++] = (bt_key){.p = b->arena.p + b->rows[r].koff,
-			                                 .n = (uint32_t)b->rows[r].klen, .row = (uint32_t)r};
+		if (!bt_is_upsert(b, r))
+			continue;
+		x->order[x->norder++] = x->order_sorted
+		                            ? b->bykey[i]
+		                            : (bt_key){.p = b->arena.p + b->rows[r].koff,
+		                                       .n = (uint32_t)b->rows[r].klen, .row = (uint32_t)r};
 	}
 }
 
