@@ -118,8 +118,17 @@ static struct run {
 	rej rejects;
 	FILE *late_fp;
 	js_want want;           /* members of a row */
-	js_val *vals;           /* per wanted member */
+	js_val *vals;           /* per wanted member (the row's: one of pre[]'s) */
 	struct buf key;         /* the row's group key: its values' JSON texts, each NUL-ended */
+	struct pre {            /* a row scanned ahead of the one before it (main) */
+		nd_rec rec;
+		js_val *vals;
+		struct buf key;
+		uint64_t kh;     /* the key's hash */
+		int64_t t;       /* event time, when time_why is empty */
+		int scan_bad;    /* nd_scan's reason in scan_why */
+		char scan_why[200], time_why[160];
+	} pre[2];
 	char *unesc;            /* ND_LINE_MAX bytes: a group value decoded */
 	char *cfg, *cfg_v2;     /* the configuration a snapshot must match */
 
@@ -1197,44 +1206,77 @@ pane_row(const nd_rec *r, const struct rowpos *rp, int64_t t, uint64_t kh, int j
 	return 0;
 }
 
+/* The first look at a row, which changes nothing: its members, event time,
+ * group key and hash; and the table slots of its windows are fetched into
+ * the cache while the row before it is applied (the main loop holds a row
+ * scanned ahead: with many groups, that slot is a cache miss a row). */
+static void
+row_scan(struct pre *p, const nd_rec *r)
+{
+	js_err err;
+	const char *why;
+
+	p->rec = *r;
+	p->scan_bad = nd_scan(r, &run.want, p->vals, &err, p->scan_why, sizeof(p->scan_why)) < 0;
+	p->time_why[0] = '\0';
+	if (p->scan_bad)
+		return;
+	if ((why = row_time(&p->vals[0], &p->t)) != NULL) {
+		snprintf(p->time_why, sizeof(p->time_why), "%s", why);
+		return;
+	}
+	p->key.len = 0;
+	for (int g = 0; g < opt.l.ngroup; g++)
+		key_put(&p->key, &p->vals[opt.gwant[g]]);
+	p->kh = hs_hash(p->key.p, p->key.len, 0);
+	if (!opt.session && !opt.panes) {
+		int64_t w = p->t - tm_floormod(p->t - opt.offset, opt.slide);
+		for (int k = 0; k < 4 && w > p->t - opt.size; k++, w -= opt.slide) {
+			const ws_window *win = ws_window_at(&run.ws, w);
+			if (win)
+				__builtin_prefetch(&win->ix.s[ws_hash(p->kh, w) & (win->ix.cap - 1)]);
+		}
+	}
+}
+
 /* 0: row done (aggregated, late or rejected); -1: stop (bad row, no
  * rejects). *rp: the row's position, also for a row rejected. */
 static int
-process_row(const nd_rec *r, struct rowpos *rp)
+process_row(struct pre *p, struct rowpos *rp)
 {
 	ws_ent **ents = run.ents;  /* per window of the row: its entry, or NULL */
 	int64_t *starts = run.starts;
 	ws_state *s = &run.ws;
-	js_val *vals = run.vals;
-	js_err err;
+	const nd_rec *r = &p->rec;
+	js_val *vals = p->vals;
 	const char *why;
 	char msg[200];
-	int64_t t, last_start;
-	uint64_t kh;
+	int64_t t = p->t, last_start;
+	uint64_t kh = p->kh;
 	int nw = 0, late = 0, closed = 0, judge = opt.has_wm && opt.mode != MODE_COMPLETE;
 	int64_t plim = INT64_MIN;
+	struct buf key = run.key;
 
 	run.n_read++;
 	run.rows_since_ckpt++;
-	if (nd_scan(r, &run.want, vals, &err, msg, sizeof(msg)) < 0) {
+	run.vals = vals;
+	if (p->scan_bad) {
 		/* still covered by a checkpoint when rejected, so that a restart
 		 * does not reject it again: kcat-out writes "_pos" last */
 		if (!r->too_long)
 			pt_tail(&run.pt, r->text, r->len, &rp->part, &rp->off);
-		return bad(r, msg);
+		return bad(r, p->scan_why);
 	}
 	if ((why = pt_row(&run.pt, &vals[opt.pos_want], &rp->part, &rp->off)) != NULL)
 		return bad(r, why);
-	if ((why = row_time(&vals[0], &t)) != NULL)
-		return bad(r, why);
+	if (p->time_why[0])
+		return bad(r, p->time_why);
 	if (rp->part >= 0 && run.pt.v[rp->part].has_max)
 		plim = pt_behind(&run.pt, run.pt.v[rp->part].pmax);
 	if ((why = row_inputs(vals, msg, sizeof(msg))) != NULL)
 		return bad(r, why);
-	run.key.len = 0;
-	for (int g = 0; g < opt.l.ngroup; g++)
-		key_put(&run.key, &vals[opt.gwant[g]]);
-	kh = hs_hash(run.key.p, run.key.len, 0);
+	run.key = p->key; /* the row's key is run.key; its buffer before, p's */
+	p->key = key;
 	if (opt.session)
 		return session_row(r, rp, t, kh, judge, plim);
 	if (opt.panes)
@@ -1286,14 +1328,32 @@ process_row(const nd_rec *r, struct rowpos *rp)
 /* A row, and with --checkpoint its position: covered once the row is done,
  * but not a bad row that stops the run (a restart must stop at it again). */
 static int
-process(const nd_rec *r)
+process(struct pre *p)
 {
 	struct rowpos rp = {-1, 0};
-	int rc = process_row(r, &rp);
+	int rc = process_row(p, &rp);
 
 	if (rc == 0 && rp.part >= 0 && rp.off + 1 > run.pt.v[rp.part].next)
 		run.pt.v[rp.part].next = rp.off + 1;
 	return rc;
+}
+
+/* A scanned row applied, then what follows each row: the batch's end when
+ * due, statistics, the output checked. -1: a bad row stops the run. */
+static int
+apply(struct pre *p)
+{
+	if (process(p) < 0)
+		return -1;
+	if (++run.batch_rows >= (opt.trigger_rows ? opt.trigger_rows : BATCH_MAX_ROWS))
+		end_batch();
+	else if (opt.trigger_interval && (run.batch_rows & 63) == 0 &&
+	         (tm_mono_s() - run.batch_t0) * 1000 >= (double)opt.trigger_interval)
+		end_batch();
+	if (opt.cc.stats_ms && (run.n_read & 1023) == 0)
+		stats();
+	out_check();
+	return 0;
 }
 
 /* ---- the program ---- */
@@ -1328,7 +1388,9 @@ want_init(void)
 	if (opt.gap_field)
 		opt.gap_want = want_index(names, &n, opt.gap_field);
 	js_want_init(&run.want, names, n);
-	run.vals = ecalloc((size_t)n, sizeof(*run.vals));
+	for (int k = 0; k < 2; k++)
+		run.pre[k].vals = ecalloc((size_t)n, sizeof(*run.pre[k].vals));
+	run.vals = run.pre[0].vals;
 }
 
 /* End of input (or a stop signal): the last batch, a last snapshot with the
@@ -1418,7 +1480,10 @@ free_run(void)
 		sn_close(&run.sn);
 	free(run.cfg);
 	free(run.cfg_v2);
-	free(run.vals);
+	for (int k = 0; k < 2; k++) {
+		free(run.pre[k].vals);
+		buf_free(&run.pre[k].key);
+	}
 	free(run.unesc);
 	buf_free(&run.key);
 	js_want_free(&run.want);
@@ -1430,6 +1495,7 @@ main(int argc, char **argv)
 	int status = DIAG_EX_OK, rc;
 	nd_reader *rd;
 	nd_rec rec;
+	struct pre *held = NULL, *next;
 
 	diag_init(argv[0]);
 	parse_opts(argc, argv);
@@ -1449,7 +1515,10 @@ main(int argc, char **argv)
 	run.unesc = emalloc(ND_LINE_MAX);
 	run.ents = ecalloc(opt.wpr, sizeof(*run.ents));
 	run.starts = ecalloc(opt.wpr, sizeof(*run.starts));
-	buf_reserve(&run.key, 256); /* never NULL, even for no group fields (-g '') */
+	/* never NULL, even for no group fields (-g '') */
+	buf_reserve(&run.key, 256);
+	buf_reserve(&run.pre[0].key, 256);
+	buf_reserve(&run.pre[1].key, 256);
 	rd = nd_new(argv + optind, argc - optind);
 	ws_init(&run.ws, opt.size, opt.l.naggs, (opt.l.ext + 7) & ~(size_t)7, opt.mode == MODE_UPDATE);
 	for (int i = 0; i < opt.l.naggs; i++)
@@ -1479,33 +1548,57 @@ main(int argc, char **argv)
 		diag_die(DIAG_EX_FAIL, "cannot open stats file '%s': %s", opt.cc.stats_file, strerror(errno));
 	run.batch_t0 = opt.trigger_interval ? tm_mono_s() : 0;
 
-	while (!sig_stop && (rc = nd_next_checked(rd, &rec)) != 0) {
-		if (rc < 0) {
-			status = DIAG_EX_FAIL;
-			break;
-		}
-		if (rc == ND_IDLE) {
-			on_idle(rd);
+	/* A row is scanned (row_scan) before the row ahead of it is applied,
+	 * while both are in the reader's buffer: the row held (held) waits for
+	 * the next one, or is applied first when the next one is not read yet,
+	 * is a control record, or the input ends. Rows are applied in order,
+	 * each seeing what the ones before it did, as one at a time. */
+	for (;;) {
+		rc = held && !sig_stop ? nd_next_buffered(rd, &rec) : 0;
+		if (rc == 0 && held) {
+			rc = apply(held);
+			held = NULL;
+			if (rc < 0) {
+				status = DIAG_EX_BADINPUT;
+				break;
+			}
 			continue;
 		}
-		if (run.pt.drained)
-			pt_resume(&run.pt, tm_mono_s());
-		if ((rc = control(&rec)) == 0)
-			rc = process(&rec);
-		else if (rc > 0)
-			continue;
-		if (rc < 0) {
+		if (rc == 0) {
+			if (sig_stop || (rc = nd_next_checked(rd, &rec)) == 0)
+				break;
+			if (rc < 0) {
+				status = DIAG_EX_FAIL;
+				break;
+			}
+			if (rc == ND_IDLE) {
+				on_idle(rd);
+				continue;
+			}
+		}
+		if (run.pt.drained || (rec.len >= 3 && memcmp(rec.text, "{\"_", 3) == 0)) {
+			/* maybe a control record: the rows before it first */
+			if (held && (rc = apply(held)) < 0) {
+				status = DIAG_EX_BADINPUT;
+				break;
+			}
+			held = NULL;
+			if (run.pt.drained)
+				pt_resume(&run.pt, tm_mono_s());
+			if ((rc = control(&rec)) > 0)
+				continue;
+			if (rc < 0) {
+				status = DIAG_EX_BADINPUT;
+				break;
+			}
+		}
+		next = &run.pre[held == &run.pre[0]];
+		row_scan(next, &rec);
+		if (held && apply(held) < 0) {
 			status = DIAG_EX_BADINPUT;
 			break;
 		}
-		if (++run.batch_rows >= (opt.trigger_rows ? opt.trigger_rows : BATCH_MAX_ROWS))
-			end_batch();
-		else if (opt.trigger_interval && (run.batch_rows & 63) == 0 &&
-		         (tm_mono_s() - run.batch_t0) * 1000 >= (double)opt.trigger_interval)
-			end_batch();
-		if (opt.cc.stats_ms && (run.n_read & 1023) == 0)
-			stats();
-		out_check();
+		held = next;
 	}
 	if (status != DIAG_EX_FAIL)
 		finish(status);

@@ -262,6 +262,30 @@ nd_next(nd_reader *r, nd_rec *rec)
 }
 
 int
+nd_next_buffered(nd_reader *r, nd_rec *rec)
+{
+	for (;;) {
+		const char *nl;
+		size_t start = r->pos, len;
+
+		if (r->fd < 0 || r->skipping || start >= r->end)
+			return 0;
+		nl = memchr(r->buf + start, '\n', r->end - start);
+		if (!nl)
+			return 0;
+		len = (size_t)(nl - (r->buf + start));
+		if (len > ND_LINE_MAX)
+			return 0; /* nd_next says it is too long */
+		r->pos = start + len + 1;
+		r->lineno++;
+		if (len == 0 || (len == 1 && r->buf[start] == '\r'))
+			continue;
+		emit(r, rec, start, len, 0);
+		return 1;
+	}
+}
+
+int
 nd_next_checked(nd_reader *r, nd_rec *rec)
 {
 	for (;;) {

@@ -26,7 +26,7 @@
 typedef struct nd_reader nd_reader;
 
 typedef struct nd_rec {
-	const char *text; /* not NUL-terminated; valid until the next nd_next */
+	const char *text; /* not NUL-terminated; valid until the next nd_next (nd_next_buffered keeps it) */
 	size_t len;       /* bytes */
 	const char *file; /* "<stdin>" for standard input */
 	uint64_t lineno;
@@ -41,6 +41,10 @@ void nd_free(nd_reader *r);
  * call blocks); 0: end of all input; -1: read or open error (errno set,
  * nd_errfile() names the file). Interrupted reads return -1 with EINTR. */
 int nd_next(nd_reader *r, nd_rec *rec);
+/* The next record only if it is whole in what was read already: 1 (in rec),
+ * or 0 with nothing consumed or moved, so that the record before stays valid
+ * (a program may then hold two). nd_next reads on from there. */
+int nd_next_buffered(nd_reader *r, nd_rec *rec);
 const char *nd_errfile(const nd_reader *r);
 /* nd_next for a program's main loop: retries interrupted reads unless a
  * stop signal came (then 0, as at end of input); a read or open error is

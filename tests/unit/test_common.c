@@ -23,6 +23,7 @@
 #include "hs.h"
 #include "js.h"
 #include "mem.h"
+#include "nd.h"
 #include "pn.h"
 #include "pt.h"
 #include "rk.h"
@@ -1020,6 +1021,69 @@ test_key_put(void)
 	ok(!bad, "js_key_put agrees with the byte-by-byte rule on %s random strings", "200000");
 }
 
+/* nd_next_buffered: the next whole record already read, the record before
+ * left in place (winagg holds two); 0 without consuming anything where a
+ * record is not whole yet, nd_next going on from there. */
+static void
+test_nd_buffered(void)
+{
+	char path[] = "/tmp/ordpipe-nd-XXXXXX", fdpath[32];
+	const char text[] = "a\n\r\n\n{\"x\":1}\r\nlast";
+	int fd = mkstemp(path), p[2];
+	char *paths[1];
+	nd_reader *r;
+	nd_rec one, two;
+	int rc;
+
+	if (fd < 0 || write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1) {
+		ok(0, "nd: a temporary file");
+		return;
+	}
+	close(fd);
+	paths[0] = path;
+	r = nd_new(paths, 1);
+	ok(nd_next_buffered(r, &one) == 0, "nd: nothing buffered before the first read");
+	ok(nd_next(r, &one) == 1 && one.len == 1 && one.text[0] == 'a' && one.lineno == 1,
+	   "nd: the first record read");
+	rc = nd_next_buffered(r, &two);
+	ok(rc == 1 && two.len == 7 && memcmp(two.text, "{\"x\":1}", 7) == 0 && two.lineno == 4,
+	   "nd: the next whole record, empty lines skipped, CR dropped (line %llu)",
+	   (unsigned long long)two.lineno);
+	ok(one.len == 1 && one.text[0] == 'a', "nd: the record before still in place");
+	ok(nd_next_buffered(r, &two) == 0, "nd: a last line without newline is left to nd_next");
+	ok(nd_next(r, &two) == 1 && two.len == 4 && memcmp(two.text, "last", 4) == 0 &&
+	       two.lineno == 5,
+	   "nd: nd_next reads it");
+	ok(nd_next(r, &two) == 0, "nd: then the end");
+	nd_free(r);
+	unlink(path);
+
+	/* a record cut between two reads of a pipe */
+	if (pipe(p) < 0) {
+		ok(0, "nd: a pipe");
+		return;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", p[0]);
+	paths[0] = fdpath;
+	r = nd_new(paths, 1);
+	ok(write(p[1], "b\nc", 3) == 3, "nd: first part written");
+	while ((rc = nd_next(r, &one)) == ND_IDLE)
+		;
+	ok(rc == 1 && one.len == 1 && one.text[0] == 'b', "nd: the whole record");
+	ok(nd_next_buffered(r, &two) == 0, "nd: the cut one is not whole: 0");
+	ok(one.text[0] == 'b', "nd: and the record before is untouched");
+	ok(write(p[1], "d\n", 2) == 2, "nd: its rest written");
+	close(p[1]);
+	while ((rc = nd_next(r, &two)) == ND_IDLE)
+		;
+	ok(rc == 1 && two.len == 2 && memcmp(two.text, "cd", 2) == 0, "nd: nd_next joins it");
+	while ((rc = nd_next(r, &two)) == ND_IDLE)
+		;
+	ok(rc == 0, "nd: end of the pipe");
+	nd_free(r);
+	close(p[0]);
+}
+
 /* mem_big: zeroed, writable, in 2 MiB pieces aligned to 2 MiB above
  * MEM_HUGE / 2 (else a piece of its pool); given back when freed. */
 static void
@@ -1088,6 +1152,7 @@ main(void)
 {
 	test_mem_big();
 	test_mem_piece();
+	test_nd_buffered();
 	test_key_put();
 	test_stats_line();
 	test_ws();
