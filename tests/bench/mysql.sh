@@ -65,3 +65,12 @@ for phase in 0 1; do
 	jq -r --arg w "$what" '.duration_ms | "mysql-replace time, \($w): read \(.read) ms, parse \(.parse) ms, waiting for the server \(.commit) ms, wait \(.wait) ms"' \
 		"$B/mr.stats" 2>/dev/null || true
 done
+
+# Startup against the server: one row from the program's start to its
+# commit (connect, look at the table, write), beside the mariadb client
+# connecting and running one REPLACE of the same row.
+db_sql "DROP TABLE IF EXISTS ordpipe.st"
+python3 tests/bench/startup.py "mysql-replace, one row committed" 30 mysql-replace -t st
+python3 tests/bench/startup.py "mariadb -e 'REPLACE ...', one row" 30 mariadb --no-defaults -uroot -S "$DB_SOCK" ordpipe \
+	-e "REPLACE INTO st (rowkey, ts, shopid, region, count) VALUES ('a', '2026-01-01 00:00:00', 1, 'SG', 1)"
+[ "$(db_sql "SELECT COUNT(*) FROM ordpipe.st")" = 1 ] || echo "bench: table st should hold one row" >&2
