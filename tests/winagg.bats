@@ -185,6 +185,16 @@ vector() { # MODE: SEMANTICS.md's worked vector, one row per batch
 	wait "$pid"
 }
 
+@test "a pause in the input ends the batch with every row before it, none held for the next" {
+	fifo_run winagg -g '' -a n=count -a 's=sum(count)'
+	printf '{"ts":1,"count":1}\n{"ts":2,"count":2}\n{"ts":3,"count":4}\n' >&5
+	# the input stays open: the last row must count now, not when a next one comes
+	wait_until 5 sh -c "tail -n 1 '$BATS_TEST_TMPDIR/out' | jq -e '.n == 3' >/dev/null"
+	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/out" | jq -c '[.n,.s]')" = "[3,7]" ]
+	exec 5>&-
+	wait "$pid"
+}
+
 @test "property: random streams agree with an independent model in all modes" {
 	for seed in 1 2 3 4 5 6 7 8; do
 		python3 "$BATS_TEST_DIRNAME/helpers/gen_rows.py" "$seed" 300 >"$BATS_TEST_TMPDIR/in"
