@@ -189,6 +189,30 @@ emit(nd_reader *r, nd_rec *rec, size_t start, size_t len, int too_long)
 	rec->too_long = too_long;
 }
 
+/* The line from pos up to nl, the newline after it: 1 with a record in rec,
+ * 0 for a line that is none (empty, or the rest of a too-long one). */
+static int
+take_line(nd_reader *r, nd_rec *rec, const char *nl)
+{
+	size_t start = r->pos, len = (size_t)(nl - (r->buf + start));
+
+	r->pos = start + len + 1;
+	if (r->skipping) {
+		r->skipping = 0;
+		return 0;
+	}
+	r->lineno++;
+	/* the limit is on the line without its CR: LF and CRLF alike */
+	if (len - (len > 0 && r->buf[start + len - 1] == '\r') > ND_LINE_MAX) {
+		emit(r, rec, start, ND_TOO_LONG_KEEP, 1);
+		return 1;
+	}
+	if (len == 0 || (len == 1 && r->buf[start] == '\r'))
+		return 0;
+	emit(r, rec, start, len, 0);
+	return 1;
+}
+
 int
 nd_next(nd_reader *r, nd_rec *rec)
 {
@@ -204,23 +228,9 @@ nd_next(nd_reader *r, nd_rec *rec)
 		}
 		nl = r->pos < r->end ? memchr(r->buf + r->pos, '\n', r->end - r->pos) : NULL;
 		if (nl) {
-			start = r->pos;
-			len = (size_t)(nl - (r->buf + start));
-			r->pos = start + len + 1;
-			if (r->skipping) {
-				r->skipping = 0;
-				continue;
-			}
-			r->lineno++;
-			/* the limit is on the line without its CR: LF and CRLF alike */
-			if (len - (len > 0 && r->buf[start + len - 1] == '\r') > ND_LINE_MAX) {
-				emit(r, rec, start, ND_TOO_LONG_KEEP, 1);
+			if (take_line(r, rec, nl))
 				return 1;
-			}
-			if (len == 0 || (len == 1 && r->buf[start] == '\r'))
-				continue;
-			emit(r, rec, start, len, 0);
-			return 1;
+			continue;
 		}
 		if (r->end - r->pos > ND_LINE_MAX + 1 && !r->skipping) { /* + 1: a CR */
 			/* A line longer than the limit: report it once, skip its rest. */
@@ -265,23 +275,13 @@ int
 nd_next_buffered(nd_reader *r, nd_rec *rec)
 {
 	for (;;) {
-		const char *nl;
-		size_t start = r->pos, len;
-
-		if (r->fd < 0 || r->skipping || start >= r->end)
-			return 0;
-		nl = memchr(r->buf + start, '\n', r->end - start);
+		const char *nl = r->fd >= 0 && r->pos < r->end
+		                     ? memchr(r->buf + r->pos, '\n', r->end - r->pos)
+		                     : NULL;
 		if (!nl)
 			return 0;
-		len = (size_t)(nl - (r->buf + start));
-		if (len > ND_LINE_MAX)
-			return 0; /* nd_next says it is too long */
-		r->pos = start + len + 1;
-		r->lineno++;
-		if (len == 0 || (len == 1 && r->buf[start] == '\r'))
-			continue;
-		emit(r, rec, start, len, 0);
-		return 1;
+		if (take_line(r, rec, nl))
+			return 1;
 	}
 }
 
