@@ -1554,17 +1554,12 @@ main(int argc, char **argv)
 	 * is a control record, or the input ends. Rows are applied in order,
 	 * each seeing what the ones before it did, as one at a time. */
 	for (;;) {
-		rc = held && !sig_stop ? nd_next_buffered(rd, &rec) : 0;
-		if (rc == 0 && held) {
-			rc = apply(held);
-			held = NULL;
-			if (rc < 0) {
+		if (!held || sig_stop || !nd_next_buffered(rd, &rec)) {
+			if (held && apply(held) < 0) {
 				status = DIAG_EX_BADINPUT;
 				break;
 			}
-			continue;
-		}
-		if (rc == 0) {
+			held = NULL;
 			if (sig_stop || (rc = nd_next_checked(rd, &rec)) == 0)
 				break;
 			if (rc < 0) {
@@ -1576,9 +1571,8 @@ main(int argc, char **argv)
 				continue;
 			}
 		}
-		if (run.pt.drained || (rec.len >= 3 && memcmp(rec.text, "{\"_", 3) == 0)) {
-			/* maybe a control record: the rows before it first */
-			if (held && (rc = apply(held)) < 0) {
+		if (run.pt.drained || pt_is_control(&rec)) {
+			if (held && apply(held) < 0) {
 				status = DIAG_EX_BADINPUT;
 				break;
 			}

@@ -138,6 +138,13 @@ pt_named(pt_set *s, const js_val *arr, int assigned)
 }
 
 int
+pt_is_control(const nd_rec *r)
+{
+	return r->len >= 14 && memcmp(r->text, "{\"_", 3) == 0 &&
+	       (memcmp(r->text + 3, "assigned\":", 10) == 0 || memcmp(r->text + 3, "revoked\":", 9) == 0);
+}
+
+int
 pt_control(pt_set *s, const nd_rec *r, char *why, size_t whylen)
 {
 	static const char *names[] = {"_assigned", "_revoked"};
@@ -145,8 +152,7 @@ pt_control(pt_set *s, const nd_rec *r, char *why, size_t whylen)
 	js_err err;
 	const char *bad;
 
-	if (r->len < 14 || memcmp(r->text, "{\"_", 3) != 0 ||
-	    (memcmp(r->text + 3, "assigned\":", 10) != 0 && memcmp(r->text + 3, "revoked\":", 9) != 0))
+	if (!pt_is_control(r))
 		return 0;
 	if (!s->ctl.n)
 		js_want_init(&s->ctl, names, 2);

@@ -60,8 +60,11 @@ void pt_tail(pt_set *s, const char *text, size_t len, int *part, int64_t *off);
 /* The partitions of an {"_assigned":[...]} (assigned 1) or {"_revoked":[...]}
  * array: NULL, or why the list is bad. */
 const char *pt_named(pt_set *s, const js_val *arr, int assigned);
-/* A control record of kcat-out (text starts {"_assigned": or {"_revoked":):
- * 1 taken, 0 not one (a row), -1 a bad one (the reason in why). */
+/* Is r a control record of kcat-out (its text starts {"_assigned": or
+ * {"_revoked":)? Only looks: a row scanned ahead is applied before one. */
+int pt_is_control(const nd_rec *r);
+/* A control record taken: 1 taken, 0 not one (a row), -1 a bad one (the
+ * reason in why). */
 int pt_control(pt_set *s, const nd_rec *r, char *why, size_t whylen);
 /* A row of partition i at event time t was taken. */
 void pt_heard(pt_set *s, size_t i, int64_t t);
